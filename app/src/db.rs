@@ -1,0 +1,194 @@
+//! The one sqlx pool: SQLite by default, PostgreSQL for `postgres://` URLs.
+//! Queries are written once with `$n` placeholders, which both engines accept.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{install_default_drivers, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor};
+
+pub type Pool = AnyPool;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn of_url(url: &str) -> Result<Engine, DbSetupError> {
+        if url.starts_with("sqlite:") {
+            Ok(Engine::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Engine::Postgres)
+        } else {
+            Err(DbSetupError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error(
+        "unsupported DATABASE_URL `{0}`: use sqlite://path/to/file.db or postgres://user@host/db"
+    )]
+    UnsupportedUrl(String),
+    #[error("cannot create the folder `{path}` for the SQLite database: {source}")]
+    CreateFolder {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to the database `{url}`: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("database migration failed on `{url}`: {source}")]
+    Migrate {
+        url: String,
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
+/// The URL with any password replaced, fit for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((credentials, host)) = rest.split_once('@') else {
+        return url.to_string();
+    };
+    match credentials.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+/// Opens the pool (creating a SQLite file and its folder on first start) and
+/// applies the migrations of the URL's engine.
+pub async fn connect_and_migrate(url: &str) -> Result<(Pool, Engine), DbSetupError> {
+    install_default_drivers();
+    let engine = Engine::of_url(url)?;
+    let url = match engine {
+        Engine::Sqlite => prepare_sqlite_url(url)?,
+        Engine::Postgres => url.to_string(),
+    };
+    let mut options = AnyPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(5));
+    if engine == Engine::Sqlite {
+        options = options.after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute("pragma journal_mode = wal; pragma busy_timeout = 5000; pragma foreign_keys = on;")
+                    .await?;
+                Ok(())
+            })
+        });
+    }
+    let pool = options
+        .connect(&url)
+        .await
+        .map_err(|source| DbSetupError::Connect {
+            url: redact_url(&url),
+            source,
+        })?;
+    let migrator = match engine {
+        Engine::Sqlite => &SQLITE_MIGRATIONS,
+        Engine::Postgres => &POSTGRES_MIGRATIONS,
+    };
+    migrator
+        .run(&pool)
+        .await
+        .map_err(|source| DbSetupError::Migrate {
+            url: redact_url(&url),
+            source,
+        })?;
+    Ok((pool, engine))
+}
+
+/// Creates the folder of a SQLite file and asks sqlx to create the file.
+fn prepare_sqlite_url(url: &str) -> Result<String, DbSetupError> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    };
+    if path != ":memory:" && !path.is_empty() {
+        if let Some(parent) = Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|source| DbSetupError::CreateFolder {
+                    path: parent.display().to_string(),
+                    source,
+                })?;
+            }
+        }
+    }
+    Ok(match query {
+        Some(query) if query.contains("mode=") => url.to_string(),
+        Some(_) => format!("{url}&mode=rwc"),
+        None => format!("{url}?mode=rwc"),
+    })
+}
+
+/// Milliseconds since the unix epoch: how every timestamp is stored.
+pub fn now_millis() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// True when the error is a unique-key violation (both engines).
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact_url("postgres://app:secret@db:5432/console"),
+            "postgres://app:***@db:5432/console"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/console.db"),
+            "sqlite://data/console.db"
+        );
+        assert_eq!(redact_url("postgres://app@db/x"), "postgres://app@db/x");
+    }
+
+    #[test]
+    fn engine_follows_the_url_scheme() {
+        assert_eq!(Engine::of_url("sqlite://x.db").ok(), Some(Engine::Sqlite));
+        assert_eq!(
+            Engine::of_url("postgres://h/db").ok(),
+            Some(Engine::Postgres)
+        );
+        assert_eq!(
+            Engine::of_url("postgresql://h/db").ok(),
+            Some(Engine::Postgres)
+        );
+        assert!(Engine::of_url("mysql://h/db").is_err());
+    }
+}
+
+/// A new object id in the shape clients of this kind of API expect:
+/// 128 random bits as uppercase hex groups 8-4-4-4-12.
+pub fn new_object_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let hex: String = bytes.iter().map(|byte| format!("{byte:02X}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}

@@ -1,0 +1,82 @@
+//! The one error type every server function returns. It crosses the wire, so
+//! it carries only what the browser may know: never a database message.
+
+use http::StatusCode;
+use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
+use leptos::server_fn::codec::JsonEncoding;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// No admin session, or it expired or was ended.
+    #[error("sign in required: your console session has ended")]
+    Unauthenticated,
+    /// Same message for an unknown email and a wrong password.
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// A browser request whose `Origin` is not this console.
+    #[error("cross-origin request refused")]
+    CrossOrigin,
+    /// The input was wrong; the message says how, in words for the admin.
+    #[error("{0}")]
+    BadInput(String),
+    /// The database could not be reached; nothing was changed.
+    #[error("the database is unavailable, nothing was changed; try again")]
+    Unavailable,
+    /// Something failed on the server; the details are in the server log.
+    #[error("internal error, see the server log")]
+    Internal,
+    /// The request never reached the function, or its answer was unreadable.
+    #[error("request failed: {0}")]
+    Transport(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}
+
+impl AppError {
+    /// The HTTP status this error is answered with.
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Unauthenticated | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            AppError::CrossOrigin => StatusCode::FORBIDDEN,
+            AppError::BadInput(_) => StatusCode::BAD_REQUEST,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    /// Logs the database error and tells the client only its kind.
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                tracing::warn!(%error, "database unavailable");
+                AppError::Unavailable
+            }
+            other => {
+                tracing::error!(error = %other, "database error");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+/// Answers a server function: on error, sets the HTTP status that fits it
+/// (server functions otherwise answer every error with 500).
+#[cfg(feature = "ssr")]
+pub fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(error) = &result {
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(error.status_code());
+        }
+    }
+    result
+}

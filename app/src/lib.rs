@@ -1,0 +1,86 @@
+//! The console: Leptos UI, its server functions and the shared types.
+//! `ssr` adds the storage and guards; `hydrate` the browser side.
+
+pub mod admins;
+pub mod error;
+pub mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod secret;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::pages::layout::Layout;
+use crate::pages::not_found::NotFound;
+use crate::pages::roles::RolesPage;
+use crate::pages::services::ServicesPage;
+use crate::pages::sign_in::SignInPage;
+use crate::pages::users::UsersPage;
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Tests (and curious admins) can tell when the page has become interactive.
+    Effect::new(move |_| mark_hydrated());
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/console.css"/>
+        <Title text="Permissions Console"/>
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/sign-in") view=SignInPage/>
+                <ParentRoute path=path!("") view=Layout>
+                    <Route path=path!("") view=ServicesPage/>
+                    <Route path=path!("/services") view=ServicesPage/>
+                    <Route path=path!("/users") view=UsersPage/>
+                    <Route path=path!("/roles") view=RolesPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+fn mark_hydrated() {
+    #[cfg(feature = "hydrate")]
+    if let Some(body) = web_sys::window()
+        .and_then(|window| window.document())
+        .and_then(|document| document.body())
+    {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}
+
+/// A full page load, so the server sees the new cookie state.
+pub fn hard_navigate(path: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().set_href(path);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
+}

@@ -1,0 +1,68 @@
+import { expect, test } from "@playwright/test";
+import { DEMO_ADMIN, hydrated, signIn } from "./helpers";
+
+test("the demo admin signs in and reaches the app shell", async ({ page }) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
+  await hydrated(page);
+  await expect(page.getByTestId("admin-email")).toHaveText(DEMO_ADMIN.email);
+  const nav = page.getByRole("navigation", { name: "Main" });
+  await expect(nav.getByRole("link", { name: "API Services" })).toBeVisible();
+  await expect(nav.getByRole("link", { name: "Users" })).toBeVisible();
+  await expect(nav.getByRole("link", { name: "Roles" })).toBeVisible();
+
+  // client-side navigation inside the shell keeps the admin signed in
+  await nav.getByRole("link", { name: "Users" }).click();
+  await expect(page).toHaveURL(/\/users$/);
+  await expect(page.getByRole("heading", { name: "Users" })).toBeVisible();
+  await expect(page.getByTestId("admin-email")).toHaveText(DEMO_ADMIN.email);
+});
+
+test("a wrong password shows an error and stays out", async ({ page, context }) => {
+  await signIn(page, DEMO_ADMIN.email, "not-the-password");
+  await expect(page.getByRole("alert")).toHaveText("invalid email or password");
+  await expect(page).toHaveURL(/\/sign-in$/);
+  const cookies = await context.cookies();
+  expect(cookies.find((c) => c.name === "console_session")).toBeUndefined();
+
+  // an unknown account gets the very same answer
+  await page.getByLabel("Email").fill("nobody@example.com");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toHaveText("invalid email or password");
+
+  // and the pages stay closed
+  await page.goto("/roles");
+  await expect(page).toHaveURL(/\/sign-in$/);
+});
+
+test("a page requested without a session goes to sign-in", async ({ page }) => {
+  for (const path of ["/", "/services", "/users", "/roles", "/no-such-page"]) {
+    await page.goto(path);
+    await expect(page).toHaveURL(/\/sign-in$/);
+    await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
+  }
+});
+
+test("sign-out ends the session and the old cookie no longer works", async ({ page, context }) => {
+  await signIn(page);
+  await expect(page.getByTestId("admin-email")).toHaveText(DEMO_ADMIN.email);
+  const session = (await context.cookies()).find((c) => c.name === "console_session");
+  expect(session).toBeDefined();
+  expect(session?.httpOnly).toBe(true);
+  expect(session?.sameSite).toBe("Strict");
+
+  await hydrated(page);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/sign-in$/);
+
+  // replay the old cookie: the server must have forgotten it
+  await context.addCookies([session!]);
+  await page.goto("/users");
+  await expect(page).toHaveURL(/\/sign-in$/);
+
+  // the server functions refuse it too
+  const response = await page.request.post("/console/fn/current_admin", {
+    headers: { cookie: `console_session=${session!.value}` },
+  });
+  expect(response.status()).toBe(401);
+});

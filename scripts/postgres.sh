@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Starts (or stops) a throwaway PostgreSQL for the tests on a local port, from
+# Debian's packages. Prints the admin URL on start.
+# Usage: scripts/postgres.sh start|stop
+set -euo pipefail
+PGPORT="${CONSOLE_TEST_PG_PORT:-55432}"
+PGROOT="${CONSOLE_TEST_PG_DIR:-/var/tmp/console-pg}"
+PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+
+as_postgres() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+case "${1:-start}" in
+start)
+    if [ ! -f "$PGROOT/data/PG_VERSION" ]; then
+        rm -rf "$PGROOT"
+        mkdir -p "$PGROOT"
+        [ "$(id -u)" = 0 ] && chown postgres:postgres "$PGROOT"
+        as_postgres "$PGBIN/initdb" -D "$PGROOT/data" -A trust -U postgres --no-sync >/dev/null
+    fi
+    if ! as_postgres "$PGBIN/pg_ctl" -D "$PGROOT/data" status >/dev/null 2>&1; then
+        as_postgres "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/server.log" -w -t 60 \
+            -o "-p $PGPORT -k $PGROOT -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=300" \
+            start >/dev/null
+    fi
+    echo "postgres://postgres@127.0.0.1:$PGPORT/postgres"
+    ;;
+stop)
+    as_postgres "$PGBIN/pg_ctl" -D "$PGROOT/data" -m fast stop >/dev/null 2>&1 || true
+    ;;
+esac

@@ -1,0 +1,72 @@
+//! Flags, each mirrored by an environment variable (DESIGN "Configuration names").
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "server",
+    version,
+    about = "Service-method permissions console and runtime gateway"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the console and the runtime API (the default).
+    Serve,
+    /// Create a console admin in the database and exit.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        /// Read from CONSOLE_ADMIN_PASSWORD when not given.
+        #[arg(long, env = "CONSOLE_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// sqlite://path/file.db (created on first start) or postgres://user@host/db.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/console.db",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    /// Address to listen on.
+    #[arg(
+        long = "addr",
+        env = "LEPTOS_SITE_ADDR",
+        default_value = "127.0.0.1:3000"
+    )]
+    pub site_addr: SocketAddr,
+
+    /// The folder with the built site (pkg/console.wasm, .js, .css).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// Inactivity after which a session ends, in seconds.
+    #[arg(long, env = "SESSION_TIMEOUT_SECS", default_value_t = 3600)]
+    pub session_timeout_secs: u64,
+
+    /// Creates this console admin at start unless it exists.
+    #[arg(long, env = "CONSOLE_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+
+    #[arg(long, env = "CONSOLE_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Seed the demo data set (demo admin included) and print its sign-in.
+    #[arg(long, env = "CONSOLE_DEMO")]
+    pub demo: bool,
+}

@@ -1,0 +1,118 @@
+//! The server: configuration, startup and the HTTP wiring of the console.
+
+pub mod config;
+pub mod demo;
+
+use std::time::Duration;
+
+use app::admins::ssr::admin_from_headers;
+use app::state::ConsoleState;
+use app::{shell, App};
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::config::Config;
+
+/// Requests larger than this are refused with 413.
+pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Database(#[from] app::db::DbSetupError),
+    #[error("{0}")]
+    Seed(String),
+    #[error("set both CONSOLE_ADMIN_EMAIL and CONSOLE_ADMIN_PASSWORD, or neither")]
+    HalfAdmin,
+    #[error("cannot create the console admin: {0}")]
+    Admin(#[from] app::admins::ssr::CreateAdminError),
+}
+
+/// Connects, migrates and seeds as the configuration asks.
+pub async fn prepare_state(config: &Config) -> Result<ConsoleState, StartError> {
+    if config.admin_email.is_some() != config.admin_password.is_some() {
+        return Err(StartError::HalfAdmin);
+    }
+    let (pool, engine) = app::db::connect_and_migrate(&config.database_url).await?;
+    if config.demo {
+        demo::seed(&pool).await.map_err(StartError::Seed)?;
+    }
+    match (&config.admin_email, &config.admin_password) {
+        (Some(email), Some(password)) => {
+            if app::admins::ssr::ensure_admin(&pool, email, password).await? {
+                tracing::info!(admin = %email, "console admin created from the configuration");
+            }
+        }
+        (None, None) => {}
+        _ => return Err(StartError::HalfAdmin),
+    }
+    Ok(ConsoleState {
+        pool,
+        engine,
+        session_timeout: Duration::from_secs(config.session_timeout_secs),
+    })
+}
+
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("console")
+        .site_root(config.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.site_addr)
+        .build()
+}
+
+/// The whole HTTP surface: console pages, server functions, static files.
+pub fn router(state: ConsoleState, options: LeptosOptions) -> Router {
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(
+            &options,
+            routes,
+            move || provide_context(context_state.clone()),
+            {
+                let options = options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(middleware::from_fn_with_state(state, page_guard))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .with_state(options)
+}
+
+/// Console pages need a signed-in admin: without one, the browser goes to
+/// the sign-in page; a signed-in admin asking for sign-in goes to the app.
+/// APIs and static files answer for themselves.
+async fn page_guard(State(state): State<ConsoleState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let exempt = [
+        "/pkg/",
+        "/console/fn/",
+        "/console/api/",
+        "/api/",
+        "/healthz",
+        "/favicon.ico",
+    ];
+    if exempt.iter().any(|prefix| path.starts_with(prefix)) {
+        return next.run(request).await;
+    }
+    let admin = match admin_from_headers(&state, request.headers()).await {
+        Ok(admin) => admin,
+        Err(error) => return (error.status_code(), error.to_string()).into_response(),
+    };
+    match (path == "/sign-in", admin.is_some()) {
+        (true, true) => Redirect::to("/").into_response(),
+        (false, false) => Redirect::to("/sign-in").into_response(),
+        _ => next.run(request).await,
+    }
+}

@@ -1,0 +1,68 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use server::config::{Cli, Command};
+use server::demo::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let config = cli.config;
+    if let Some(Command::CreateAdmin { email, password }) = cli.command {
+        let (pool, _) = app::db::connect_and_migrate(&config.database_url)
+            .await
+            .map_err(|error| error.to_string())?;
+        let admin = app::admins::ssr::create_admin(&pool, &email, &password)
+            .await
+            .map_err(|error| error.to_string())?;
+        println!("console admin `{}` created", admin.email);
+        return Ok(());
+    }
+
+    let state = server::prepare_state(&config)
+        .await
+        .map_err(|error| error.to_string())?;
+    if app::admins::ssr::admin_count(&state.pool)
+        .await
+        .unwrap_or(0)
+        == 0
+    {
+        tracing::warn!(
+            "no console admin exists: create one with `server create-admin --email ...` \
+             or CONSOLE_ADMIN_EMAIL and CONSOLE_ADMIN_PASSWORD"
+        );
+    }
+    let options = server::leptos_options(&config);
+    let app = server::router(state, options);
+    let listener = tokio::net::TcpListener::bind(config.site_addr)
+        .await
+        .map_err(|error| format!("cannot listen on {}: {error}", config.site_addr))?;
+    println!("Console: http://{}", config.site_addr);
+    if config.demo {
+        println!("Demo admin: {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}");
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|error| format!("server stopped: {error}"))
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

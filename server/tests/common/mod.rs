@@ -1,0 +1,97 @@
+//! Fresh databases for the integration tests: every test gets its own SQLite
+//! file or its own PostgreSQL database, so tests never see each other's data.
+
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use app::state::ConsoleState;
+use sqlx::{Connection, Executor};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!(
+        "console_test_{}_{}_{}",
+        std::process::id(),
+        nanos,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub fn sqlite_url() -> String {
+    let dir = std::env::temp_dir().join(unique_name());
+    format!("sqlite://{}/console.db", dir.display())
+}
+
+/// A new, empty database on the PostgreSQL that `make test` starts. The
+/// PostgreSQL half of the suite is not optional: without it the test fails.
+pub async fn postgres_url() -> String {
+    let admin_url = std::env::var("CONSOLE_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!(
+            "CONSOLE_TEST_POSTGRES_URL is not set: run the suite with `make test`, \
+             which starts PostgreSQL, or point it at a PostgreSQL admin URL"
+        )
+    });
+    sqlx::any::install_default_drivers();
+    let name = unique_name();
+    let mut conn = sqlx::AnyConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|error| panic!("cannot reach the test PostgreSQL: {error}"));
+    conn.execute(format!("create database {name}").as_str())
+        .await
+        .unwrap_or_else(|error| panic!("cannot create a test database: {error}"));
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(base, _)| base.to_string())
+        .unwrap_or(admin_url);
+    format!("{base}/{name}")
+}
+
+pub async fn url_for(engine: &str) -> String {
+    match engine {
+        "sqlite" => sqlite_url(),
+        "postgres" => postgres_url().await,
+        other => panic!("unknown engine {other}"),
+    }
+}
+
+pub async fn state_for(engine: &str, session_timeout: Duration) -> ConsoleState {
+    let url = url_for(engine).await;
+    let (pool, engine) = app::db::connect_and_migrate(&url)
+        .await
+        .unwrap_or_else(|error| panic!("setup failed: {error}"));
+    ConsoleState {
+        pool,
+        engine,
+        session_timeout,
+    }
+}
+
+/// Runs one async test body once per engine, as two named tests.
+#[macro_export]
+macro_rules! on_every_engine {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name("sqlite").await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name("postgres").await;
+                }
+            )*
+        }
+    };
+}

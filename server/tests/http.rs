@@ -1,0 +1,272 @@
+//! The console's HTTP surface through the real router: the page guard, the
+//! server functions' guards, and the session cookie.
+
+#![allow(
+    clippy::expect_used,
+    reason = "integration tests fail loudly on a broken precondition"
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use app::admins::ssr::create_admin;
+use axum::body::Body;
+use axum::Router;
+use http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+on_every_engine!(
+    pages_without_a_session_go_to_sign_in,
+    sign_in_sets_a_strict_http_only_cookie,
+    server_functions_refuse_without_a_session,
+    server_functions_refuse_cross_origin_requests,
+    sign_out_kills_the_cookie,
+);
+
+const HOST: &str = "127.0.0.1:3000";
+
+async fn console(engine: &str) -> Router {
+    let state = common::state_for(engine, Duration::from_secs(3600)).await;
+    create_admin(&state.pool, "ops@example.com", "password-1")
+        .await
+        .expect("admin");
+    let config = server::config::Config {
+        database_url: String::new(),
+        site_addr: HOST.parse().expect("addr"),
+        site_root: std::env::temp_dir(),
+        session_timeout_secs: 3600,
+        admin_email: None,
+        admin_password: None,
+        demo: false,
+    };
+    server::router(state, server::leptos_options(&config))
+}
+
+fn call(path: &str) -> http::request::Builder {
+    Request::builder().uri(path).header(header::HOST, HOST)
+}
+
+fn server_fn(name: &str, form: &str, origin: Option<&str>, cookie: Option<&str>) -> Request<Body> {
+    let mut request = call(&format!("/console/fn/{name}"))
+        .method("POST")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(origin) = origin {
+        request = request.header(header::ORIGIN, origin);
+    }
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request.body(Body::from(form.to_string())).expect("request")
+}
+
+async fn body_text(response: axum::response::Response) -> String {
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Signs in through the server function and returns the `name=value` cookie.
+async fn signed_in_cookie(app: &Router) -> String {
+    let response = app
+        .clone()
+        .oneshot(server_fn(
+            "sign_in",
+            "email=ops%40example.com&password=password-1",
+            Some("http://127.0.0.1:3000"),
+            None,
+        ))
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|value| value.to_str().ok())
+        .expect("a session cookie")
+        .to_string();
+    cookie.split(';').next().expect("name=value").to_string()
+}
+
+async fn pages_without_a_session_go_to_sign_in(engine: &str) {
+    let app = console(engine).await;
+    for path in ["/", "/services", "/users", "/roles", "/unknown"] {
+        let response = app
+            .clone()
+            .oneshot(call(path).body(Body::empty()).expect("request"))
+            .await
+            .expect("response");
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(
+            response
+                .headers()
+                .get(header::LOCATION)
+                .map(|v| v.to_str().ok()),
+            Some(Some("/sign-in"))
+        );
+    }
+    let sign_in = app
+        .clone()
+        .oneshot(call("/sign-in").body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    assert_eq!(sign_in.status(), StatusCode::OK);
+    assert!(body_text(sign_in).await.contains("Sign in"));
+    // a stale cookie is no session
+    let stale = app
+        .oneshot(
+            call("/users")
+                .header(header::COOKIE, "console_session=forged")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(stale.status(), StatusCode::SEE_OTHER);
+}
+
+async fn sign_in_sets_a_strict_http_only_cookie(engine: &str) {
+    let app = console(engine).await;
+    let response = app
+        .clone()
+        .oneshot(server_fn(
+            "sign_in",
+            "email=ops%40example.com&password=password-1",
+            None,
+            None,
+        ))
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let set_cookie = response
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("cookie")
+        .to_string();
+    assert!(set_cookie.starts_with("console_session="));
+    assert!(set_cookie.contains("HttpOnly"));
+    assert!(set_cookie.contains("SameSite=Strict"));
+    assert!(body_text(response).await.contains("ops@example.com"));
+
+    let wrong = app
+        .clone()
+        .oneshot(server_fn(
+            "sign_in",
+            "email=ops%40example.com&password=wrong-pass",
+            None,
+            None,
+        ))
+        .await
+        .expect("response");
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.headers().get(header::SET_COOKIE).is_none());
+    assert!(body_text(wrong).await.contains("InvalidCredentials"));
+
+    // with the cookie, pages render and sign-in sends the admin on
+    let cookie = signed_in_cookie(&app).await;
+    let page = app
+        .clone()
+        .oneshot(
+            call("/users")
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(page.status(), StatusCode::OK);
+    let sign_in = app
+        .oneshot(
+            call("/sign-in")
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(sign_in.status(), StatusCode::SEE_OTHER);
+}
+
+async fn server_functions_refuse_without_a_session(engine: &str) {
+    let app = console(engine).await;
+    let response = app
+        .clone()
+        .oneshot(server_fn("current_admin", "", None, None))
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(body_text(response).await.contains("Unauthenticated"));
+
+    let cookie = signed_in_cookie(&app).await;
+    let response = app
+        .oneshot(server_fn("current_admin", "", None, Some(&cookie)))
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(body_text(response).await.contains("ops@example.com"));
+}
+
+async fn server_functions_refuse_cross_origin_requests(engine: &str) {
+    let app = console(engine).await;
+    let cookie = signed_in_cookie(&app).await;
+    for origin in ["http://evil.example", "null", "http://127.0.0.1:3001"] {
+        let response = app
+            .clone()
+            .oneshot(server_fn("current_admin", "", Some(origin), Some(&cookie)))
+            .await
+            .expect("response");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{origin}");
+        assert!(body_text(response).await.contains("CrossOrigin"));
+    }
+    let response = app
+        .oneshot(server_fn(
+            "sign_in",
+            "email=ops%40example.com&password=password-1",
+            Some("http://evil.example"),
+            None,
+        ))
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.headers().get(header::SET_COOKIE).is_none());
+}
+
+async fn sign_out_kills_the_cookie(engine: &str) {
+    let app = console(engine).await;
+    let cookie = signed_in_cookie(&app).await;
+    let response = app
+        .clone()
+        .oneshot(server_fn("sign_out", "", None, Some(&cookie)))
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let cleared = response
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(cleared.contains("Max-Age=0"));
+    let again = app
+        .clone()
+        .oneshot(server_fn("current_admin", "", None, Some(&cookie)))
+        .await
+        .expect("response");
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+    let page = app
+        .oneshot(
+            call("/")
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+}

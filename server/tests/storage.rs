@@ -1,0 +1,163 @@
+//! The storage layer on SQLite and PostgreSQL: migrations, console admins and
+//! their sessions.
+
+#![allow(
+    clippy::expect_used,
+    reason = "integration tests fail loudly on a broken precondition"
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use app::admins::ssr::{
+    admin_count, admin_for_token, create_admin, end_session, ensure_admin, start_session,
+    CreateAdminError,
+};
+use app::error::AppError;
+use common::{state_for, url_for};
+
+on_every_engine!(
+    migrations_apply_once_and_again,
+    admins_are_unique_case_insensitively,
+    bad_admin_input_is_refused,
+    sessions_open_with_the_right_password_only,
+    sessions_end_on_sign_out,
+    idle_sessions_expire,
+);
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// A database with one admin, signed in.
+async fn signed_in(engine: &str) -> (app::state::ConsoleState, app::secret::SessionToken) {
+    let state = state_for(engine, HOUR).await;
+    create_admin(&state.pool, "ops@example.com", "password-1")
+        .await
+        .expect("create");
+    let (_, token) = start_session(&state.pool, "ops@example.com", "password-1".into())
+        .await
+        .expect("sign in");
+    (state, token)
+}
+
+async fn migrations_apply_once_and_again(engine: &str) {
+    let url = url_for(engine).await;
+    let (pool, _) = app::db::connect_and_migrate(&url)
+        .await
+        .expect("first start");
+    create_admin(&pool, "first@example.com", "password-1")
+        .await
+        .expect("admin");
+    pool.close().await;
+    // a second start applies nothing new and keeps the data
+    let (pool, _) = app::db::connect_and_migrate(&url)
+        .await
+        .expect("second start");
+    assert_eq!(admin_count(&pool).await.expect("count"), 1);
+}
+
+async fn admins_are_unique_case_insensitively(engine: &str) {
+    let state = state_for(engine, HOUR).await;
+    let admin = create_admin(&state.pool, " Ops@Example.com ", "password-1")
+        .await
+        .expect("create");
+    assert_eq!(admin.email, "ops@example.com");
+    let again = create_admin(&state.pool, "OPS@example.COM", "password-2").await;
+    assert!(matches!(again, Err(CreateAdminError::Exists(email)) if email == "ops@example.com"));
+    assert!(!ensure_admin(&state.pool, "ops@example.com", "password-3")
+        .await
+        .expect("ensure"));
+    assert!(ensure_admin(&state.pool, "other@example.com", "password-3")
+        .await
+        .expect("ensure"));
+    assert_eq!(admin_count(&state.pool).await.expect("count"), 2);
+}
+
+async fn bad_admin_input_is_refused(engine: &str) {
+    let state = state_for(engine, HOUR).await;
+    assert!(matches!(
+        create_admin(&state.pool, "not-an-email", "password-1").await,
+        Err(CreateAdminError::InvalidEmail(_))
+    ));
+    assert!(matches!(
+        create_admin(&state.pool, "a@example.com", "short").await,
+        Err(CreateAdminError::WeakPassword(_))
+    ));
+    assert_eq!(admin_count(&state.pool).await.expect("count"), 0);
+}
+
+async fn sessions_open_with_the_right_password_only(engine: &str) {
+    let state = state_for(engine, HOUR).await;
+    create_admin(&state.pool, "ops@example.com", "password-1")
+        .await
+        .expect("create");
+
+    let wrong = start_session(&state.pool, "ops@example.com", "password-2".into()).await;
+    assert_eq!(wrong.err(), Some(AppError::InvalidCredentials));
+    let unknown = start_session(&state.pool, "nobody@example.com", "password-1".into()).await;
+    assert_eq!(unknown.err(), Some(AppError::InvalidCredentials));
+
+    let (admin, token) = start_session(&state.pool, "OPS@example.com", "password-1".into())
+        .await
+        .expect("sign in");
+    assert_eq!(admin.email, "ops@example.com");
+    let found = admin_for_token(&state.pool, token.reveal(), HOUR)
+        .await
+        .expect("lookup");
+    assert_eq!(found.map(|a| a.email).as_deref(), Some("ops@example.com"));
+
+    // the database never holds the token itself
+    let stored: Vec<String> = sqlx::query_scalar("select token_hash from console_session")
+        .fetch_all(&state.pool)
+        .await
+        .expect("rows");
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0], token.reveal());
+
+    let (_, second) = start_session(&state.pool, "ops@example.com", "password-1".into())
+        .await
+        .expect("second sign in");
+    assert_ne!(
+        second.reveal(),
+        token.reveal(),
+        "every sign-in gets a new token"
+    );
+    assert!(admin_for_token(&state.pool, "made-up-token", HOUR)
+        .await
+        .expect("lookup")
+        .is_none());
+}
+
+async fn sessions_end_on_sign_out(engine: &str) {
+    let (state, token) = signed_in(engine).await;
+    end_session(&state.pool, token.reveal())
+        .await
+        .expect("sign out");
+    assert!(admin_for_token(&state.pool, token.reveal(), HOUR)
+        .await
+        .expect("lookup")
+        .is_none());
+}
+
+async fn idle_sessions_expire(engine: &str) {
+    let (state, token) = signed_in(engine).await;
+    let timeout = Duration::from_millis(300);
+    // activity renews the session
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(admin_for_token(&state.pool, token.reveal(), timeout)
+            .await
+            .expect("lookup")
+            .is_some());
+    }
+    // idleness past the timeout ends it, for good
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert!(admin_for_token(&state.pool, token.reveal(), timeout)
+        .await
+        .expect("lookup")
+        .is_none());
+    assert!(admin_for_token(&state.pool, token.reveal(), HOUR)
+        .await
+        .expect("lookup")
+        .is_none());
+}
