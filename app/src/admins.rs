@@ -160,7 +160,9 @@ pub mod ssr {
         headers: &HeaderMap,
     ) -> Result<Option<AdminInfo>, AppError> {
         match session_cookie_value(headers) {
-            Some(token) => Ok(admin_for_token(&state.pool, &token, state.session_timeout).await?),
+            Some(token) => {
+                Ok(admin_for_token(&state.pool, &token, state.settings.session_timeout).await?)
+            }
             None => Ok(None),
         }
     }
@@ -315,6 +317,76 @@ pub mod ssr {
         sqlx::query_scalar("select count(*) from console_admin")
             .fetch_one(pool)
             .await
+    }
+
+    /// Creates an admin API key owned by the admin `owner_email`; the key is
+    /// returned once and stored only as its SHA-256.
+    pub async fn create_api_key(
+        pool: &Pool,
+        actor: &crate::audit::ssr::Actor,
+        owner_email: &str,
+        name: &str,
+    ) -> Result<SessionToken, AppError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AppError::BadInput(
+                "an API key needs a name of 1 to 100 characters".to_string(),
+            ));
+        }
+        let owner: String =
+            sqlx::query_scalar("select console_admin_id from console_admin where email = $1")
+                .bind(normalize_email(owner_email))
+                .fetch_optional(pool)
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+        let key = SessionToken::generate();
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "insert into admin_api_key (key_hash, name, console_admin_id, created_at) values ($1, $2, $3, $4)",
+        )
+        .bind(key.hash())
+        .bind(name)
+        .bind(owner)
+        .bind(now_millis())
+        .execute(&mut *tx)
+        .await?;
+        crate::audit::ssr::record(
+            &mut tx,
+            actor,
+            crate::audit::ssr::Change {
+                action: "apikey.create",
+                target: format!("key:{name}"),
+                service: None,
+                before: None,
+                after: Some(serde_json::json!({"name": name, "owner": owner_email})),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(key)
+    }
+
+    /// The name and owner email of an API key, if it exists.
+    pub async fn api_key_owner(
+        pool: &Pool,
+        key: &str,
+    ) -> Result<Option<(String, String)>, sqlx::Error> {
+        let key_hash = hash_token(key);
+        let row = sqlx::query(
+            "select k.name, a.email from admin_api_key k              join console_admin a on a.console_admin_id = k.console_admin_id where k.key_hash = $1",
+        )
+        .bind(&key_hash)
+        .fetch_optional(pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        sqlx::query("update admin_api_key set last_used_at = $1 where key_hash = $2")
+            .bind(now_millis())
+            .bind(&key_hash)
+            .execute(pool)
+            .await?;
+        Ok(Some((row.try_get(0)?, row.try_get(1)?)))
     }
 
     pub fn normalize_email(email: &str) -> String {

@@ -20,6 +20,15 @@ pub enum AppError {
     /// The input was wrong; the message says how, in words for the admin.
     #[error("{0}")]
     BadInput(String),
+    /// The thing named does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The change collides with what exists (a duplicate name, say).
+    #[error("{0}")]
+    Conflict(String),
+    /// The change is not allowed (a system role, say).
+    #[error("{0}")]
+    Forbidden(String),
     /// The database could not be reached; nothing was changed.
     #[error("the database is unavailable, nothing was changed; try again")]
     Unavailable,
@@ -44,7 +53,9 @@ impl AppError {
     pub fn status_code(&self) -> StatusCode {
         match self {
             AppError::Unauthenticated | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            AppError::CrossOrigin => StatusCode::FORBIDDEN,
+            AppError::CrossOrigin | AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::BadInput(_) => StatusCode::BAD_REQUEST,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,

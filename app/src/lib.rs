@@ -2,11 +2,19 @@
 //! `ssr` adds the storage and guards; `hydrate` the browser side.
 
 pub mod admins;
+pub mod audit;
+pub mod decision;
 pub mod error;
 pub mod pages;
+pub mod permissions;
+pub mod roles;
+pub mod services;
+pub mod users;
 
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod gateway;
 #[cfg(feature = "ssr")]
 pub mod secret;
 #[cfg(feature = "ssr")]

@@ -59,6 +59,18 @@ pub struct Config {
     #[arg(long, env = "SESSION_TIMEOUT_SECS", default_value_t = 3600)]
     pub session_timeout_secs: u64,
 
+    /// Failed logins in a row that lock an application account.
+    #[arg(long, env = "LOGIN_MAX_FAILURES", default_value_t = 5)]
+    pub login_max_failures: i64,
+
+    /// How long a locked account stays locked, in seconds.
+    #[arg(long, env = "LOGIN_LOCKOUT_SECS", default_value_t = 900)]
+    pub login_lockout_secs: u64,
+
+    /// Open `POST /api/users/register` to anyone.
+    #[arg(long, env = "ALLOW_REGISTRATION")]
+    pub allow_registration: bool,
+
     /// Creates this console admin at start unless it exists.
     #[arg(long, env = "CONSOLE_ADMIN_EMAIL")]
     pub admin_email: Option<String>,

@@ -1,15 +1,97 @@
 //! The demo data set `make run` starts with.
 
 use app::admins::ssr::ensure_admin;
-use app::db::Pool;
+use app::audit::ssr::Actor;
+use app::decision::Effect;
+use app::permissions::SubjectKind;
+use app::state::ConsoleState;
+use app::users::NewUser;
 
 pub const DEMO_ADMIN_EMAIL: &str = "admin@example.com";
 pub const DEMO_ADMIN_PASSWORD: &str = "demo-password";
+/// Every demo application user signs in with this password.
+pub const DEMO_USER_PASSWORD: &str = "demo-password";
 
-/// Seeds what is missing; running it twice changes nothing.
-pub async fn seed(pool: &Pool) -> Result<(), String> {
-    ensure_admin(pool, DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)
+const USERS: [(&str, &str, &[&str]); 3] = [
+    ("alice@example.com", "Alice Archer", &["Sales", "Managers"]),
+    ("bob@example.com", "Bob Baker", &["Support"]),
+    ("carol@example.com", "Carol Chen", &[]),
+];
+
+/// (service, kind, subject, method or `*`, effect)
+const PERMISSIONS: [(&str, SubjectKind, &str, &str, Effect); 4] = [
+    (
+        "orders",
+        SubjectKind::Roles,
+        "NotAuthenticatedUser",
+        "*",
+        Effect::Deny,
+    ),
+    (
+        "orders",
+        SubjectKind::Roles,
+        "Support",
+        "deleteOrder",
+        Effect::Deny,
+    ),
+    (
+        "orders",
+        SubjectKind::Roles,
+        "Managers",
+        "deleteOrder",
+        Effect::Grant,
+    ),
+    (
+        "orders",
+        SubjectKind::Users,
+        "carol@example.com",
+        "addOrder",
+        Effect::Deny,
+    ),
+];
+
+/// Seeds what is missing: the admin always; users, roles and permissions
+/// only into a database without application users, so it never undoes edits.
+pub async fn seed(state: &ConsoleState) -> Result<(), String> {
+    let failed =
+        |what: &str, error: &dyn std::fmt::Display| format!("cannot seed the demo {what}: {error}");
+    ensure_admin(&state.pool, DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)
         .await
-        .map_err(|error| format!("cannot seed the demo admin: {error}"))?;
+        .map_err(|error| failed("admin", &error))?;
+    let existing = app::users::ssr::list(&state.pool, "", 0, 1)
+        .await
+        .map_err(|error| failed("users", &error))?;
+    if existing.total > 0 {
+        return Ok(());
+    }
+    let actor = Actor::System;
+    for role in ["Sales", "Support", "Managers"] {
+        app::roles::ssr::create(state, &actor, role)
+            .await
+            .map_err(|error| failed("roles", &error))?;
+    }
+    for (email, name, roles) in USERS {
+        let user = app::users::ssr::create(
+            state,
+            &actor,
+            NewUser {
+                email: email.to_string(),
+                name: name.to_string(),
+                password: DEMO_USER_PASSWORD.to_string(),
+            },
+        )
+        .await
+        .map_err(|error| failed("users", &error))?;
+        for role in roles {
+            app::users::ssr::assign_role(state, &actor, &user.object_id, role)
+                .await
+                .map_err(|error| failed("users", &error))?;
+        }
+    }
+    for (service, kind, subject, method, effect) in PERMISSIONS {
+        app::permissions::ssr::set_cell(state, &actor, service, kind, subject, method, effect)
+            .await
+            .map_err(|error| failed("permissions", &error))?;
+    }
     Ok(())
 }

@@ -1,12 +1,15 @@
 //! The server: configuration, startup and the HTTP wiring of the console.
 
+pub mod admin_api;
+pub mod api;
 pub mod config;
 pub mod demo;
+pub mod services;
 
 use std::time::Duration;
 
 use app::admins::ssr::admin_from_headers;
-use app::state::ConsoleState;
+use app::state::{ConsoleState, Settings};
 use app::{shell, App};
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
@@ -16,6 +19,7 @@ use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::config::Config;
@@ -29,20 +33,40 @@ pub enum StartError {
     Database(#[from] app::db::DbSetupError),
     #[error("{0}")]
     Seed(String),
+    #[error("cannot load the permissions: {0}")]
+    Load(#[from] sqlx::Error),
+    #[error("cannot register the services: {0}")]
+    Register(app::error::AppError),
     #[error("set both CONSOLE_ADMIN_EMAIL and CONSOLE_ADMIN_PASSWORD, or neither")]
     HalfAdmin,
     #[error("cannot create the console admin: {0}")]
     Admin(#[from] app::admins::ssr::CreateAdminError),
 }
 
-/// Connects, migrates and seeds as the configuration asks.
-pub async fn prepare_state(config: &Config) -> Result<ConsoleState, StartError> {
+pub fn settings(config: &Config) -> Settings {
+    Settings {
+        session_timeout: Duration::from_secs(config.session_timeout_secs),
+        max_failed_logins: config.login_max_failures.max(1),
+        lockout: Duration::from_secs(config.login_lockout_secs),
+        registration: config.allow_registration,
+    }
+}
+
+/// Connects, migrates, registers the services and seeds as the configuration asks.
+pub async fn prepare_state(
+    config: &Config,
+    registry: &services::Registry,
+) -> Result<ConsoleState, StartError> {
     if config.admin_email.is_some() != config.admin_password.is_some() {
         return Err(StartError::HalfAdmin);
     }
     let (pool, engine) = app::db::connect_and_migrate(&config.database_url).await?;
+    let state = ConsoleState::open(pool.clone(), engine, settings(config)).await?;
+    app::services::ssr::sync(&state, &registry.descriptions())
+        .await
+        .map_err(StartError::Register)?;
     if config.demo {
-        demo::seed(&pool).await.map_err(StartError::Seed)?;
+        demo::seed(&state).await.map_err(StartError::Seed)?;
     }
     match (&config.admin_email, &config.admin_password) {
         (Some(email), Some(password)) => {
@@ -53,11 +77,7 @@ pub async fn prepare_state(config: &Config) -> Result<ConsoleState, StartError> 
         (None, None) => {}
         _ => return Err(StartError::HalfAdmin),
     }
-    Ok(ConsoleState {
-        pool,
-        engine,
-        session_timeout: Duration::from_secs(config.session_timeout_secs),
-    })
+    Ok(state)
 }
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {
@@ -69,8 +89,18 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .build()
 }
 
-/// The whole HTTP surface: console pages, server functions, static files.
-pub fn router(state: ConsoleState, options: LeptosOptions) -> Router {
+/// The whole HTTP surface: runtime API, admin API, console pages, server
+/// functions, static files.
+pub fn router(
+    state: ConsoleState,
+    registry: Arc<services::Registry>,
+    options: LeptosOptions,
+) -> Router {
+    let apis = api::router(api::ApiState {
+        console: state.clone(),
+        registry,
+    })
+    .merge(admin_api::router(state.clone()));
     let routes = generate_route_list(App);
     let context_state = state.clone();
     Router::new()
@@ -88,6 +118,7 @@ pub fn router(state: ConsoleState, options: LeptosOptions) -> Router {
         .layer(middleware::from_fn_with_state(state, page_guard))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .with_state(options)
+        .merge(apis)
 }
 
 /// Console pages need a signed-in admin: without one, the browser goes to

@@ -35,7 +35,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         return Ok(());
     }
 
-    let state = server::prepare_state(&config)
+    let registry = std::sync::Arc::new(server::services::Registry::with_demo_services());
+    let state = server::prepare_state(&config, &registry)
         .await
         .map_err(|error| error.to_string())?;
     if app::admins::ssr::admin_count(&state.pool)
@@ -49,7 +50,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         );
     }
     let options = server::leptos_options(&config);
-    let app = server::router(state, options);
+    let app = server::router(state, registry, options);
     let listener = tokio::net::TcpListener::bind(config.site_addr)
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", config.site_addr))?;

@@ -37,11 +37,18 @@ async fn console(engine: &str) -> Router {
         site_addr: HOST.parse().expect("addr"),
         site_root: std::env::temp_dir(),
         session_timeout_secs: 3600,
+        login_max_failures: 5,
+        login_lockout_secs: 900,
+        allow_registration: false,
         admin_email: None,
         admin_password: None,
         demo: false,
     };
-    server::router(state, server::leptos_options(&config))
+    server::router(
+        state,
+        std::sync::Arc::new(server::services::Registry::with_demo_services()),
+        server::leptos_options(&config),
+    )
 }
 
 fn call(path: &str) -> http::request::Builder {

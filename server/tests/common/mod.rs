@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use app::state::ConsoleState;
+use app::state::{ConsoleState, Settings};
 use sqlx::{Connection, Executor};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -62,15 +62,32 @@ pub async fn url_for(engine: &str) -> String {
 }
 
 pub async fn state_for(engine: &str, session_timeout: Duration) -> ConsoleState {
+    state_with(
+        engine,
+        Settings {
+            session_timeout,
+            ..Settings::default()
+        },
+    )
+    .await
+}
+
+/// A fresh database with the demo services registered.
+pub async fn state_with(engine: &str, settings: Settings) -> ConsoleState {
     let url = url_for(engine).await;
     let (pool, engine) = app::db::connect_and_migrate(&url)
         .await
         .unwrap_or_else(|error| panic!("setup failed: {error}"));
-    ConsoleState {
-        pool,
-        engine,
-        session_timeout,
-    }
+    let state = ConsoleState::open(pool, engine, settings)
+        .await
+        .unwrap_or_else(|error| panic!("snapshot failed: {error}"));
+    app::services::ssr::sync(
+        &state,
+        &server::services::Registry::with_demo_services().descriptions(),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("registration failed: {error}"));
+    state
 }
 
 /// Runs one async test body once per engine, as two named tests.

@@ -1,0 +1,294 @@
+//! The runtime's in-memory view: a snapshot of every assignment (swapped
+//! atomically after each change) and a cache of live user sessions. The hot
+//! path reads only these; the database is read on a cache miss.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use sqlx::Row;
+
+use crate::db::{now_millis, Pool};
+use crate::decision::{Assignments, Effect, Policy, Subject};
+use crate::permissions::ALL_METHODS;
+use crate::roles::{AUTHENTICATED, NOT_AUTHENTICATED};
+use crate::secret::hash_token;
+
+/// A user as the runtime needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotUser {
+    pub email: String,
+    pub name: String,
+    pub enabled: bool,
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub policy: Policy,
+    /// By objectId.
+    pub users: HashMap<String, SnapshotUser>,
+}
+
+impl Snapshot {
+    /// The subjects of a call: anonymous callers hold `NotAuthenticatedUser`
+    /// only; a user is themself, `AuthenticatedUser` and their roles. `None`
+    /// when the user is gone or disabled.
+    pub fn subjects(&self, caller: Option<&str>) -> Option<Vec<Subject>> {
+        let Some(user_id) = caller else {
+            return Some(vec![Subject::Role(NOT_AUTHENTICATED.to_string())]);
+        };
+        let user = self.users.get(user_id).filter(|user| user.enabled)?;
+        let mut subjects = Vec::with_capacity(user.roles.len() + 2);
+        subjects.push(Subject::User(user.email.clone()));
+        subjects.push(Subject::Role(AUTHENTICATED.to_string()));
+        subjects.extend(user.roles.iter().cloned().map(Subject::Role));
+        Some(subjects)
+    }
+}
+
+struct CachedSession {
+    user_id: String,
+    last_seen: i64,
+    persisted_at: i64,
+}
+
+pub struct Gateway {
+    snapshot: ArcSwap<Snapshot>,
+    sessions: Mutex<HashMap<String, CachedSession>>,
+    /// Reloads run one at a time, so the last one to finish saw every commit.
+    reload_lock: tokio::sync::Mutex<()>,
+}
+
+impl Default for Gateway {
+    fn default() -> Self {
+        Gateway {
+            snapshot: ArcSwap::from_pointee(Snapshot::default()),
+            sessions: Mutex::new(HashMap::new()),
+            reload_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+fn effect_of(text: &str) -> Effect {
+    match text {
+        "grant" => Effect::Grant,
+        "deny" => Effect::Deny,
+        _ => Effect::Inherit,
+    }
+}
+
+fn set_assignment(assignments: &mut Assignments, method: String, effect: Effect) {
+    if method == ALL_METHODS {
+        assignments.all_methods = effect;
+    } else {
+        assignments.methods.insert(method, effect);
+    }
+}
+
+/// Reads everything the decision needs from the database.
+pub async fn load_snapshot(pool: &Pool) -> Result<Snapshot, sqlx::Error> {
+    let mut policy = Policy::default();
+    for row in sqlx::query(
+        "select s.name, m.name from service s left join service_method m on m.service_id = s.service_id",
+    )
+    .fetch_all(pool)
+    .await?
+    {
+        let service = policy.services.entry(row.try_get(0)?).or_default();
+        if let Some(method) = row.try_get::<Option<String>, _>(1)? {
+            service.methods.insert(method);
+        }
+    }
+    for (sql, is_user) in [
+        (
+            "select s.name, u.email, p.method_name, p.effect from user_permission p \
+             join service s on s.service_id = p.service_id \
+             join app_user u on u.app_user_id = p.app_user_id",
+            true,
+        ),
+        (
+            "select s.name, r.name, p.method_name, p.effect from role_permission p \
+             join service s on s.service_id = p.service_id \
+             join role r on r.role_id = p.role_id",
+            false,
+        ),
+    ] {
+        for row in sqlx::query(sql).fetch_all(pool).await? {
+            let service: String = row.try_get(0)?;
+            let name: String = row.try_get(1)?;
+            let effect: String = row.try_get(3)?;
+            let subject = if is_user {
+                Subject::User(name)
+            } else {
+                Subject::Role(name)
+            };
+            let assignments = policy
+                .services
+                .entry(service)
+                .or_default()
+                .assignments
+                .entry(subject)
+                .or_default();
+            set_assignment(assignments, row.try_get(2)?, effect_of(&effect));
+        }
+    }
+    let mut users = HashMap::new();
+    for row in sqlx::query("select app_user_id, email, name, user_status from app_user")
+        .fetch_all(pool)
+        .await?
+    {
+        let status: String = row.try_get(3)?;
+        users.insert(
+            row.try_get::<String, _>(0)?,
+            SnapshotUser {
+                email: row.try_get(1)?,
+                name: row.try_get(2)?,
+                enabled: status == "ENABLED",
+                roles: Vec::new(),
+            },
+        );
+    }
+    for row in sqlx::query(
+        "select ur.app_user_id, r.name from user_role ur join role r on r.role_id = ur.role_id order by r.name_key",
+    )
+    .fetch_all(pool)
+    .await?
+    {
+        let user_id: String = row.try_get(0)?;
+        if let Some(user) = users.get_mut(&user_id) {
+            user.roles.push(row.try_get(1)?);
+        }
+    }
+    Ok(Snapshot { policy, users })
+}
+
+impl Gateway {
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// Reads the assignments again and swaps them in at once.
+    pub async fn reload(&self, pool: &Pool) -> Result<(), sqlx::Error> {
+        let _one_at_a_time = self.reload_lock.lock().await;
+        let snapshot = load_snapshot(pool).await?;
+        self.snapshot.store(Arc::new(snapshot));
+        Ok(())
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedSession>> {
+        // a panic while holding the lock leaves a map that is still valid
+        self.sessions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Drops every cached session of a user (logout everywhere, disable,
+    /// password change, delete).
+    pub fn forget_user(&self, user_id: &str) {
+        self.sessions()
+            .retain(|_, session| session.user_id != user_id);
+    }
+
+    pub fn forget_token(&self, token: &str) {
+        self.sessions().remove(&hash_token(token));
+    }
+
+    /// The user behind a token, if its session is live; renews its activity.
+    /// A session idle for `timeout` or longer is over, and deleted.
+    pub async fn authenticate(
+        &self,
+        pool: &Pool,
+        token: &str,
+        timeout: Duration,
+    ) -> Result<Option<String>, sqlx::Error> {
+        let token_hash = hash_token(token);
+        let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+        // activity is written back at most this often (the cache is the truth in between)
+        let persist_every = (timeout_ms / 10).min(60_000);
+        let now = now_millis();
+        enum Cached {
+            Live { user_id: String, persist: bool },
+            Expired,
+            Missing,
+        }
+        let cached = {
+            let mut sessions = self.sessions();
+            match sessions.get_mut(&token_hash) {
+                Some(session) if now.saturating_sub(session.last_seen) < timeout_ms => {
+                    session.last_seen = now;
+                    let persist = now.saturating_sub(session.persisted_at) >= persist_every;
+                    if persist {
+                        session.persisted_at = now;
+                    }
+                    Cached::Live {
+                        user_id: session.user_id.clone(),
+                        persist,
+                    }
+                }
+                Some(_) => {
+                    sessions.remove(&token_hash);
+                    Cached::Expired
+                }
+                None => Cached::Missing,
+            }
+        };
+        match cached {
+            Cached::Live { user_id, persist } => {
+                if persist {
+                    touch(pool, &token_hash, now).await?;
+                }
+                Ok(Some(user_id))
+            }
+            Cached::Expired => {
+                delete_session(pool, &token_hash).await?;
+                Ok(None)
+            }
+            Cached::Missing => {
+                let row = sqlx::query(
+                    "select app_user_id, last_seen_at from user_session where token_hash = $1",
+                )
+                .bind(&token_hash)
+                .fetch_optional(pool)
+                .await?;
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                let user_id: String = row.try_get(0)?;
+                let last_seen: i64 = row.try_get(1)?;
+                if now.saturating_sub(last_seen) >= timeout_ms {
+                    delete_session(pool, &token_hash).await?;
+                    return Ok(None);
+                }
+                touch(pool, &token_hash, now).await?;
+                self.sessions().insert(
+                    token_hash,
+                    CachedSession {
+                        user_id: user_id.clone(),
+                        last_seen: now,
+                        persisted_at: now,
+                    },
+                );
+                Ok(Some(user_id))
+            }
+        }
+    }
+}
+
+async fn touch(pool: &Pool, token_hash: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("update user_session set last_seen_at = $1 where token_hash = $2")
+        .bind(now)
+        .bind(token_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+async fn delete_session(pool: &Pool, token_hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from user_session where token_hash = $1")
+        .bind(token_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

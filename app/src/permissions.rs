@@ -1,0 +1,486 @@
+//! Permission cells: per service, per user or role, per method or All Methods
+//! (`*`). Grant and Deny are rows; Inherit is the absence of a row.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::decision::Effect;
+
+/// The scope key of All Methods in paths and documents.
+pub const ALL_METHODS: &str = "*";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubjectKind {
+    Users,
+    Roles,
+}
+
+impl SubjectKind {
+    pub fn parse(text: &str) -> Option<SubjectKind> {
+        match text {
+            "users" => Some(SubjectKind::Users),
+            "roles" => Some(SubjectKind::Roles),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::Users => "users",
+            SubjectKind::Roles => "roles",
+        }
+    }
+}
+
+/// Method name (or `*`) to effect.
+pub type Cells = BTreeMap<String, Effect>;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePermissions {
+    #[serde(default)]
+    pub users: BTreeMap<String, Cells>,
+    #[serde(default)]
+    pub roles: BTreeMap<String, Cells>,
+}
+
+/// The whole permission set, as `GET /console/api/permissions` returns it and
+/// `PUT` takes it: absent cells are Inherit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionDocument {
+    pub services: BTreeMap<String, ServicePermissions>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EffectBody {
+    pub effect: Effect,
+}
+
+/// One cell that changes (or would change).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CellChange {
+    pub service: String,
+    pub kind: SubjectKind,
+    pub subject: String,
+    pub method: String,
+    pub before: Effect,
+    pub after: Effect,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermissionDiff {
+    pub added: Vec<CellChange>,
+    pub changed: Vec<CellChange>,
+    pub removed: Vec<CellChange>,
+    /// False for a dry run.
+    pub applied: bool,
+}
+
+/// Flattens a document into `(service, kind, subject, method) -> effect`,
+/// leaving out Inherit.
+pub fn flatten(
+    document: &PermissionDocument,
+) -> BTreeMap<(String, SubjectKind, String, String), Effect> {
+    let mut cells = BTreeMap::new();
+    for (service, permissions) in &document.services {
+        for (kind, subjects) in [
+            (SubjectKind::Users, &permissions.users),
+            (SubjectKind::Roles, &permissions.roles),
+        ] {
+            for (subject, subject_cells) in subjects {
+                for (method, effect) in subject_cells {
+                    if *effect != Effect::Inherit {
+                        cells.insert(
+                            (service.clone(), kind, subject.clone(), method.clone()),
+                            *effect,
+                        );
+                    }
+                }
+            }
+        }
+    }
+    cells
+}
+
+/// What turns `current` into `wanted`, cell by cell.
+pub fn diff(current: &PermissionDocument, wanted: &PermissionDocument) -> PermissionDiff {
+    let old = flatten(current);
+    let new = flatten(wanted);
+    let change =
+        |key: &(String, SubjectKind, String, String), before: Effect, after: Effect| CellChange {
+            service: key.0.clone(),
+            kind: key.1,
+            subject: key.2.clone(),
+            method: key.3.clone(),
+            before,
+            after,
+        };
+    let mut result = PermissionDiff::default();
+    for (key, after) in &new {
+        match old.get(key) {
+            None => result.added.push(change(key, Effect::Inherit, *after)),
+            Some(before) if before != after => result.changed.push(change(key, *before, *after)),
+            Some(_) => {}
+        }
+    }
+    for (key, before) in &old {
+        if !new.contains_key(key) {
+            result.removed.push(change(key, *before, Effect::Inherit));
+        }
+    }
+    result
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use std::collections::{BTreeMap, HashMap};
+
+    use serde_json::json;
+    use sqlx::{Any, Row};
+
+    use super::{
+        diff, flatten, CellChange, PermissionDiff, PermissionDocument, SubjectKind, ALL_METHODS,
+    };
+    use crate::admins::ssr::normalize_email;
+    use crate::audit::ssr::{record, Actor, Change};
+    use crate::db::{now_millis, Pool};
+    use crate::decision::Effect;
+    use crate::error::AppError;
+    use crate::state::ConsoleState;
+
+    fn effect_of(text: &str) -> Effect {
+        match text {
+            "grant" => Effect::Grant,
+            "deny" => Effect::Deny,
+            _ => Effect::Inherit,
+        }
+    }
+
+    fn effect_text(effect: Effect) -> Option<&'static str> {
+        match effect {
+            Effect::Grant => Some("grant"),
+            Effect::Deny => Some("deny"),
+            Effect::Inherit => None,
+        }
+    }
+
+    /// The whole set, keyed by service name, user email and role name.
+    pub async fn export(pool: &Pool) -> Result<PermissionDocument, AppError> {
+        let mut document = PermissionDocument::default();
+        let services = sqlx::query("select name from service")
+            .fetch_all(pool)
+            .await?;
+        for row in services {
+            let name: String = row.try_get(0)?;
+            document.services.entry(name).or_default();
+        }
+        let users = sqlx::query(
+            "select s.name, u.email, p.method_name, p.effect from user_permission p \
+             join service s on s.service_id = p.service_id \
+             join app_user u on u.app_user_id = p.app_user_id",
+        )
+        .fetch_all(pool)
+        .await?;
+        for row in users {
+            let service: String = row.try_get(0)?;
+            let effect: String = row.try_get(3)?;
+            document
+                .services
+                .entry(service)
+                .or_default()
+                .users
+                .entry(row.try_get(1)?)
+                .or_default()
+                .insert(row.try_get(2)?, effect_of(&effect));
+        }
+        let roles = sqlx::query(
+            "select s.name, r.name, p.method_name, p.effect from role_permission p \
+             join service s on s.service_id = p.service_id \
+             join role r on r.role_id = p.role_id",
+        )
+        .fetch_all(pool)
+        .await?;
+        for row in roles {
+            let service: String = row.try_get(0)?;
+            let effect: String = row.try_get(3)?;
+            document
+                .services
+                .entry(service)
+                .or_default()
+                .roles
+                .entry(row.try_get(1)?)
+                .or_default()
+                .insert(row.try_get(2)?, effect_of(&effect));
+        }
+        Ok(document)
+    }
+
+    /// Ids of everything a cell names; errors say what is unknown.
+    struct Resolver {
+        services: HashMap<String, (String, Vec<String>)>,
+        users: HashMap<String, String>,
+        roles: HashMap<String, (String, String)>,
+    }
+
+    impl Resolver {
+        async fn load(executor: &mut sqlx::AnyConnection) -> Result<Resolver, AppError> {
+            let mut services: HashMap<String, (String, Vec<String>)> = HashMap::new();
+            for row in sqlx::query(
+                "select s.service_id, s.name, m.name from service s \
+                 left join service_method m on m.service_id = s.service_id",
+            )
+            .fetch_all(&mut *executor)
+            .await?
+            {
+                let entry = services
+                    .entry(row.try_get(1)?)
+                    .or_insert_with(|| (row.try_get(0).unwrap_or_default(), Vec::new()));
+                if let Some(method) = row.try_get::<Option<String>, _>(2)? {
+                    entry.1.push(method);
+                }
+            }
+            let mut users = HashMap::new();
+            for row in sqlx::query("select email, app_user_id from app_user")
+                .fetch_all(&mut *executor)
+                .await?
+            {
+                users.insert(row.try_get(0)?, row.try_get(1)?);
+            }
+            let mut roles = HashMap::new();
+            for row in sqlx::query("select name_key, role_id, name from role")
+                .fetch_all(&mut *executor)
+                .await?
+            {
+                roles.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
+            }
+            Ok(Resolver {
+                services,
+                users,
+                roles,
+            })
+        }
+
+        /// (service id, subject id, canonical subject name) of one cell.
+        fn resolve(
+            &self,
+            service: &str,
+            kind: SubjectKind,
+            subject: &str,
+            method: &str,
+        ) -> Result<(String, String, String), String> {
+            let (service_id, methods) = self
+                .services
+                .get(service)
+                .ok_or_else(|| format!("unknown service `{service}`"))?;
+            if method != ALL_METHODS && !methods.iter().any(|m| m == method) {
+                return Err(format!("unknown method `{method}` in service `{service}`"));
+            }
+            match kind {
+                SubjectKind::Users => {
+                    let email = normalize_email(subject);
+                    let id = self
+                        .users
+                        .get(&email)
+                        .ok_or_else(|| format!("unknown user `{subject}`"))?;
+                    Ok((service_id.clone(), id.clone(), email))
+                }
+                SubjectKind::Roles => {
+                    let (id, name) = self
+                        .roles
+                        .get(&subject.trim().to_lowercase())
+                        .ok_or_else(|| format!("unknown role `{subject}`"))?;
+                    Ok((service_id.clone(), id.clone(), name.clone()))
+                }
+            }
+        }
+    }
+
+    async fn write_cell(
+        tx: &mut sqlx::Transaction<'_, Any>,
+        kind: SubjectKind,
+        ids: &(String, String, String),
+        method: &str,
+        effect: Effect,
+    ) -> Result<(), sqlx::Error> {
+        let (table, column) = match kind {
+            SubjectKind::Users => ("user_permission", "app_user_id"),
+            SubjectKind::Roles => ("role_permission", "role_id"),
+        };
+        match effect_text(effect) {
+            None => {
+                sqlx::query(&format!(
+                    "delete from {table} where service_id = $1 and {column} = $2 and method_name = $3"
+                ))
+                .bind(&ids.0)
+                .bind(&ids.1)
+                .bind(method)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Some(effect) => {
+                sqlx::query(&format!(
+                    "insert into {table} (service_id, {column}, method_name, effect, updated_at) \
+                     values ($1, $2, $3, $4, $5) \
+                     on conflict (service_id, {column}, method_name) \
+                     do update set effect = excluded.effect, updated_at = excluded.updated_at"
+                ))
+                .bind(&ids.0)
+                .bind(&ids.1)
+                .bind(method)
+                .bind(effect)
+                .bind(now_millis())
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn read_cell(
+        tx: &mut sqlx::Transaction<'_, Any>,
+        kind: SubjectKind,
+        ids: &(String, String, String),
+        method: &str,
+    ) -> Result<Effect, sqlx::Error> {
+        let (table, column) = match kind {
+            SubjectKind::Users => ("user_permission", "app_user_id"),
+            SubjectKind::Roles => ("role_permission", "role_id"),
+        };
+        let effect: Option<String> = sqlx::query_scalar(&format!(
+            "select effect from {table} where service_id = $1 and {column} = $2 and method_name = $3"
+        ))
+        .bind(&ids.0)
+        .bind(&ids.1)
+        .bind(method)
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(effect.as_deref().map(effect_of).unwrap_or(Effect::Inherit))
+    }
+
+    /// Sets one cell and returns what changed.
+    pub async fn set_cell(
+        state: &ConsoleState,
+        actor: &Actor,
+        service: &str,
+        kind: SubjectKind,
+        subject: &str,
+        method: &str,
+        effect: Effect,
+    ) -> Result<CellChange, AppError> {
+        let mut tx = state.pool.begin().await?;
+        let resolver = Resolver::load(&mut tx).await?;
+        let ids = resolver
+            .resolve(service, kind, subject, method)
+            .map_err(AppError::NotFound)?;
+        let before = read_cell(&mut tx, kind, &ids, method).await?;
+        let change = CellChange {
+            service: service.to_string(),
+            kind,
+            subject: ids.2.clone(),
+            method: method.to_string(),
+            before,
+            after: effect,
+        };
+        if before != effect {
+            write_cell(&mut tx, kind, &ids, method, effect).await?;
+            record(
+                &mut tx,
+                actor,
+                Change {
+                    action: "permission.set",
+                    target: format!("{}:{}", kind.as_str(), ids.2),
+                    service: Some(service),
+                    before: Some(json!({ method: before })),
+                    after: Some(json!({ method: effect })),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        if before != effect {
+            state.gateway.reload(&state.pool).await?;
+        }
+        Ok(change)
+    }
+
+    /// Replaces the whole set with `wanted`, in one transaction and one audit
+    /// event; with `dry_run`, only says what would change. Any unknown
+    /// service, method, user or role refuses the whole document.
+    pub async fn replace_all(
+        state: &ConsoleState,
+        actor: &Actor,
+        wanted: &PermissionDocument,
+        dry_run: bool,
+    ) -> Result<PermissionDiff, AppError> {
+        let mut tx = state.pool.begin().await?;
+        let resolver = Resolver::load(&mut tx).await?;
+        let mut errors = Vec::new();
+        let mut resolved = BTreeMap::new();
+        for ((service, kind, subject, method), effect) in flatten(wanted) {
+            match resolver.resolve(&service, kind, &subject, &method) {
+                Ok(ids) => {
+                    // the canonical names, so `Alice@X` and `alice@x` are one cell
+                    resolved.insert(
+                        (service.clone(), kind, ids.2.clone(), method.clone()),
+                        (ids, effect),
+                    );
+                }
+                Err(error) => errors.push(error),
+            }
+        }
+        if !errors.is_empty() {
+            errors.sort();
+            errors.dedup();
+            return Err(AppError::BadInput(format!(
+                "the document names what does not exist, nothing was changed: {}",
+                errors.join("; ")
+            )));
+        }
+        let mut canonical = PermissionDocument::default();
+        for ((service, kind, subject, method), (_, effect)) in &resolved {
+            let entry = canonical.services.entry(service.clone()).or_default();
+            let subjects = match kind {
+                SubjectKind::Users => &mut entry.users,
+                SubjectKind::Roles => &mut entry.roles,
+            };
+            subjects
+                .entry(subject.clone())
+                .or_default()
+                .insert(method.clone(), *effect);
+        }
+        let current = export(&state.pool).await?;
+        let mut result = diff(&current, &canonical);
+        if dry_run {
+            return Ok(result);
+        }
+        sqlx::query("delete from user_permission")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("delete from role_permission")
+            .execute(&mut *tx)
+            .await?;
+        for ((_, kind, _, method), (ids, effect)) in &resolved {
+            write_cell(&mut tx, *kind, ids, method, *effect).await?;
+        }
+        record(
+            &mut tx,
+            actor,
+            Change {
+                action: "permission.import",
+                target: "permissions".to_string(),
+                service: None,
+                before: Some(serde_json::to_value(&current).unwrap_or_default()),
+                after: Some(serde_json::to_value(&canonical).unwrap_or_default()),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        state.gateway.reload(&state.pool).await?;
+        result.applied = true;
+        Ok(result)
+    }
+}

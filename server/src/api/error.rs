@@ -1,0 +1,133 @@
+//! Errors of the runtime and admin REST APIs: always JSON `{"code", "message"}`
+//! with a fitting status; internals go to the log, never to the client.
+
+use app::error::AppError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+/// Codes shared with Backendless's REST API.
+pub mod code {
+    pub const LOGIN_DISABLED: u32 = 3000;
+    pub const INVALID_LOGIN: u32 = 3003;
+    pub const USER_EXISTS: u32 = 3033;
+    pub const ACCOUNT_LOCKED: u32 = 3036;
+    pub const INVALID_TOKEN: u32 = 3064;
+
+    // Ours: the runtime API.
+    pub const PERMISSION_DENIED: u32 = 8000;
+    pub const UNKNOWN_SERVICE: u32 = 8001;
+    pub const UNKNOWN_METHOD: u32 = 8002;
+    pub const BAD_ARGUMENTS: u32 = 8003;
+    pub const BODY_TOO_LARGE: u32 = 8004;
+    pub const WRONG_VERB: u32 = 8005;
+    pub const MALFORMED_JSON: u32 = 8006;
+    pub const UNSUPPORTED_CONTENT_TYPE: u32 = 8007;
+    pub const REGISTRATION_DISABLED: u32 = 8008;
+    pub const NOT_FOUND: u32 = 8009;
+    pub const UNAVAILABLE: u32 = 8010;
+    pub const INTERNAL: u32 = 8011;
+    pub const UNKNOWN_PATH: u32 = 8012;
+
+    // Ours: the admin API.
+    pub const ADMIN_REQUIRED: u32 = 8100;
+    pub const CROSS_ORIGIN: u32 = 8101;
+    pub const ADMIN_NOT_FOUND: u32 = 8102;
+    pub const CONFLICT: u32 = 8103;
+    pub const FORBIDDEN_CHANGE: u32 = 8104;
+    pub const INVALID_INPUT: u32 = 8105;
+    pub const INVALID_ADMIN_LOGIN: u32 = 8106;
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: u32,
+    pub message: String,
+    /// More fields for the body, for example what denied a call.
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: u32, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn invalid_token() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            code::INVALID_TOKEN,
+            "not existing user token",
+        )
+    }
+
+    pub fn internal() -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            code::INTERNAL,
+            "internal error, see the server log",
+        )
+    }
+
+    pub fn unavailable() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::UNAVAILABLE,
+            "the database is unavailable, nothing was changed; try again",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({"code": self.code, "message": self.message});
+        if let (Some(Value::Object(details)), Value::Object(map)) = (self.details, &mut body) {
+            map.extend(details);
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> ApiError {
+        AppError::from(error).into()
+    }
+}
+
+/// Domain errors in the admin API's words.
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> ApiError {
+        let message = error.to_string();
+        match error {
+            AppError::Unauthenticated => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                code::ADMIN_REQUIRED,
+                "sign in as a console admin or send an admin API key",
+            ),
+            AppError::InvalidCredentials => {
+                ApiError::new(StatusCode::UNAUTHORIZED, code::INVALID_ADMIN_LOGIN, message)
+            }
+            AppError::CrossOrigin => {
+                ApiError::new(StatusCode::FORBIDDEN, code::CROSS_ORIGIN, message)
+            }
+            AppError::BadInput(_) => {
+                ApiError::new(StatusCode::BAD_REQUEST, code::INVALID_INPUT, message)
+            }
+            AppError::NotFound(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, code::ADMIN_NOT_FOUND, message)
+            }
+            AppError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, code::CONFLICT, message),
+            AppError::Forbidden(_) => {
+                ApiError::new(StatusCode::FORBIDDEN, code::FORBIDDEN_CHANGE, message)
+            }
+            AppError::Unavailable => ApiError::unavailable(),
+            AppError::Internal | AppError::Transport(_) => ApiError::internal(),
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! `/api/services/{service}/{method}`: identify the caller, decide, invoke.
+
+use std::collections::BTreeMap;
+
+use app::decision::{decide, Decision, Scope, Subject};
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::body::json_value;
+use super::error::{code, ApiError};
+use super::{caller_id, ApiState};
+use crate::services::{Caller, Invocation, ServiceError};
+
+pub async fn invoke(
+    State(state): State<ApiState>,
+    Path((service, method)): Path<(String, String)>,
+    http_method: Method,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let console = &state.console;
+    let user_id = caller_id(console, &headers).await?;
+    let snapshot = console.gateway.snapshot();
+    // a token whose user was disabled or deleted since is no identity at all
+    let subjects = snapshot
+        .subjects(user_id.as_deref())
+        .ok_or_else(ApiError::invalid_token)?;
+
+    let decision = decide(&snapshot.policy, &subjects, &service, &method);
+    let registered = state.registry.get(&service);
+    let descriptor = registered
+        .map(|service| service.describe())
+        .and_then(|description| description.methods.into_iter().find(|m| m.name == method));
+    match (&decision, registered, &descriptor) {
+        // both the snapshot and the code must know the method; either missing is a 404
+        (Decision::UnknownService, _, _) | (_, None, _) => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                code::UNKNOWN_SERVICE,
+                format!("unknown service `{service}`"),
+            ))
+        }
+        (Decision::UnknownMethod, _, _) | (_, _, None) => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                code::UNKNOWN_METHOD,
+                format!("unknown method `{method}` in service `{service}`"),
+            ))
+        }
+        _ => {}
+    }
+    let (Some(service_impl), Some(descriptor)) = (registered, descriptor) else {
+        return Err(ApiError::internal());
+    };
+    if http_method.as_str() != descriptor.verb.as_str() {
+        return Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            code::WRONG_VERB,
+            format!(
+                "`{service}.{method}` is called with {}, not {http_method}",
+                descriptor.verb.as_str()
+            ),
+        ));
+    }
+    if let Decision::Deny { subject, scope } = &decision {
+        return Err(denied(&decision, subject, scope));
+    }
+    if !decision.is_allowed() {
+        // the rule's default: nothing but an explicit Allow gets through
+        return Err(ApiError::internal());
+    }
+
+    let args = match http_method {
+        Method::GET => query_args(query.as_deref())?,
+        _ => json_value(&headers, body)
+            .await?
+            .unwrap_or_else(|| json!({})),
+    };
+    let caller = match user_id
+        .as_deref()
+        .and_then(|id| snapshot.users.get(id).map(|user| (id, user)))
+    {
+        Some((id, user)) => Caller::User {
+            object_id: id.to_string(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            roles: user.roles.clone(),
+        },
+        None => Caller::Anonymous,
+    };
+    let result = service_impl
+        .invoke(Invocation {
+            method: &method,
+            args,
+            caller: &caller,
+            pool: &console.pool,
+        })
+        .await;
+    match result {
+        Ok(value) => Ok(Json(value)),
+        Err(ServiceError::BadArguments(message)) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code::BAD_ARGUMENTS,
+            message,
+        )),
+        Err(ServiceError::NotFound(message)) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            code::NOT_FOUND,
+            message,
+        )),
+        Err(ServiceError::Database(error)) => Err(error.into()),
+    }
+}
+
+/// The 403: the reason in words, and which cell decided, for the console's link.
+fn denied(decision: &Decision, subject: &Subject, scope: &Scope) -> ApiError {
+    let (kind, name) = match subject {
+        Subject::User(email) => ("user", email.clone()),
+        Subject::Role(role) => ("role", role.clone()),
+    };
+    let scope = match scope {
+        Scope::Method(method) => method.clone(),
+        Scope::AllMethods => app::permissions::ALL_METHODS.to_string(),
+    };
+    ApiError {
+        status: StatusCode::FORBIDDEN,
+        code: code::PERMISSION_DENIED,
+        message: decision.to_string(),
+        details: Some(json!({"deniedBy": {"kind": kind, "name": name, "scope": scope}})),
+    }
+}
+
+/// GET arguments: the query string as an object of strings.
+fn query_args(query: Option<&str>) -> Result<Value, ApiError> {
+    let pairs: BTreeMap<String, String> =
+        serde_urlencoded::from_str(query.unwrap_or("")).map_err(|error| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                code::BAD_ARGUMENTS,
+                format!("invalid query string: {error}"),
+            )
+        })?;
+    Ok(json!(pairs))
+}

@@ -1,0 +1,64 @@
+//! `calculator`: arithmetic, so permissions have something cheap to guard.
+
+use app::services::{MethodDto, ServiceDto, Verb};
+use serde_json::{json, Value};
+
+use super::{number_arg, unknown_method, Invocation, InvokeFuture, Service, ServiceError};
+
+pub struct Calculator;
+
+fn method(name: &str, verb: Verb, description: &str) -> MethodDto {
+    MethodDto {
+        name: name.to_string(),
+        verb,
+        description: description.to_string(),
+    }
+}
+
+impl Service for Calculator {
+    fn describe(&self) -> ServiceDto {
+        ServiceDto {
+            name: "calculator".to_string(),
+            description: "Arithmetic on the arguments".to_string(),
+            methods: vec![
+                method("add", Verb::Get, "a + b, from the query string: ?a=1&b=2"),
+                method("divide", Verb::Get, "a / b; b must not be 0"),
+                method("sum", Verb::Post, "the sum of {\"numbers\": [..]}"),
+            ],
+        }
+    }
+
+    fn invoke<'a>(&'a self, call: Invocation<'a>) -> InvokeFuture<'a> {
+        Box::pin(async move {
+            match call.method {
+                "add" => Ok(
+                    json!({"result": number_arg(&call.args, "a")? + number_arg(&call.args, "b")?}),
+                ),
+                "divide" => {
+                    let divisor = number_arg(&call.args, "b")?;
+                    if divisor == 0.0 {
+                        return Err(ServiceError::BadArguments("`b` must not be 0".to_string()));
+                    }
+                    Ok(json!({"result": number_arg(&call.args, "a")? / divisor}))
+                }
+                "sum" => {
+                    let Some(Value::Array(numbers)) = call.args.get("numbers") else {
+                        return Err(ServiceError::BadArguments(
+                            "`numbers` must be an array of numbers".to_string(),
+                        ));
+                    };
+                    let mut total = 0.0;
+                    for number in numbers {
+                        total += number.as_f64().ok_or_else(|| {
+                            ServiceError::BadArguments(
+                                "`numbers` must hold numbers only".to_string(),
+                            )
+                        })?;
+                    }
+                    Ok(json!({"result": total, "count": numbers.len()}))
+                }
+                other => Err(unknown_method(other)),
+            }
+        })
+    }
+}

@@ -1,0 +1,62 @@
+//! `echo`: tells callers who the runtime thinks they are.
+
+use app::services::{MethodDto, ServiceDto, Verb};
+use serde_json::json;
+
+use super::{unknown_method, Caller, Invocation, InvokeFuture, Service};
+
+pub struct Echo;
+
+impl Service for Echo {
+    fn describe(&self) -> ServiceDto {
+        ServiceDto {
+            name: "echo".to_string(),
+            description: "The caller's identity and arguments, as the runtime sees them"
+                .to_string(),
+            methods: vec![
+                MethodDto {
+                    name: "whoami".to_string(),
+                    verb: Verb::Get,
+                    description: "the caller's user and roles".to_string(),
+                },
+                MethodDto {
+                    name: "echo".to_string(),
+                    verb: Verb::Post,
+                    description: "returns the JSON body it was sent, with the caller".to_string(),
+                },
+            ],
+        }
+    }
+
+    fn invoke<'a>(&'a self, call: Invocation<'a>) -> InvokeFuture<'a> {
+        Box::pin(async move {
+            let identity = match call.caller {
+                Caller::Anonymous => json!({
+                    "authenticated": false,
+                    "roles": [app::roles::NOT_AUTHENTICATED],
+                }),
+                Caller::User {
+                    object_id,
+                    email,
+                    name,
+                    roles,
+                } => {
+                    let mut all = vec![app::roles::AUTHENTICATED.to_string()];
+                    all.extend(roles.iter().cloned());
+                    json!({
+                        "authenticated": true,
+                        "objectId": object_id,
+                        "email": email,
+                        "name": name,
+                        "roles": all,
+                    })
+                }
+            };
+            match call.method {
+                "whoami" => Ok(identity),
+                "echo" => Ok(json!({"caller": identity, "arguments": call.args})),
+                other => Err(unknown_method(other)),
+            }
+        })
+    }
+}

@@ -1,0 +1,129 @@
+//! `orders`: an order book stored in the database.
+
+use app::db::{new_object_id, now_millis};
+use app::services::{MethodDto, ServiceDto, Verb};
+use serde_json::{json, Value};
+use sqlx::Row;
+
+use super::{
+    number_arg, string_arg, unknown_method, Invocation, InvokeFuture, Service, ServiceError,
+};
+
+pub struct Orders;
+
+fn method(name: &str, verb: Verb, description: &str) -> MethodDto {
+    MethodDto {
+        name: name.to_string(),
+        verb,
+        description: description.to_string(),
+    }
+}
+
+impl Service for Orders {
+    fn describe(&self) -> ServiceDto {
+        ServiceDto {
+            name: "orders".to_string(),
+            description: "An order book stored in the database".to_string(),
+            methods: vec![
+                method("getOrders", Verb::Get, "every order, newest first"),
+                method(
+                    "addOrder",
+                    Verb::Post,
+                    "adds {\"item\", \"quantity\", \"price\"}; returns the order",
+                ),
+                method("deleteOrder", Verb::Delete, "deletes {\"orderId\"}"),
+            ],
+        }
+    }
+
+    fn invoke<'a>(&'a self, call: Invocation<'a>) -> InvokeFuture<'a> {
+        Box::pin(async move {
+            match call.method {
+                "getOrders" => get_orders(&call).await,
+                "addOrder" => add_order(&call).await,
+                "deleteOrder" => delete_order(&call).await,
+                other => Err(unknown_method(other)),
+            }
+        })
+    }
+}
+
+fn order_json(row: &sqlx::any::AnyRow) -> Result<Value, ServiceError> {
+    let cents: i64 = row.try_get(3)?;
+    Ok(json!({
+        "orderId": row.try_get::<String, _>(0)?,
+        "item": row.try_get::<String, _>(1)?,
+        "quantity": row.try_get::<i64, _>(2)?,
+        "price": cents as f64 / 100.0,
+        "createdBy": row.try_get::<String, _>(4)?,
+        "created": row.try_get::<i64, _>(5)?,
+    }))
+}
+
+async fn get_orders(call: &Invocation<'_>) -> Result<Value, ServiceError> {
+    let rows = sqlx::query(
+        "select demo_order_id, item, quantity, price_cents, created_by, created_at from demo_order \
+         order by created_at desc, demo_order_id limit 1000",
+    )
+    .fetch_all(call.pool)
+    .await?;
+    let orders = rows.iter().map(order_json).collect::<Result<Vec<_>, _>>()?;
+    Ok(Value::Array(orders))
+}
+
+async fn add_order(call: &Invocation<'_>) -> Result<Value, ServiceError> {
+    let item = string_arg(&call.args, "item")?;
+    if item.chars().count() > 200 {
+        return Err(ServiceError::BadArguments(
+            "`item` must have at most 200 characters".to_string(),
+        ));
+    }
+    let quantity = number_arg(&call.args, "quantity")?;
+    if quantity.fract() != 0.0 || !(1.0..=1_000_000.0).contains(&quantity) {
+        return Err(ServiceError::BadArguments(
+            "`quantity` must be a whole number from 1 to 1000000".to_string(),
+        ));
+    }
+    let price = number_arg(&call.args, "price")?;
+    if !(0.0..=1_000_000_000.0).contains(&price) {
+        return Err(ServiceError::BadArguments(
+            "`price` must be from 0 to 1000000000".to_string(),
+        ));
+    }
+    let id = new_object_id();
+    // quantities and cents are bounded above, so the conversions are exact
+    let quantity = quantity as i64;
+    let cents = (price * 100.0).round() as i64;
+    sqlx::query(
+        "insert into demo_order (demo_order_id, item, quantity, price_cents, created_by, created_at) \
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&id)
+    .bind(item)
+    .bind(quantity)
+    .bind(cents)
+    .bind(call.caller.label())
+    .bind(now_millis())
+    .execute(call.pool)
+    .await?;
+    let row = sqlx::query(
+        "select demo_order_id, item, quantity, price_cents, created_by, created_at from demo_order where demo_order_id = $1",
+    )
+    .bind(&id)
+    .fetch_one(call.pool)
+    .await?;
+    order_json(&row)
+}
+
+async fn delete_order(call: &Invocation<'_>) -> Result<Value, ServiceError> {
+    let id = string_arg(&call.args, "orderId")?;
+    let deleted = sqlx::query("delete from demo_order where demo_order_id = $1")
+        .bind(id)
+        .execute(call.pool)
+        .await?
+        .rows_affected();
+    if deleted == 0 {
+        return Err(ServiceError::NotFound(format!("no order `{id}`")));
+    }
+    Ok(json!({"deleted": id}))
+}
