@@ -1,0 +1,891 @@
+//! The runtime REST API through the real router, on SQLite and PostgreSQL:
+//! every row of DESIGN section 3's runtime table and every error code.
+
+#![allow(
+    clippy::expect_used,
+    reason = "integration tests fail loudly on a broken precondition"
+)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::audit::ssr::Actor;
+use app::decision::Effect;
+use app::permissions::SubjectKind;
+use app::state::{ConsoleState, Settings};
+use app::users::{NewUser, UserChanges, UserStatus};
+use axum::body::Body;
+use axum::Router;
+use http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+on_every_engine!(
+    info_answers_for_sdks,
+    login_returns_the_user_object_and_a_token,
+    bad_logins_get_one_answer,
+    malformed_login_requests_are_clear_400s,
+    disabled_users_cannot_log_in,
+    repeated_failures_lock_the_account_until_it_expires,
+    logout_kills_the_token_at_once,
+    token_validity_is_reported,
+    registration_is_off_by_default,
+    registration_creates_users_when_enabled,
+    anonymous_callers_hold_not_authenticated_user,
+    bad_tokens_are_401_never_anonymous,
+    any_deny_among_the_subjects_denies,
+    the_method_level_state_wins_over_all_methods,
+    unknown_services_and_methods_are_404,
+    verbs_bodies_and_arguments_are_checked,
+    the_demo_services_do_real_work,
+    a_permission_change_is_enforced_by_the_next_call,
+    idle_tokens_expire,
+    password_change_and_disable_end_sessions,
+    unknown_api_paths_are_json_404s,
+);
+
+const PASSWORD: &str = "password-1";
+
+struct Runtime {
+    state: ConsoleState,
+    router: Router,
+}
+
+async fn runtime(engine: &str) -> Runtime {
+    runtime_with(engine, Settings::default()).await
+}
+
+async fn runtime_with(engine: &str, settings: Settings) -> Runtime {
+    let state = common::state_with(engine, settings).await;
+    let config = server::config::Config {
+        database_url: String::new(),
+        site_addr: "127.0.0.1:3000".parse().expect("addr"),
+        site_root: std::env::temp_dir(),
+        session_timeout_secs: 3600,
+        login_max_failures: 5,
+        login_lockout_secs: 900,
+        allow_registration: false,
+        admin_email: None,
+        admin_password: None,
+        demo: false,
+    };
+    let router = server::router(
+        state.clone(),
+        Arc::new(server::services::Registry::with_demo_services()),
+        server::leptos_options(&config),
+    );
+    Runtime { state, router }
+}
+
+impl Runtime {
+    async fn user(&self, email: &str, roles: &[&str]) -> String {
+        let user = app::users::ssr::create(
+            &self.state,
+            &Actor::System,
+            NewUser {
+                email: email.to_string(),
+                name: format!("Name of {email}"),
+                password: PASSWORD.to_string(),
+            },
+        )
+        .await
+        .expect("user");
+        for role in roles {
+            if app::roles::ssr::find_role(&self.state.pool, role)
+                .await
+                .is_err()
+            {
+                app::roles::ssr::create(&self.state, &Actor::System, role)
+                    .await
+                    .expect("role");
+            }
+            app::users::ssr::assign_role(&self.state, &Actor::System, &user.object_id, role)
+                .await
+                .expect("assign");
+        }
+        user.object_id
+    }
+
+    async fn set(
+        &self,
+        service: &str,
+        kind: SubjectKind,
+        subject: &str,
+        method: &str,
+        effect: Effect,
+    ) {
+        app::permissions::ssr::set_cell(
+            &self.state,
+            &Actor::System,
+            service,
+            kind,
+            subject,
+            method,
+            effect,
+        )
+        .await
+        .expect("set cell");
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("response");
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        (status, body)
+    }
+
+    async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
+        self.send(post_json(
+            "/api/users/login",
+            json!({"login": email, "password": password}),
+        ))
+        .await
+    }
+
+    async fn token(&self, email: &str) -> String {
+        let (status, body) = self.login(email, PASSWORD).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["user-token"].as_str().expect("token").to_string()
+    }
+
+    async fn call(&self, method: &str, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header("user-token", token);
+        }
+        self.send(request.body(Body::empty()).expect("request"))
+            .await
+    }
+}
+
+fn post_json(path: &str, body: Value) -> Request<Body> {
+    Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request")
+}
+
+fn assert_error(result: &(StatusCode, Value), status: StatusCode, code: u64) {
+    assert_eq!(result.0, status, "{}", result.1);
+    assert_eq!(result.1["code"], json!(code), "{}", result.1);
+    assert!(
+        result.1["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{}",
+        result.1
+    );
+}
+
+async fn info_answers_for_sdks(engine: &str) {
+    let rt = runtime(engine).await;
+    let (status, body) = rt.call("GET", "/api/info", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["name"], json!("permissions-console"));
+    assert!(body["version"].is_string());
+    assert_eq!(body["loggers"], json!([]));
+}
+
+async fn login_returns_the_user_object_and_a_token(engine: &str) {
+    let rt = runtime(engine).await;
+    let id = rt.user("alice@example.com", &[]).await;
+    let (status, body) = rt.login("Alice@Example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["objectId"], json!(id));
+    assert_eq!(body["email"], json!("alice@example.com"));
+    assert_eq!(body["name"], json!("Name of alice@example.com"));
+    assert_eq!(body["userStatus"], json!("ENABLED"));
+    assert_eq!(body["___class"], json!("Users"));
+    let token = body["user-token"].as_str().expect("token");
+    assert!(token.len() >= 22, "128+ bits");
+    assert_ne!(
+        rt.token("alice@example.com").await,
+        token,
+        "a new token on every login"
+    );
+}
+
+async fn bad_logins_get_one_answer(engine: &str) {
+    let rt = runtime(engine).await;
+    rt.user("alice@example.com", &[]).await;
+    let wrong = rt.login("alice@example.com", "wrong-password").await;
+    let unknown = rt.login("nobody@example.com", PASSWORD).await;
+    assert_error(&wrong, StatusCode::UNAUTHORIZED, 3003);
+    assert_eq!(
+        wrong, unknown,
+        "unknown user and wrong password answer alike"
+    );
+}
+
+async fn malformed_login_requests_are_clear_400s(engine: &str) {
+    let rt = runtime(engine).await;
+    assert_error(
+        &rt.send(post_json("/api/users/login", json!({"login": "a@b.c"})))
+            .await,
+        StatusCode::BAD_REQUEST,
+        8003,
+    );
+    let malformed = Request::builder()
+        .method("POST")
+        .uri("/api/users/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{\"login\": "))
+        .expect("request");
+    assert_error(&rt.send(malformed).await, StatusCode::BAD_REQUEST, 8006);
+    let form = Request::builder()
+        .method("POST")
+        .uri("/api/users/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("login=a&password=b"))
+        .expect("request");
+    assert_error(
+        &rt.send(form).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        8007,
+    );
+    assert_error(
+        &rt.call("POST", "/api/users/login", None).await,
+        StatusCode::BAD_REQUEST,
+        8003,
+    );
+}
+
+async fn disabled_users_cannot_log_in(engine: &str) {
+    let rt = runtime(engine).await;
+    let id = rt.user("alice@example.com", &[]).await;
+    app::users::ssr::update(
+        &rt.state,
+        &Actor::System,
+        &id,
+        UserChanges {
+            user_status: Some(UserStatus::Disabled),
+            ..UserChanges::default()
+        },
+    )
+    .await
+    .expect("disable");
+    assert_error(
+        &rt.login("alice@example.com", PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+        3000,
+    );
+    // a wrong password still says only that
+    assert_error(
+        &rt.login("alice@example.com", "wrong-password").await,
+        StatusCode::UNAUTHORIZED,
+        3003,
+    );
+}
+
+async fn repeated_failures_lock_the_account_until_it_expires(engine: &str) {
+    let rt = runtime_with(
+        engine,
+        Settings {
+            max_failed_logins: 3,
+            lockout: Duration::from_millis(1500),
+            ..Settings::default()
+        },
+    )
+    .await;
+    rt.user("alice@example.com", &[]).await;
+    for _ in 0..3 {
+        assert_error(
+            &rt.login("alice@example.com", "wrong-password").await,
+            StatusCode::UNAUTHORIZED,
+            3003,
+        );
+    }
+    // locked: even the right password is refused
+    assert_error(
+        &rt.login("alice@example.com", PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+        3036,
+    );
+    assert_error(
+        &rt.login("alice@example.com", "wrong-password").await,
+        StatusCode::UNAUTHORIZED,
+        3036,
+    );
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let (status, _) = rt.login("alice@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::OK);
+    // a success resets the count
+    for _ in 0..2 {
+        assert_error(
+            &rt.login("alice@example.com", "wrong-password").await,
+            StatusCode::UNAUTHORIZED,
+            3003,
+        );
+    }
+    assert_eq!(
+        rt.login("alice@example.com", PASSWORD).await.0,
+        StatusCode::OK
+    );
+}
+
+async fn logout_kills_the_token_at_once(engine: &str) {
+    let rt = runtime(engine).await;
+    rt.user("alice@example.com", &[]).await;
+    let token = rt.token("alice@example.com").await;
+    let other = rt.token("alice@example.com").await;
+    assert_eq!(
+        rt.call("GET", "/api/services/echo/whoami", Some(&token))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (status, _) = rt.call("GET", "/api/users/logout", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_error(
+        &rt.call("GET", "/api/services/echo/whoami", Some(&token))
+            .await,
+        StatusCode::UNAUTHORIZED,
+        3064,
+    );
+    assert_error(
+        &rt.call("GET", "/api/users/logout", Some(&token)).await,
+        StatusCode::UNAUTHORIZED,
+        3064,
+    );
+    assert_error(
+        &rt.call("GET", "/api/users/logout", None).await,
+        StatusCode::UNAUTHORIZED,
+        3064,
+    );
+    // the user's other session lives on
+    assert_eq!(
+        rt.call("GET", "/api/services/echo/whoami", Some(&other))
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
+
+async fn token_validity_is_reported(engine: &str) {
+    let rt = runtime(engine).await;
+    rt.user("alice@example.com", &[]).await;
+    let token = rt.token("alice@example.com").await;
+    assert_eq!(
+        rt.call("GET", &format!("/api/users/isvalidusertoken/{token}"), None)
+            .await,
+        (StatusCode::OK, json!(true))
+    );
+    assert_eq!(
+        rt.call("GET", "/api/users/isvalidusertoken/made-up", None)
+            .await,
+        (StatusCode::OK, json!(false))
+    );
+    rt.call("GET", "/api/users/logout", Some(&token)).await;
+    assert_eq!(
+        rt.call("GET", &format!("/api/users/isvalidusertoken/{token}"), None)
+            .await,
+        (StatusCode::OK, json!(false))
+    );
+}
+
+async fn registration_is_off_by_default(engine: &str) {
+    let rt = runtime(engine).await;
+    let result = rt
+        .send(post_json(
+            "/api/users/register",
+            json!({"email": "new@example.com", "password": PASSWORD, "name": "New"}),
+        ))
+        .await;
+    assert_error(&result, StatusCode::FORBIDDEN, 8008);
+    assert_error(
+        &rt.login("new@example.com", PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+        3003,
+    );
+}
+
+async fn registration_creates_users_when_enabled(engine: &str) {
+    let rt = runtime_with(
+        engine,
+        Settings {
+            registration: true,
+            ..Settings::default()
+        },
+    )
+    .await;
+    let (status, body) = rt
+        .send(post_json(
+            "/api/users/register",
+            json!({"email": "New@Example.com", "password": PASSWORD, "name": "New"}),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["email"], json!("new@example.com"));
+    assert_eq!(body["___class"], json!("Users"));
+    assert!(body.get("user-token").is_none());
+    assert_eq!(
+        rt.login("new@example.com", PASSWORD).await.0,
+        StatusCode::OK
+    );
+    let again = rt
+        .send(post_json(
+            "/api/users/register",
+            json!({"email": "new@example.com", "password": PASSWORD}),
+        ))
+        .await;
+    assert_error(&again, StatusCode::CONFLICT, 3033);
+    let weak = rt
+        .send(post_json(
+            "/api/users/register",
+            json!({"email": "x@example.com", "password": "short"}),
+        ))
+        .await;
+    assert_error(&weak, StatusCode::BAD_REQUEST, 8003);
+}
+
+async fn anonymous_callers_hold_not_authenticated_user(engine: &str) {
+    let rt = runtime(engine).await;
+    let (status, body) = rt.call("GET", "/api/services/echo/whoami", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["authenticated"], json!(false));
+    rt.set(
+        "echo",
+        SubjectKind::Roles,
+        "NotAuthenticatedUser",
+        "whoami",
+        Effect::Deny,
+    )
+    .await;
+    let denied = rt.call("GET", "/api/services/echo/whoami", None).await;
+    assert_error(&denied, StatusCode::FORBIDDEN, 8000);
+    assert_eq!(
+        denied.1["deniedBy"],
+        json!({"kind": "role", "name": "NotAuthenticatedUser", "scope": "whoami"})
+    );
+    assert_eq!(
+        denied.1["message"],
+        json!("denied: role `NotAuthenticatedUser` is denied on method `whoami`")
+    );
+    // a logged-in user does not hold NotAuthenticatedUser
+    rt.user("alice@example.com", &[]).await;
+    let token = rt.token("alice@example.com").await;
+    let (status, body) = rt
+        .call("GET", "/api/services/echo/whoami", Some(&token))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["roles"], json!(["AuthenticatedUser"]));
+}
+
+async fn bad_tokens_are_401_never_anonymous(engine: &str) {
+    let rt = runtime(engine).await;
+    for token in ["", "made-up-token", &"x".repeat(4000), "tab\tinside"] {
+        let request = Request::builder()
+            .uri("/api/services/echo/whoami")
+            .header("user-token", token)
+            .body(Body::empty())
+            .expect("request");
+        assert_error(&rt.send(request).await, StatusCode::UNAUTHORIZED, 3064);
+    }
+    let non_ascii = Request::builder()
+        .uri("/api/services/echo/whoami")
+        .header(
+            "user-token",
+            http::HeaderValue::from_bytes(b"caf\xc3\xa9").expect("value"),
+        )
+        .body(Body::empty())
+        .expect("request");
+    assert_error(&rt.send(non_ascii).await, StatusCode::UNAUTHORIZED, 3064);
+    rt.user("alice@example.com", &[]).await;
+    let token = rt.token("alice@example.com").await;
+    let twice = Request::builder()
+        .uri("/api/services/echo/whoami")
+        .header("user-token", &token)
+        .header("user-token", &token)
+        .body(Body::empty())
+        .expect("request");
+    assert_error(&rt.send(twice).await, StatusCode::UNAUTHORIZED, 3064);
+}
+
+async fn any_deny_among_the_subjects_denies(engine: &str) {
+    let rt = runtime(engine).await;
+    rt.user("alice@example.com", &["Sales", "Support"]).await;
+    let token = rt.token("alice@example.com").await;
+    rt.set(
+        "calculator",
+        SubjectKind::Users,
+        "alice@example.com",
+        "add",
+        Effect::Grant,
+    )
+    .await;
+    rt.set(
+        "calculator",
+        SubjectKind::Roles,
+        "Sales",
+        "*",
+        Effect::Grant,
+    )
+    .await;
+    assert_eq!(
+        rt.call("GET", "/api/services/calculator/add?a=1&b=2", Some(&token))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    rt.set(
+        "calculator",
+        SubjectKind::Roles,
+        "Support",
+        "add",
+        Effect::Deny,
+    )
+    .await;
+    let denied = rt
+        .call("GET", "/api/services/calculator/add?a=1&b=2", Some(&token))
+        .await;
+    assert_error(&denied, StatusCode::FORBIDDEN, 8000);
+    assert_eq!(
+        denied.1["deniedBy"],
+        json!({"kind": "role", "name": "Support", "scope": "add"})
+    );
+    // AuthenticatedUser is one of the subjects too
+    rt.set(
+        "calculator",
+        SubjectKind::Roles,
+        "Support",
+        "add",
+        Effect::Inherit,
+    )
+    .await;
+    rt.set(
+        "calculator",
+        SubjectKind::Roles,
+        "AuthenticatedUser",
+        "*",
+        Effect::Deny,
+    )
+    .await;
+    let denied = rt
+        .call("GET", "/api/services/calculator/add?a=1&b=2", Some(&token))
+        .await;
+    assert_eq!(
+        denied.1["deniedBy"],
+        json!({"kind": "role", "name": "AuthenticatedUser", "scope": "*"})
+    );
+}
+
+async fn the_method_level_state_wins_over_all_methods(engine: &str) {
+    let rt = runtime(engine).await;
+    rt.user("alice@example.com", &[]).await;
+    let token = rt.token("alice@example.com").await;
+    rt.set(
+        "calculator",
+        SubjectKind::Users,
+        "alice@example.com",
+        "*",
+        Effect::Deny,
+    )
+    .await;
+    assert_error(
+        &rt.call("GET", "/api/services/calculator/add?a=1&b=2", Some(&token))
+            .await,
+        StatusCode::FORBIDDEN,
+        8000,
+    );
+    rt.set(
+        "calculator",
+        SubjectKind::Users,
+        "alice@example.com",
+        "add",
+        Effect::Grant,
+    )
+    .await;
+    assert_eq!(
+        rt.call("GET", "/api/services/calculator/add?a=1&b=2", Some(&token))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_error(
+        &rt.call(
+            "GET",
+            "/api/services/calculator/divide?a=1&b=2",
+            Some(&token),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        8000,
+    );
+}
+
+async fn unknown_services_and_methods_are_404(engine: &str) {
+    let rt = runtime(engine).await;
+    assert_error(
+        &rt.call("GET", "/api/services/nope/add", None).await,
+        StatusCode::NOT_FOUND,
+        8001,
+    );
+    assert_error(
+        &rt.call("GET", "/api/services/calculator/nope", None).await,
+        StatusCode::NOT_FOUND,
+        8002,
+    );
+    assert_error(
+        &rt.call("GET", "/api/services/Calculator/add", None).await,
+        StatusCode::NOT_FOUND,
+        8001,
+    );
+    assert_error(
+        &rt.call("GET", "/api/services/calculator/ADD", None).await,
+        StatusCode::NOT_FOUND,
+        8002,
+    );
+    assert_error(
+        &rt.call("GET", "/api/services/calculator/*", None).await,
+        StatusCode::NOT_FOUND,
+        8002,
+    );
+}
+
+async fn verbs_bodies_and_arguments_are_checked(engine: &str) {
+    let rt = runtime(engine).await;
+    assert_error(
+        &rt.call("POST", "/api/services/calculator/add", None).await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        8005,
+    );
+    assert_error(
+        &rt.call("GET", "/api/services/calculator/divide?a=1&b=0", None)
+            .await,
+        StatusCode::BAD_REQUEST,
+        8003,
+    );
+    assert_error(
+        &rt.call("GET", "/api/services/calculator/add?a=x&b=1", None)
+            .await,
+        StatusCode::BAD_REQUEST,
+        8003,
+    );
+    let big = Request::builder()
+        .method("POST")
+        .uri("/api/services/echo/echo")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(format!("\"{}\"", "x".repeat(2 * 1024 * 1024))))
+        .expect("request");
+    assert_error(&rt.send(big).await, StatusCode::PAYLOAD_TOO_LARGE, 8004);
+    let malformed = Request::builder()
+        .method("POST")
+        .uri("/api/services/echo/echo")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{oops"))
+        .expect("request");
+    assert_error(&rt.send(malformed).await, StatusCode::BAD_REQUEST, 8006);
+    let text = Request::builder()
+        .method("POST")
+        .uri("/api/services/echo/echo")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("{}"))
+        .expect("request");
+    assert_error(
+        &rt.send(text).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        8007,
+    );
+    let (status, body) = rt
+        .send(post_json(
+            "/api/services/echo/echo",
+            json!({"hello": [1, 2]}),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["arguments"], json!({"hello": [1, 2]}));
+    let (status, body) = rt
+        .send(post_json(
+            "/api/services/calculator/sum",
+            json!({"numbers": [1, 2, 3.5]}),
+        ))
+        .await;
+    assert_eq!(
+        (status, body["result"].clone()),
+        (StatusCode::OK, json!(6.5))
+    );
+}
+
+async fn the_demo_services_do_real_work(engine: &str) {
+    let rt = runtime(engine).await;
+    rt.user("alice@example.com", &[]).await;
+    let token = rt.token("alice@example.com").await;
+    let mut add = post_json(
+        "/api/services/orders/addOrder",
+        json!({"item": "pen", "quantity": 3, "price": 1.25}),
+    );
+    add.headers_mut()
+        .insert("user-token", token.parse().expect("header"));
+    let (status, order) = rt.send(add).await;
+    assert_eq!(status, StatusCode::OK, "{order}");
+    assert_eq!(order["createdBy"], json!("alice@example.com"));
+    assert_eq!(order["price"], json!(1.25));
+    let (status, orders) = rt.call("GET", "/api/services/orders/getOrders", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(orders.as_array().map(Vec::len), Some(1));
+    let id = order["orderId"].as_str().expect("id");
+    let delete = |id: String| {
+        Request::builder()
+            .method("DELETE")
+            .uri("/api/services/orders/deleteOrder")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({"orderId": id}).to_string()))
+            .expect("request")
+    };
+    assert_eq!(rt.send(delete(id.to_string())).await.0, StatusCode::OK);
+    assert_error(
+        &rt.send(delete(id.to_string())).await,
+        StatusCode::NOT_FOUND,
+        8009,
+    );
+    let bad = rt
+        .send(post_json(
+            "/api/services/orders/addOrder",
+            json!({"item": "pen", "quantity": 0, "price": 1}),
+        ))
+        .await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, 8003);
+}
+
+async fn a_permission_change_is_enforced_by_the_next_call(engine: &str) {
+    let rt = runtime(engine).await;
+    assert_eq!(
+        rt.call("GET", "/api/services/calculator/add?a=1&b=2", None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    rt.set(
+        "calculator",
+        SubjectKind::Roles,
+        "NotAuthenticatedUser",
+        "*",
+        Effect::Deny,
+    )
+    .await;
+    assert_error(
+        &rt.call("GET", "/api/services/calculator/add?a=1&b=2", None)
+            .await,
+        StatusCode::FORBIDDEN,
+        8000,
+    );
+    rt.set(
+        "calculator",
+        SubjectKind::Roles,
+        "NotAuthenticatedUser",
+        "*",
+        Effect::Inherit,
+    )
+    .await;
+    assert_eq!(
+        rt.call("GET", "/api/services/calculator/add?a=1&b=2", None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
+
+async fn idle_tokens_expire(engine: &str) {
+    let rt = runtime_with(
+        engine,
+        Settings {
+            session_timeout: Duration::from_millis(600),
+            ..Settings::default()
+        },
+    )
+    .await;
+    rt.user("alice@example.com", &[]).await;
+    let token = rt.token("alice@example.com").await;
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            rt.call("GET", "/api/services/echo/whoami", Some(&token))
+                .await
+                .0,
+            StatusCode::OK
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_error(
+        &rt.call("GET", "/api/services/echo/whoami", Some(&token))
+            .await,
+        StatusCode::UNAUTHORIZED,
+        3064,
+    );
+}
+
+async fn password_change_and_disable_end_sessions(engine: &str) {
+    let rt = runtime(engine).await;
+    let id = rt.user("alice@example.com", &[]).await;
+    let token = rt.token("alice@example.com").await;
+    app::users::ssr::update(
+        &rt.state,
+        &Actor::System,
+        &id,
+        UserChanges {
+            password: Some("password-2".to_string()),
+            ..UserChanges::default()
+        },
+    )
+    .await
+    .expect("password");
+    assert_error(
+        &rt.call("GET", "/api/services/echo/whoami", Some(&token))
+            .await,
+        StatusCode::UNAUTHORIZED,
+        3064,
+    );
+    let (status, body) = rt.login("alice@example.com", "password-2").await;
+    assert_eq!(status, StatusCode::OK);
+    let token = body["user-token"].as_str().expect("token").to_string();
+    app::users::ssr::update(
+        &rt.state,
+        &Actor::System,
+        &id,
+        UserChanges {
+            user_status: Some(UserStatus::Disabled),
+            ..UserChanges::default()
+        },
+    )
+    .await
+    .expect("disable");
+    assert_error(
+        &rt.call("GET", "/api/services/echo/whoami", Some(&token))
+            .await,
+        StatusCode::UNAUTHORIZED,
+        3064,
+    );
+}
+
+async fn unknown_api_paths_are_json_404s(engine: &str) {
+    let rt = runtime(engine).await;
+    assert_error(
+        &rt.call("GET", "/api/nothing/here", None).await,
+        StatusCode::NOT_FOUND,
+        8012,
+    );
+    assert_error(
+        &rt.call("GET", "/api/services/calculator", None).await,
+        StatusCode::NOT_FOUND,
+        8012,
+    );
+}
