@@ -11,7 +11,7 @@ log "cargo fmt --check"
 cargo fmt --all --check
 
 log "cargo clippy (server side, then wasm side)"
-cargo clippy --release -p server --all-targets -- -D warnings
+cargo clippy --release -p app -p server --all-targets -- -D warnings
 cargo clippy --release -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 log "starting PostgreSQL for the tests"

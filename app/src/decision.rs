@@ -98,6 +98,7 @@ impl fmt::Display for Scope {
 impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Decision::Allow { subjects: 1 } => f.write_str("allowed: no deny among 1 subject"),
             Decision::Allow { subjects } => write!(f, "allowed: no deny among {subjects} subjects"),
             Decision::Deny { subject, scope } => {
                 write!(f, "denied: {subject} is denied on {scope}")
