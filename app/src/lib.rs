@@ -1,6 +1,9 @@
 //! The console: Leptos UI, its server functions and the shared types.
 //! `ssr` adds the storage and guards; `hydrate` the browser side.
 
+// deep view types of the matrix pages need more than the default 128
+#![recursion_limit = "512"]
+
 pub mod admins;
 pub mod audit;
 pub mod decision;
@@ -27,8 +30,9 @@ use leptos_router::path;
 
 use crate::pages::layout::Layout;
 use crate::pages::not_found::NotFound;
+use crate::pages::permissions::PermissionsPage;
 use crate::pages::roles::RolesPage;
-use crate::pages::services::ServicesPage;
+use crate::pages::services::{ServicePage, ServicesPage};
 use crate::pages::sign_in::SignInPage;
 use crate::pages::users::UsersPage;
 
@@ -40,6 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -65,6 +70,8 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Layout>
                     <Route path=path!("") view=ServicesPage/>
                     <Route path=path!("/services") view=ServicesPage/>
+                    <Route path=path!("/services/:service") view=ServicePage/>
+                    <Route path=path!("/services/:service/permissions") view=PermissionsPage/>
                     <Route path=path!("/users") view=UsersPage/>
                     <Route path=path!("/roles") view=RolesPage/>
                 </ParentRoute>

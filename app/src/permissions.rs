@@ -135,6 +135,78 @@ pub fn diff(current: &PermissionDocument, wanted: &PermissionDocument) -> Permis
     result
 }
 
+/// One row of a permission matrix: a user or a role and its cells in one
+/// service (method name or `*` to effect; absent = Inherit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatrixRow {
+    /// The email or role name the cell API takes.
+    pub subject: String,
+    /// A user's name; empty for roles.
+    pub label: String,
+    pub system: bool,
+    pub cells: BTreeMap<String, Effect>,
+}
+
+impl MatrixRow {
+    pub fn effect(&self, method: &str) -> Effect {
+        self.cells.get(method).copied().unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatrixPage {
+    pub total: i64,
+    pub rows: Vec<MatrixRow>,
+}
+
+/// A page of the User Permissions matrix of a service.
+#[leptos::server(prefix = "/console/fn", endpoint = "user_matrix")]
+pub async fn user_matrix(
+    service: String,
+    search: String,
+    offset: i64,
+    limit: i64,
+) -> Result<MatrixPage, crate::error::AppError> {
+    crate::error::answer(
+        async {
+            let (state, _) = crate::admins::ssr::require_admin().await?;
+            ssr::user_matrix(&state.pool, &service, &search, offset, limit).await
+        }
+        .await,
+    )
+}
+
+/// The Roles Permissions matrix of a service, system roles first.
+#[leptos::server(prefix = "/console/fn", endpoint = "role_matrix")]
+pub async fn role_matrix(service: String) -> Result<MatrixPage, crate::error::AppError> {
+    crate::error::answer(
+        async {
+            let (state, _) = crate::admins::ssr::require_admin().await?;
+            ssr::role_matrix(&state.pool, &service).await
+        }
+        .await,
+    )
+}
+
+/// Sets one cell; the runtime enforces it from the next call on.
+#[leptos::server(prefix = "/console/fn", endpoint = "set_permission")]
+pub async fn set_permission(
+    service: String,
+    kind: SubjectKind,
+    subject: String,
+    method: String,
+    effect: Effect,
+) -> Result<CellChange, crate::error::AppError> {
+    crate::error::answer(
+        async {
+            let (state, admin) = crate::admins::ssr::require_admin().await?;
+            let actor = crate::audit::ssr::Actor::Admin(admin.email);
+            ssr::set_cell(&state, &actor, &service, kind, &subject, &method, effect).await
+        }
+        .await,
+    )
+}
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use std::collections::{BTreeMap, HashMap};
@@ -217,6 +289,92 @@ pub mod ssr {
                 .insert(row.try_get(2)?, effect_of(&effect));
         }
         Ok(document)
+    }
+
+    async fn service_id(pool: &Pool, service: &str) -> Result<String, AppError> {
+        sqlx::query_scalar("select service_id from service where name = $1")
+            .bind(service)
+            .fetch_optional(pool)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("unknown service `{service}`")))
+    }
+
+    /// A page of users (searched by email or name) with their cells in `service`.
+    pub async fn user_matrix(
+        pool: &Pool,
+        service: &str,
+        search: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<super::MatrixPage, AppError> {
+        let service_id = service_id(pool, service).await?;
+        let page = crate::users::ssr::list(pool, search, offset, limit).await?;
+        let mut rows: Vec<super::MatrixRow> = page
+            .items
+            .iter()
+            .map(|user| super::MatrixRow {
+                subject: user.email.clone(),
+                label: user.name.clone(),
+                system: false,
+                cells: Default::default(),
+            })
+            .collect();
+        if !page.items.is_empty() {
+            let placeholders: Vec<String> =
+                (2..page.items.len() + 2).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "select u.email, p.method_name, p.effect from user_permission p \
+                 join app_user u on u.app_user_id = p.app_user_id \
+                 where p.service_id = $1 and p.app_user_id in ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(&service_id);
+            for user in &page.items {
+                query = query.bind(user.object_id.clone());
+            }
+            for row in query.fetch_all(pool).await? {
+                let email: String = row.try_get(0)?;
+                let effect: String = row.try_get(2)?;
+                if let Some(matrix_row) = rows.iter_mut().find(|r| r.subject == email) {
+                    matrix_row.cells.insert(row.try_get(1)?, effect_of(&effect));
+                }
+            }
+        }
+        Ok(super::MatrixPage {
+            total: page.total,
+            rows,
+        })
+    }
+
+    /// Every role with its cells in `service`, system roles first.
+    pub async fn role_matrix(pool: &Pool, service: &str) -> Result<super::MatrixPage, AppError> {
+        let service_id = service_id(pool, service).await?;
+        let roles = crate::roles::ssr::list(pool).await?;
+        let mut rows: Vec<super::MatrixRow> = roles
+            .into_iter()
+            .map(|role| super::MatrixRow {
+                subject: role.name,
+                label: String::new(),
+                system: role.system,
+                cells: Default::default(),
+            })
+            .collect();
+        for row in sqlx::query(
+            "select r.name, p.method_name, p.effect from role_permission p \
+             join role r on r.role_id = p.role_id where p.service_id = $1",
+        )
+        .bind(&service_id)
+        .fetch_all(pool)
+        .await?
+        {
+            let name: String = row.try_get(0)?;
+            let effect: String = row.try_get(2)?;
+            if let Some(matrix_row) = rows.iter_mut().find(|r| r.subject == name) {
+                matrix_row.cells.insert(row.try_get(1)?, effect_of(&effect));
+            }
+        }
+        let total = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        Ok(super::MatrixPage { total, rows })
     }
 
     /// Ids of everything a cell names; errors say what is unknown.

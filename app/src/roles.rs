@@ -39,6 +39,60 @@ pub fn check_role_name(name: &str) -> Result<String, String> {
 }
 
 #[cfg(feature = "ssr")]
+async fn admin(
+) -> Result<(crate::state::ConsoleState, crate::audit::ssr::Actor), crate::error::AppError> {
+    let (state, admin) = crate::admins::ssr::require_admin().await?;
+    Ok((state, crate::audit::ssr::Actor::Admin(admin.email)))
+}
+
+#[leptos::server(prefix = "/console/fn", endpoint = "list_roles")]
+pub async fn list_roles() -> Result<Vec<RoleDto>, crate::error::AppError> {
+    crate::error::answer(
+        async {
+            let (state, _) = admin().await?;
+            ssr::list(&state.pool).await
+        }
+        .await,
+    )
+}
+
+#[leptos::server(prefix = "/console/fn", endpoint = "create_role")]
+pub async fn create_role(name: String) -> Result<RoleDto, crate::error::AppError> {
+    crate::error::answer(
+        async {
+            let (state, actor) = admin().await?;
+            ssr::create(&state, &actor, &name).await
+        }
+        .await,
+    )
+}
+
+#[leptos::server(prefix = "/console/fn", endpoint = "rename_role")]
+pub async fn rename_role(
+    name: String,
+    new_name: String,
+) -> Result<RoleDto, crate::error::AppError> {
+    crate::error::answer(
+        async {
+            let (state, actor) = admin().await?;
+            ssr::rename(&state, &actor, &name, &new_name).await
+        }
+        .await,
+    )
+}
+
+#[leptos::server(prefix = "/console/fn", endpoint = "delete_role")]
+pub async fn delete_role(name: String) -> Result<(), crate::error::AppError> {
+    crate::error::answer(
+        async {
+            let (state, actor) = admin().await?;
+            ssr::delete(&state, &actor, &name).await
+        }
+        .await,
+    )
+}
+
+#[cfg(feature = "ssr")]
 pub mod ssr {
     use serde_json::json;
     use sqlx::Row;

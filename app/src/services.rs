@@ -46,6 +46,17 @@ pub struct ServiceDto {
     pub methods: Vec<MethodDto>,
 }
 
+#[leptos::server(prefix = "/console/fn", endpoint = "list_services")]
+pub async fn list_services() -> Result<Vec<ServiceDto>, crate::error::AppError> {
+    crate::error::answer(
+        async {
+            let (state, _) = crate::admins::ssr::require_admin().await?;
+            ssr::list(&state.pool).await
+        }
+        .await,
+    )
+}
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use sqlx::Row;

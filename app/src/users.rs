@@ -65,6 +65,100 @@ pub struct UserChanges {
 /// Largest page the users list serves at once.
 pub const MAX_PAGE: i64 = 500;
 
+/// The guard, then the admin as the audit names them.
+#[cfg(feature = "ssr")]
+async fn admin(
+) -> Result<(crate::state::ConsoleState, crate::audit::ssr::Actor), crate::error::AppError> {
+    let (state, admin) = crate::admins::ssr::require_admin().await?;
+    Ok((state, crate::audit::ssr::Actor::Admin(admin.email)))
+}
+
+#[leptos::server(prefix = "/console/fn", endpoint = "list_users")]
+pub async fn list_users(
+    search: String,
+    offset: i64,
+    limit: i64,
+) -> Result<UserPage, crate::error::AppError> {
+    crate::error::answer(
+        async {
+            let (state, _) = admin().await?;
+            ssr::list(&state.pool, &search, offset, limit).await
+        }
+        .await,
+    )
+}
+
+#[leptos::server(prefix = "/console/fn", endpoint = "create_user")]
+pub async fn create_user(
+    email: String,
+    name: String,
+    password: String,
+) -> Result<UserDto, crate::error::AppError> {
+    crate::error::answer(
+        async {
+            let (state, actor) = admin().await?;
+            ssr::create(
+                &state,
+                &actor,
+                NewUser {
+                    email,
+                    name,
+                    password,
+                },
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// Changes a user: name, password (ends their sessions) or status
+/// (disabling ends their sessions).
+#[leptos::server(prefix = "/console/fn", endpoint = "update_user")]
+pub async fn update_user(
+    object_id: String,
+    changes: UserChanges,
+) -> Result<UserDto, crate::error::AppError> {
+    crate::error::answer(
+        async {
+            let (state, actor) = admin().await?;
+            ssr::update(&state, &actor, &object_id, changes).await
+        }
+        .await,
+    )
+}
+
+#[leptos::server(prefix = "/console/fn", endpoint = "delete_user")]
+pub async fn delete_user(object_id: String) -> Result<(), crate::error::AppError> {
+    crate::error::answer(
+        async {
+            let (state, actor) = admin().await?;
+            ssr::delete(&state, &actor, &object_id).await
+        }
+        .await,
+    )
+}
+
+/// Gives (`assigned`) or takes away a role.
+#[leptos::server(prefix = "/console/fn", endpoint = "set_user_role")]
+pub async fn set_user_role(
+    object_id: String,
+    role: String,
+    assigned: bool,
+) -> Result<bool, crate::error::AppError> {
+    crate::error::answer(
+        async {
+            let (state, actor) = admin().await?;
+            if assigned {
+                ssr::assign_role(&state, &actor, &object_id, &role).await
+            } else {
+                ssr::remove_role(&state, &actor, &object_id, &role).await
+            }
+        }
+        .await,
+    )
+}
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use serde_json::json;

@@ -22,6 +22,15 @@ pub struct Cli {
 pub enum Command {
     /// Serve the console and the runtime API (the default).
     Serve,
+    /// Add many application users (for load tests and benchmarks) and exit;
+    /// with --demo the demo data set is seeded first.
+    SeedUsers {
+        #[arg(long, default_value_t = 10_000)]
+        count: u32,
+        /// Emails are `<prefix>-00001@example.com` and on.
+        #[arg(long, default_value = "load")]
+        prefix: String,
+    },
     /// Create a console admin in the database and exit.
     CreateAdmin {
         #[arg(long)]

@@ -132,7 +132,7 @@ async fn page_guard(State(state): State<ConsoleState>, request: Request, next: N
         "/console/api/",
         "/api/",
         "/healthz",
-        "/favicon.ico",
+        "/favicon.svg",
     ];
     if exempt.iter().any(|prefix| path.starts_with(prefix)) {
         return next.run(request).await;

@@ -24,7 +24,8 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let config = cli.config;
-    if let Some(Command::CreateAdmin { email, password }) = cli.command {
+    if let Some(Command::CreateAdmin { email, password }) = &cli.command {
+        let (email, password) = (email.clone(), password.clone());
         let (pool, _) = app::db::connect_and_migrate(&config.database_url)
             .await
             .map_err(|error| error.to_string())?;
@@ -39,6 +40,11 @@ async fn run(cli: Cli) -> Result<(), String> {
     let state = server::prepare_state(&config, &registry)
         .await
         .map_err(|error| error.to_string())?;
+    if let Some(Command::SeedUsers { count, prefix }) = cli.command {
+        let added = server::demo::seed_bulk_users(&state, &prefix, count).await?;
+        println!("{added} users added");
+        return Ok(());
+    }
     if app::admins::ssr::admin_count(&state.pool)
         .await
         .unwrap_or(0)

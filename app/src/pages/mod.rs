@@ -2,10 +2,12 @@
 
 pub mod layout;
 pub mod not_found;
+pub mod permissions;
 pub mod roles;
 pub mod services;
 pub mod sign_in;
 pub mod users;
+pub mod widgets;
 
 use leptos::prelude::*;
 

@@ -1,0 +1,478 @@
+//! A service's Permissions page: the method selector, User Permissions (searched
+//! and paged on the server) and Roles Permissions, cells that save at once.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::NavigateOptions;
+
+use crate::decision::Effect;
+use crate::pages::widgets::{effect_name, next_effect, EffectIcon, ErrorNotice, Loading, Pager};
+use crate::permissions::{
+    role_matrix, set_permission, user_matrix, MatrixRow, SubjectKind, ALL_METHODS,
+};
+use crate::services::list_services;
+
+/// Users per page of the matrix.
+pub const PAGE_SIZE: i64 = 50;
+
+/// Saves confirmed in this page's life, so a re-rendered table (another
+/// method, another view) shows them without a refetch.
+type Confirmed = RwSignal<BTreeMap<(SubjectKind, String, String), Effect>>;
+
+/// Percent-encodes a query value.
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The address of a permissions view, so a reload or a shared link keeps it.
+pub fn permissions_url(
+    service: &str,
+    method: &str,
+    columns: bool,
+    search: &str,
+    offset: i64,
+) -> String {
+    let mut url = format!(
+        "/services/{}/permissions?method={}",
+        encode(service),
+        encode(method)
+    );
+    if columns {
+        url.push_str("&view=columns");
+    }
+    if !search.is_empty() {
+        url.push_str(&format!("&q={}", encode(search)));
+    }
+    if offset > 0 {
+        url.push_str(&format!("&offset={offset}"));
+    }
+    url
+}
+
+fn scope_label(scope: &str) -> String {
+    if scope == ALL_METHODS {
+        "All Methods".to_string()
+    } else {
+        scope.to_string()
+    }
+}
+
+#[component]
+pub fn PermissionsPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let service = Memo::new(move |_| params.read().get("service").unwrap_or_default());
+    let method = Memo::new(move |_| {
+        query
+            .read()
+            .get("method")
+            .filter(|method| !method.is_empty())
+            .unwrap_or_else(|| ALL_METHODS.to_string())
+    });
+    let columns = Memo::new(move |_| query.read().get("view").as_deref() == Some("columns"));
+    let search = Memo::new(move |_| query.read().get("q").unwrap_or_default());
+    let offset = Memo::new(move |_| {
+        query
+            .read()
+            .get("offset")
+            .and_then(|offset| offset.parse::<i64>().ok())
+            .unwrap_or(0)
+            .max(0)
+    });
+
+    let navigate = use_navigate();
+    let go = Callback::new(
+        move |(method, columns, search, offset): (String, bool, String, i64)| {
+            let url = permissions_url(&service.get_untracked(), &method, columns, &search, offset);
+            navigate(
+                &url,
+                NavigateOptions {
+                    replace: true,
+                    scroll: false,
+                    ..NavigateOptions::default()
+                },
+            );
+        },
+    );
+
+    let services = Resource::new(|| (), |_| list_services());
+    let users = Resource::new(
+        move || (service.get(), search.get(), offset.get()),
+        |(service, search, offset)| user_matrix(service, search, offset, PAGE_SIZE),
+    );
+    let roles = Resource::new(move || service.get(), role_matrix);
+    let confirmed: Confirmed = RwSignal::new(BTreeMap::new());
+    let problem = RwSignal::new(None::<String>);
+    let report = Callback::new(move |message: String| problem.set(Some(message)));
+
+    // the scopes to show as columns: the selected one, or all of them
+    let scopes = Memo::new(move |_| {
+        let methods: Vec<String> = services
+            .get()
+            .and_then(Result::ok)
+            .and_then(|all| all.into_iter().find(|s| s.name == service.get()))
+            .map(|found| found.methods.into_iter().map(|m| m.name).collect())
+            .unwrap_or_default();
+        if columns.get() {
+            std::iter::once(ALL_METHODS.to_string())
+                .chain(methods)
+                .collect::<Vec<_>>()
+        } else {
+            vec![method.get()]
+        }
+    });
+
+    let method_selector = move || {
+        services.get().map(|result| match result {
+            Ok(all) => {
+                let Some(found) = all.into_iter().find(|s| s.name == service.get()) else {
+                    return view! {
+                        <p class="error" role="alert">
+                            {format!("There is no service `{}`. ", service.get())}
+                            <a href="/services">"Back to API Services"</a>
+                        </p>
+                    }
+                    .into_any();
+                };
+                let selected = method.get();
+                let known = selected == ALL_METHODS || found.methods.iter().any(|m| m.name == selected);
+                view! {
+                    <div class="toolbar">
+                        <label class="inline">
+                            "Method "
+                            <select
+                                aria-label="Method"
+                                on:change=move |ev| {
+                                    go.run((event_target_value(&ev), columns.get_untracked(), search.get_untracked(), offset.get_untracked()))
+                                }
+                                prop:value=selected.clone()
+                            >
+                                <option value="*" selected=selected == ALL_METHODS>"All Methods"</option>
+                                {found
+                                    .methods
+                                    .iter()
+                                    .map(|m| {
+                                        let name = m.name.clone();
+                                        view! {
+                                            <option value=name.clone() selected=selected == name>
+                                                {format!("{} ({})", m.name, m.verb.as_str())}
+                                            </option>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </select>
+                        </label>
+                        <div class="segmented" role="group" aria-label="View">
+                            <button
+                                type="button"
+                                aria-pressed=move || (!columns.get()).to_string()
+                                on:click=move |_| go.run((method.get_untracked(), false, search.get_untracked(), offset.get_untracked()))
+                            >
+                                "Selected method"
+                            </button>
+                            <button
+                                type="button"
+                                aria-pressed=move || columns.get().to_string()
+                                on:click=move |_| go.run((method.get_untracked(), true, search.get_untracked(), offset.get_untracked()))
+                            >
+                                "All methods as columns"
+                            </button>
+                        </div>
+                        {(!known).then(|| view! {
+                            <p class="error" role="alert">{format!("`{selected}` is not a method of this service; showing nothing for it.")}</p>
+                        })}
+                    </div>
+                }
+                .into_any()
+            }
+            Err(error) => view! { <ErrorNotice error/> }.into_any(),
+        })
+    };
+
+    view! {
+        <Title text=move || format!("{} permissions · Permissions Console", service.get())/>
+        <p class="breadcrumb"><a href="/services">"API Services"</a> " / " <a href=move || format!("/services/{}", encode(&service.get()))>{service}</a></p>
+        <h1>{move || format!("{} permissions", service.get())}</h1>
+        <p class="legend muted">
+            "Click a cell to cycle "
+            <span class="state inherit">"Inherit"</span> " → " <span class="state grant">"Grant"</span> " → "
+            <span class="state deny">"Deny"</span> ". Every click is saved at once. Inherit allows unless another of the caller's user or roles denies."
+        </p>
+        <Transition fallback=|| view! { <Loading/> }>{method_selector}</Transition>
+        {move || problem.get().map(|message| view! {
+            <div class="error banner-inline" role="alert">
+                {message} " "
+                <button type="button" class="link-button" on:click=move |_| problem.set(None)>"Dismiss"</button>
+            </div>
+        })}
+
+        <section aria-labelledby="user-permissions">
+            <div class="section-head">
+                <h2 id="user-permissions">"User Permissions"</h2>
+                <input
+                    type="search"
+                    placeholder="Search users by email or name"
+                    aria-label="Search users"
+                    prop:value=move || search.get()
+                    on:input=move |ev| go.run((method.get_untracked(), columns.get_untracked(), event_target_value(&ev), 0))
+                />
+            </div>
+            <Transition fallback=|| view! { <Loading text="Loading users…"/> }>
+                {move || {
+                    // the columns come from the service's methods: wait for both
+                    let _methods_loaded = services.get()?;
+                    users.get().map(|result| match result {
+                    Ok(page) => {
+                        let total = page.total;
+                        if page.rows.is_empty() {
+                            let message = if search.get().is_empty() {
+                                "No application users yet. Create them on the Users page.".to_string()
+                            } else {
+                                format!("No user matches `{}`.", search.get())
+                            };
+                            return view! { <p class="empty">{message}</p> }.into_any();
+                        }
+                        view! {
+                            <Matrix kind=SubjectKind::Users service rows=page.rows scopes confirmed report/>
+                            <Pager
+                                offset
+                                limit=Signal::derive(|| PAGE_SIZE)
+                                total=Signal::derive(move || total)
+                                on_page=Callback::new(move |next: i64| go.run((method.get_untracked(), columns.get_untracked(), search.get_untracked(), next)))
+                                label="User pages"
+                            />
+                        }
+                        .into_any()
+                    }
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    })
+                }}
+            </Transition>
+        </section>
+
+        <section aria-labelledby="role-permissions">
+            <div class="section-head">
+                <h2 id="role-permissions">"Roles Permissions"</h2>
+            </div>
+            <Transition fallback=|| view! { <Loading text="Loading roles…"/> }>
+                {move || {
+                    let _methods_loaded = services.get()?;
+                    roles.get().map(|result| match result {
+                        Ok(page) => view! { <Matrix kind=SubjectKind::Roles service rows=page.rows scopes confirmed report/> }.into_any(),
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    })
+                }}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn Matrix(
+    kind: SubjectKind,
+    service: Memo<String>,
+    rows: Vec<MatrixRow>,
+    scopes: Memo<Vec<String>>,
+    confirmed: Confirmed,
+    report: Callback<String>,
+) -> impl IntoView {
+    let heading = match kind {
+        SubjectKind::Users => "User",
+        SubjectKind::Roles => "Role",
+    };
+    view! {
+        <div class="matrix-wrap">
+            <table class="matrix" data-kind=kind.as_str()>
+                <thead>
+                    <tr>
+                        <th scope="col">{heading}</th>
+                        {move || scopes.get().into_iter().map(|scope| view! { <th scope="col">{scope_label(&scope)}</th> }).collect_view()}
+                    </tr>
+                </thead>
+                <tbody>
+                    {move || {
+                        let service = service.get();
+                        let scopes = scopes.get();
+                        rows.iter()
+                            .map(|row| {
+                                // what this page saved since the data was loaded wins
+                                let mut cells = row.cells.clone();
+                                confirmed.with_untracked(|saved| {
+                                    for ((saved_kind, subject, scope), effect) in saved {
+                                        if *saved_kind == kind && *subject == row.subject {
+                                            cells.insert(scope.clone(), *effect);
+                                        }
+                                    }
+                                });
+                                let cells = RwSignal::new(cells);
+                                let subject = row.subject.clone();
+                                let label = row.label.clone();
+                                let system = row.system;
+                                view! {
+                                    <tr data-subject=subject.clone()>
+                                        <th scope="row">
+                                            <span class="subject">{subject.clone()}</span>
+                                            {(!label.is_empty()).then(|| view! { <span class="muted small">{label.clone()}</span> })}
+                                            {system.then(|| view! { <span class="badge">"system"</span> })}
+                                        </th>
+                                        {scopes
+                                            .iter()
+                                            .map(|scope| view! {
+                                                <td>
+                                                    <Cell service=service.clone() kind subject=subject.clone() scope=scope.clone() cells confirmed report/>
+                                                </td>
+                                            })
+                                            .collect_view()}
+                                    </tr>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// One tri-state cell: a real button, saved at once, rolled back on refusal.
+#[component]
+fn Cell(
+    service: String,
+    kind: SubjectKind,
+    subject: String,
+    scope: String,
+    cells: RwSignal<BTreeMap<String, Effect>>,
+    confirmed: Confirmed,
+    report: Callback<String>,
+) -> impl IntoView {
+    let effect = {
+        let scope = scope.clone();
+        Memo::new(move |_| cells.with(|c| c.get(&scope).copied().unwrap_or_default()))
+    };
+    let all_methods =
+        Memo::new(move |_| cells.with(|c| c.get(ALL_METHODS).copied().unwrap_or_default()));
+    // an Inherit method cell shows what All Methods says for the same row
+    let hint = {
+        let scope = scope.clone();
+        Memo::new(move |_| {
+            (scope != ALL_METHODS
+                && effect.get() == Effect::Inherit
+                && all_methods.get() != Effect::Inherit)
+                .then(|| all_methods.get())
+        })
+    };
+    let saving = RwSignal::new(false);
+    let label = {
+        let subject = subject.clone();
+        let scope = scope.clone();
+        move || {
+            let base = format!(
+                "{subject}, {}: {}",
+                scope_label(&scope),
+                effect_name(effect.get())
+            );
+            match hint.get() {
+                Some(inherited) => format!("{base} (All Methods: {})", effect_name(inherited)),
+                None => base,
+            }
+        }
+    };
+    let title = move || match (effect.get(), hint.get()) {
+        (Effect::Grant, _) => "Grant: allowed. Click for Deny.".to_string(),
+        (Effect::Deny, _) => "Deny: refused. Click for Inherit.".to_string(),
+        (Effect::Inherit, Some(inherited)) => format!(
+            "Inherit: All Methods says {}. Click for Grant.",
+            effect_name(inherited)
+        ),
+        (Effect::Inherit, None) => {
+            "Inherit: allowed unless something else denies. Click for Grant.".to_string()
+        }
+    };
+    let class = move || {
+        let mut class = format!("cell {}", effect_name(effect.get()));
+        if let Some(inherited) = hint.get() {
+            class.push_str(&format!(" from-{}", effect_name(inherited)));
+        }
+        class
+    };
+    let on_click = {
+        let scope = scope.clone();
+        move |_| {
+            let before = effect.get_untracked();
+            let wanted = next_effect(before);
+            cells.update(|c| {
+                c.insert(scope.clone(), wanted);
+            });
+            if saving.get_untracked() {
+                // the save in flight picks the newest state up when it returns
+                return;
+            }
+            saving.set(true);
+            let (service, subject, scope) = (service.clone(), subject.clone(), scope.clone());
+            leptos::task::spawn_local(async move {
+                // no save was in flight, so the cell showed the server's state
+                let mut last_saved = before;
+                loop {
+                    let wanted = effect.get_untracked();
+                    match set_permission(
+                        service.clone(),
+                        kind,
+                        subject.clone(),
+                        scope.clone(),
+                        wanted,
+                    )
+                    .await
+                    {
+                        Ok(change) => {
+                            last_saved = change.after;
+                            confirmed.update(|saved| {
+                                saved.insert((kind, subject.clone(), scope.clone()), change.after);
+                            });
+                            if effect.get_untracked() == wanted {
+                                break;
+                            }
+                        }
+                        Err(error) => {
+                            // back to what the server holds, and say so
+                            let back = last_saved;
+                            cells.update(|c| {
+                                c.insert(scope.clone(), back);
+                            });
+                            report.run(format!(
+                                "{subject}, {}: not saved ({error}); the cell is back to {}.",
+                                scope_label(&scope),
+                                effect_name(back)
+                            ));
+                            break;
+                        }
+                    }
+                }
+                saving.set(false);
+            });
+        }
+    };
+    view! {
+        <button
+            type="button"
+            class=class
+            data-state=move || effect_name(effect.get())
+            data-saving=move || saving.get().to_string()
+            aria-label=label
+            title=title
+            on:click=on_click
+        >
+            {move || view! { <EffectIcon effect=effect.get()/> }}
+        </button>
+    }
+}
