@@ -98,9 +98,15 @@ pub mod ssr {
     ) -> Result<AuditPage, sqlx::Error> {
         // $1..$5 are the filters; a null filter matches everything
         let condition = "($1 is null or service_name = $1) and ($2 is null or actor = $2) \
-             and ($3 is null or target like $3) and ($4 is null or created_at >= $4) \
+             and ($3 is null or target like $3 escape '\\') and ($4 is null or created_at >= $4) \
              and ($5 is null or created_at <= $5)";
-        let target = filter.target.as_ref().map(|t| format!("%{t}%"));
+        let target = filter.target.as_ref().map(|target| {
+            let escaped = target
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
         let total: i64 = sqlx::query_scalar(&format!(
             "select count(*) from audit_event where {condition}"
         ))

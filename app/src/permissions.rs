@@ -242,9 +242,15 @@ pub mod ssr {
 
     /// The whole set, keyed by service name, user email and role name.
     pub async fn export(pool: &Pool) -> Result<PermissionDocument, AppError> {
+        let mut conn = pool.acquire().await?;
+        export_on(&mut conn).await
+    }
+
+    /// The same, read on one connection (inside a transaction, say).
+    async fn export_on(conn: &mut sqlx::AnyConnection) -> Result<PermissionDocument, AppError> {
         let mut document = PermissionDocument::default();
         let services = sqlx::query("select name from service")
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await?;
         for row in services {
             let name: String = row.try_get(0)?;
@@ -255,7 +261,7 @@ pub mod ssr {
              join service s on s.service_id = p.service_id \
              join app_user u on u.app_user_id = p.app_user_id",
         )
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
         for row in users {
             let service: String = row.try_get(0)?;
@@ -274,7 +280,7 @@ pub mod ssr {
              join service s on s.service_id = p.service_id \
              join role r on r.role_id = p.role_id",
         )
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
         for row in roles {
             let service: String = row.try_get(0)?;
@@ -420,6 +426,49 @@ pub mod ssr {
                 users,
                 roles,
             })
+        }
+
+        /// Every name the document uses, cells or not, must exist: a typo in
+        /// a service name must not read as "no permissions there".
+        fn unknown_names(&self, document: &PermissionDocument) -> Vec<String> {
+            let mut errors = Vec::new();
+            for (service, permissions) in &document.services {
+                let Some((_, methods)) = self.services.get(service) else {
+                    errors.push(format!("unknown service `{service}`"));
+                    continue;
+                };
+                for (kind, subjects) in [
+                    (SubjectKind::Users, &permissions.users),
+                    (SubjectKind::Roles, &permissions.roles),
+                ] {
+                    for (subject, cells) in subjects {
+                        let known = match kind {
+                            SubjectKind::Users => {
+                                self.users.contains_key(&normalize_email(subject))
+                            }
+                            SubjectKind::Roles => {
+                                self.roles.contains_key(&subject.trim().to_lowercase())
+                            }
+                        };
+                        if !known {
+                            let what = if kind == SubjectKind::Users {
+                                "user"
+                            } else {
+                                "role"
+                            };
+                            errors.push(format!("unknown {what} `{subject}`"));
+                        }
+                        for method in cells.keys() {
+                            if method != ALL_METHODS && !methods.iter().any(|m| m == method) {
+                                errors.push(format!(
+                                    "unknown method `{method}` in service `{service}`"
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            errors
         }
 
         /// (service id, subject id, canonical subject name) of one cell.
@@ -576,16 +625,22 @@ pub mod ssr {
     ) -> Result<PermissionDiff, AppError> {
         let mut tx = state.pool.begin().await?;
         let resolver = Resolver::load(&mut tx).await?;
-        let mut errors = Vec::new();
-        let mut resolved = BTreeMap::new();
+        let mut errors = resolver.unknown_names(wanted);
+        let mut resolved: BTreeMap<_, ((String, String, String), Effect)> = BTreeMap::new();
         for ((service, kind, subject, method), effect) in flatten(wanted) {
             match resolver.resolve(&service, kind, &subject, &method) {
                 Ok(ids) => {
                     // the canonical names, so `Alice@X` and `alice@x` are one cell
-                    resolved.insert(
-                        (service.clone(), kind, ids.2.clone(), method.clone()),
-                        (ids, effect),
-                    );
+                    let key = (service.clone(), kind, ids.2.clone(), method.clone());
+                    if resolved
+                        .get(&key)
+                        .is_some_and(|(_, other)| *other != effect)
+                    {
+                        errors.push(format!(
+                            "`{subject}` is named twice in service `{service}` with different effects on `{method}`"
+                        ));
+                    }
+                    resolved.insert(key, (ids, effect));
                 }
                 Err(error) => errors.push(error),
             }
@@ -594,7 +649,7 @@ pub mod ssr {
             errors.sort();
             errors.dedup();
             return Err(AppError::BadInput(format!(
-                "the document names what does not exist, nothing was changed: {}",
+                "the document is refused, nothing was changed: {}",
                 errors.join("; ")
             )));
         }
@@ -610,7 +665,7 @@ pub mod ssr {
                 .or_default()
                 .insert(method.clone(), *effect);
         }
-        let current = export(&state.pool).await?;
+        let current = export_on(&mut tx).await?;
         let mut result = diff(&current, &canonical);
         if dry_run {
             return Ok(result);

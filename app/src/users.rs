@@ -360,6 +360,10 @@ pub mod ssr {
         changes: UserChanges,
     ) -> Result<UserDto, AppError> {
         let before = get(&state.pool, object_id).await?;
+        if changes == UserChanges::default() {
+            // nothing asked, nothing changed, nothing to audit
+            return Ok(before);
+        }
         let name = changes.name.as_deref().map(check_name).transpose()?;
         let hash = match changes.password {
             Some(password) => {

@@ -23,6 +23,7 @@ on_every_engine!(
     server_functions_refuse_without_a_session,
     server_functions_refuse_cross_origin_requests,
     sign_out_kills_the_cookie,
+    every_console_function_refuses_without_a_session_or_from_another_origin,
 );
 
 const HOST: &str = "127.0.0.1:3000";
@@ -276,4 +277,132 @@ async fn sign_out_kills_the_cookie(engine: &str) {
         .await
         .expect("response");
     assert_eq!(page.status(), StatusCode::SEE_OTHER);
+}
+
+/// Every server function of the console, with arguments it would accept.
+const CONSOLE_FUNCTIONS: [(&str, &str); 14] = [
+    ("current_admin", ""),
+    ("list_services", ""),
+    ("user_matrix", "service=orders&search=&offset=0&limit=50"),
+    ("role_matrix", "service=orders"),
+    (
+        "set_permission",
+        "service=orders&kind=roles&subject=Fixers&method=getOrders&effect=deny",
+    ),
+    ("list_users", "search=&offset=0&limit=25"),
+    (
+        "create_user",
+        "email=new%40example.com&name=New&password=password-1",
+    ),
+    ("update_user", "object_id=nobody&changes[name]=X"),
+    ("delete_user", "object_id=nobody"),
+    (
+        "set_user_role",
+        "object_id=nobody&role=Fixers&assigned=true",
+    ),
+    ("list_roles", ""),
+    ("create_role", "name=Intruders"),
+    ("rename_role", "name=Fixers&new_name=Renamed"),
+    ("delete_role", "name=Fixers"),
+];
+
+async fn every_console_function_refuses_without_a_session_or_from_another_origin(engine: &str) {
+    let state = common::state_for(engine, Duration::from_secs(3600)).await;
+    create_admin(&state.pool, "ops@example.com", "password-1")
+        .await
+        .expect("admin");
+    app::roles::ssr::create(&state, &app::audit::ssr::Actor::System, "Fixers")
+        .await
+        .expect("role");
+    let app = server::router(
+        state.clone(),
+        std::sync::Arc::new(server::services::Registry::with_demo_services()),
+        server::leptos_options(&server::config::Config {
+            database_url: String::new(),
+            site_addr: HOST.parse().expect("addr"),
+            site_root: std::env::temp_dir(),
+            session_timeout_secs: 3600,
+            login_max_failures: 5,
+            login_lockout_secs: 900,
+            allow_registration: false,
+            admin_email: None,
+            admin_password: None,
+            demo: false,
+        }),
+    );
+    let cookie = signed_in_cookie(&app).await;
+    for (name, form) in CONSOLE_FUNCTIONS {
+        let anonymous = app
+            .clone()
+            .oneshot(server_fn(name, form, None, None))
+            .await
+            .expect("response");
+        assert_eq!(
+            anonymous.status(),
+            StatusCode::UNAUTHORIZED,
+            "{name} without a session"
+        );
+        let foreign = app
+            .clone()
+            .oneshot(server_fn(
+                name,
+                form,
+                Some("http://evil.example"),
+                Some(&cookie),
+            ))
+            .await
+            .expect("response");
+        assert_eq!(
+            foreign.status(),
+            StatusCode::FORBIDDEN,
+            "{name} from another origin"
+        );
+    }
+    // nothing was changed by the refused calls
+    let roles = app::roles::ssr::list(&state.pool).await.expect("roles");
+    assert_eq!(
+        roles
+            .iter()
+            .filter(|r| !r.system)
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>(),
+        ["Fixers"]
+    );
+    assert_eq!(
+        app::users::ssr::list(&state.pool, "", 0, 10)
+            .await
+            .expect("users")
+            .total,
+        0
+    );
+    assert_eq!(
+        app::permissions::ssr::export(&state.pool)
+            .await
+            .expect("export")
+            .services["orders"],
+        Default::default()
+    );
+    // and with the session from this origin they work
+    let allowed = app
+        .clone()
+        .oneshot(server_fn(
+            "set_permission",
+            CONSOLE_FUNCTIONS[4].1,
+            Some("http://127.0.0.1:3000"),
+            Some(&cookie),
+        ))
+        .await
+        .expect("response");
+    assert_eq!(allowed.status(), StatusCode::OK);
+    let listed = app
+        .oneshot(server_fn(
+            "list_users",
+            CONSOLE_FUNCTIONS[5].1,
+            None,
+            Some(&cookie),
+        ))
+        .await
+        .expect("response");
+    assert_eq!(listed.status(), StatusCode::OK);
+    assert!(body_text(listed).await.contains("\"total\":0"));
 }

@@ -12,7 +12,7 @@ use app::roles::RoleName;
 use app::state::ConsoleState;
 use app::users::{NewUser, UserChanges};
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::extract::{FromRequestParts, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api::body::json_body;
-use crate::api::error::{code, ApiError};
+use crate::api::error::{code, wrong_verb, ApiError, ApiPath};
 
 pub fn router(state: ConsoleState) -> Router {
     Router::new()
@@ -53,7 +53,10 @@ pub fn router(state: ConsoleState) -> Router {
             get(export_permissions).put(import_permissions),
         )
         .route("/console/api/audit", get(audit))
+        .route("/console/api", axum::routing::any(unknown_path))
+        .route("/console/api/", axum::routing::any(unknown_path))
         .route("/console/api/{*rest}", axum::routing::any(unknown_path))
+        .method_not_allowed_fallback(wrong_verb)
         .with_state(state)
 }
 
@@ -65,8 +68,9 @@ async fn unknown_path() -> ApiError {
     )
 }
 
-/// The admin making a call. Refuses (401/403) before any handler runs.
-pub struct AdminCaller(pub Actor);
+/// The admin making a call (as the audit names them) and the email of the
+/// console admin behind it. Refuses (401/403) before any handler runs.
+pub struct AdminCaller(pub Actor, pub String);
 
 impl FromRequestParts<ConsoleState> for AdminCaller {
     type Rejection = ApiError;
@@ -79,14 +83,15 @@ impl FromRequestParts<ConsoleState> for AdminCaller {
             let key = authorization
                 .to_str()
                 .ok()
-                .and_then(|value| value.strip_prefix("Bearer "))
-                .map(str::trim)
+                .and_then(|value| value.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, key)| key.trim())
                 .filter(|key| !key.is_empty() && key.len() <= 256)
                 .ok_or_else(|| ApiError::from(app::error::AppError::Unauthenticated))?;
-            let (name, _owner) = app::admins::ssr::api_key_owner(&state.pool, key)
+            let (name, owner) = app::admins::ssr::api_key_owner(&state.pool, key)
                 .await?
                 .ok_or_else(|| ApiError::from(app::error::AppError::Unauthenticated))?;
-            return Ok(AdminCaller(Actor::ApiKey(name)));
+            return Ok(AdminCaller(Actor::ApiKey(name), owner));
         }
         if !is_same_origin(&parts.headers) {
             return Err(app::error::AppError::CrossOrigin.into());
@@ -94,7 +99,7 @@ impl FromRequestParts<ConsoleState> for AdminCaller {
         let admin = admin_from_headers(state, &parts.headers)
             .await?
             .ok_or(app::error::AppError::Unauthenticated)?;
-        Ok(AdminCaller(Actor::Admin(admin.email)))
+        Ok(AdminCaller(Actor::Admin(admin.email.clone()), admin.email))
     }
 }
 
@@ -167,31 +172,15 @@ struct KeyRequest {
 
 async fn new_key(
     State(state): State<ConsoleState>,
-    AdminCaller(actor): AdminCaller,
+    AdminCaller(actor, owner): AdminCaller,
     headers: HeaderMap,
     request: Body,
 ) -> Result<Json<Value>, ApiError> {
     let request: KeyRequest = body(&headers, request).await?;
-    let owner = match &actor {
-        Actor::Admin(email) => email.clone(),
-        Actor::ApiKey(name) => key_owner(&state, name).await?,
-        Actor::SelfRegistration | Actor::System => return Err(ApiError::internal()),
-    };
     let key = create_api_key(&state.pool, &actor, &owner, &request.name).await?;
     Ok(Json(
         json!({"name": request.name.trim(), "key": key.reveal()}),
     ))
-}
-
-async fn key_owner(state: &ConsoleState, key_name: &str) -> Result<String, ApiError> {
-    let owner: Option<String> = sqlx::query_scalar(
-        "select a.email from admin_api_key k join console_admin a on a.console_admin_id = k.console_admin_id \
-         where k.name = $1 limit 1",
-    )
-    .bind(key_name)
-    .fetch_optional(&state.pool)
-    .await?;
-    owner.ok_or_else(|| ApiError::from(app::error::AppError::Unauthenticated))
 }
 
 #[derive(Deserialize)]
@@ -214,7 +203,7 @@ impl Default for UserQuery {
 
 async fn list_users(
     State(state): State<ConsoleState>,
-    AdminCaller(_): AdminCaller,
+    AdminCaller(..): AdminCaller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let q: UserQuery = query(raw.as_deref())?;
@@ -224,7 +213,7 @@ async fn list_users(
 
 async fn create_user(
     State(state): State<ConsoleState>,
-    AdminCaller(actor): AdminCaller,
+    AdminCaller(actor, _): AdminCaller,
     headers: HeaderMap,
     request: Body,
 ) -> Result<Json<Value>, ApiError> {
@@ -235,8 +224,8 @@ async fn create_user(
 
 async fn update_user(
     State(state): State<ConsoleState>,
-    AdminCaller(actor): AdminCaller,
-    Path(id): Path<String>,
+    AdminCaller(actor, _): AdminCaller,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     request: Body,
 ) -> Result<Json<Value>, ApiError> {
@@ -247,8 +236,8 @@ async fn update_user(
 
 async fn delete_user(
     State(state): State<ConsoleState>,
-    AdminCaller(actor): AdminCaller,
-    Path(id): Path<String>,
+    AdminCaller(actor, _): AdminCaller,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     app::users::ssr::delete(&state, &actor, &id).await?;
     Ok(Json(json!({"deleted": id})))
@@ -256,8 +245,8 @@ async fn delete_user(
 
 async fn assign_role(
     State(state): State<ConsoleState>,
-    AdminCaller(actor): AdminCaller,
-    Path((id, role)): Path<(String, String)>,
+    AdminCaller(actor, _): AdminCaller,
+    ApiPath((id, role)): ApiPath<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let changed = app::users::ssr::assign_role(&state, &actor, &id, &role).await?;
     Ok(Json(
@@ -267,8 +256,8 @@ async fn assign_role(
 
 async fn remove_role(
     State(state): State<ConsoleState>,
-    AdminCaller(actor): AdminCaller,
-    Path((id, role)): Path<(String, String)>,
+    AdminCaller(actor, _): AdminCaller,
+    ApiPath((id, role)): ApiPath<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let changed = app::users::ssr::remove_role(&state, &actor, &id, &role).await?;
     Ok(Json(
@@ -278,14 +267,14 @@ async fn remove_role(
 
 async fn list_roles(
     State(state): State<ConsoleState>,
-    AdminCaller(_): AdminCaller,
+    AdminCaller(..): AdminCaller,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(app::roles::ssr::list(&state.pool).await?)))
 }
 
 async fn create_role(
     State(state): State<ConsoleState>,
-    AdminCaller(actor): AdminCaller,
+    AdminCaller(actor, _): AdminCaller,
     headers: HeaderMap,
     request: Body,
 ) -> Result<Json<Value>, ApiError> {
@@ -297,8 +286,8 @@ async fn create_role(
 
 async fn rename_role(
     State(state): State<ConsoleState>,
-    AdminCaller(actor): AdminCaller,
-    Path(role): Path<String>,
+    AdminCaller(actor, _): AdminCaller,
+    ApiPath(role): ApiPath<String>,
     headers: HeaderMap,
     request: Body,
 ) -> Result<Json<Value>, ApiError> {
@@ -310,8 +299,8 @@ async fn rename_role(
 
 async fn delete_role(
     State(state): State<ConsoleState>,
-    AdminCaller(actor): AdminCaller,
-    Path(role): Path<String>,
+    AdminCaller(actor, _): AdminCaller,
+    ApiPath(role): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     app::roles::ssr::delete(&state, &actor, &role).await?;
     Ok(Json(json!({"deleted": role})))
@@ -319,15 +308,15 @@ async fn delete_role(
 
 async fn list_services(
     State(state): State<ConsoleState>,
-    AdminCaller(_): AdminCaller,
+    AdminCaller(..): AdminCaller,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(app::services::ssr::list(&state.pool).await?)))
 }
 
 async fn set_cell(
     State(state): State<ConsoleState>,
-    AdminCaller(actor): AdminCaller,
-    Path((service, kind, subject, method)): Path<(String, String, String, String)>,
+    AdminCaller(actor, _): AdminCaller,
+    ApiPath((service, kind, subject, method)): ApiPath<(String, String, String, String)>,
     headers: HeaderMap,
     request: Body,
 ) -> Result<Json<Value>, ApiError> {
@@ -347,7 +336,7 @@ async fn set_cell(
 
 async fn export_permissions(
     State(state): State<ConsoleState>,
-    AdminCaller(_): AdminCaller,
+    AdminCaller(..): AdminCaller,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(
         app::permissions::ssr::export(&state.pool).await?
@@ -362,7 +351,7 @@ struct ImportQuery {
 
 async fn import_permissions(
     State(state): State<ConsoleState>,
-    AdminCaller(actor): AdminCaller,
+    AdminCaller(actor, _): AdminCaller,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
     request: Body,
@@ -401,7 +390,7 @@ impl Default for AuditQuery {
 
 async fn audit(
     State(state): State<ConsoleState>,
-    AdminCaller(_): AdminCaller,
+    AdminCaller(..): AdminCaller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let q: AuditQuery = query(raw.as_deref())?;

@@ -2,6 +2,8 @@
 //! with a fitting status; internals go to the log, never to the client.
 
 use app::error::AppError;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -130,4 +132,36 @@ impl From<AppError> for ApiError {
             AppError::Internal | AppError::Transport(_) => ApiError::internal(),
         }
     }
+}
+
+/// A path that is not what the route expects (say, invalid UTF-8) is a JSON
+/// 400, like every other refusal.
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    Path<T>: FromRequestParts<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(_) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                code::BAD_ARGUMENTS,
+                "the path holds characters that are not valid here",
+            )),
+        }
+    }
+}
+
+/// The JSON answer to a known path called with a verb it does not take.
+pub async fn wrong_verb() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        code::WRONG_VERB,
+        "this endpoint does not take that HTTP method",
+    )
 }

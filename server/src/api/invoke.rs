@@ -4,19 +4,19 @@ use std::collections::BTreeMap;
 
 use app::decision::{decide, Decision, Scope, Subject};
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::body::json_value;
-use super::error::{code, ApiError};
+use super::error::{code, ApiError, ApiPath};
 use super::{caller_id, ApiState};
 use crate::services::{Caller, Invocation, ServiceError};
 
 pub async fn invoke(
     State(state): State<ApiState>,
-    Path((service, method)): Path<(String, String)>,
+    ApiPath((service, method)): ApiPath<(String, String)>,
     http_method: Method,
     RawQuery(query): RawQuery,
     headers: HeaderMap,

@@ -35,7 +35,10 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/users/register", post(users::register))
         .route("/api/services/{service}/{method}", any(invoke::invoke))
+        .route("/api", any(unknown_path))
+        .route("/api/", any(unknown_path))
         .route("/api/{*rest}", any(unknown_path))
+        .method_not_allowed_fallback(error::wrong_verb)
         .with_state(state)
 }
 

@@ -6,14 +6,14 @@ use app::db::now_millis;
 use app::secret::{self, SessionToken};
 use app::users::{NewUser, UserDto, UserStatus};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::body::json_body;
-use super::error::{code, ApiError};
+use super::error::{code, ApiError, ApiPath};
 use super::{user_token, ApiState};
 
 /// The user object of the login and registration answers.
@@ -125,7 +125,7 @@ pub async fn logout(
 
 pub async fn is_valid_user_token(
     State(state): State<ApiState>,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
 ) -> Result<Json<bool>, ApiError> {
     let console = &state.console;
     if token.is_empty() || token.len() > 256 {
