@@ -6,6 +6,7 @@
 
 pub mod admins;
 pub mod audit;
+pub mod client;
 pub mod decision;
 pub mod error;
 pub mod pages;
@@ -28,6 +29,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
+use crate::pages::invoke::InvokePage;
 use crate::pages::layout::Layout;
 use crate::pages::not_found::NotFound;
 use crate::pages::permissions::PermissionsPage;
@@ -72,6 +74,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/services") view=ServicesPage/>
                     <Route path=path!("/services/:service") view=ServicePage/>
                     <Route path=path!("/services/:service/permissions") view=PermissionsPage/>
+                    <Route path=path!("/services/:service/methods/:method") view=InvokePage/>
                     <Route path=path!("/users") view=UsersPage/>
                     <Route path=path!("/roles") view=RolesPage/>
                 </ParentRoute>

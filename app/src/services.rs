@@ -37,6 +37,10 @@ pub struct MethodDto {
     pub name: String,
     pub verb: Verb,
     pub description: String,
+    /// Example arguments: the JSON body, or for GET the query parameters as
+    /// an object of strings.
+    #[serde(default)]
+    pub example: serde_json::Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,14 +126,15 @@ pub mod ssr {
                 .await?;
             for (position, method) in service.methods.iter().enumerate() {
                 sqlx::query(
-                    "insert into service_method (service_id, name, verb, description, position) \
-                     values ($1, $2, $3, $4, $5)",
+                    "insert into service_method (service_id, name, verb, description, position, example) \
+                     values ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(&id)
                 .bind(&method.name)
                 .bind(method.verb.as_str())
                 .bind(&method.description)
                 .bind(i64::try_from(position).unwrap_or(i64::MAX))
+                .bind(method.example.to_string())
                 .execute(&mut *tx)
                 .await?;
             }
@@ -162,7 +167,7 @@ pub mod ssr {
 
     pub async fn list(pool: &Pool) -> Result<Vec<ServiceDto>, AppError> {
         let rows = sqlx::query(
-            "select s.name, s.description, m.name, m.verb, m.description from service s \
+            "select s.name, s.description, m.name, m.verb, m.description, m.example from service s \
              left join service_method m on m.service_id = s.service_id \
              order by s.name, m.position",
         )
@@ -181,10 +186,12 @@ pub mod ssr {
             let method: Option<String> = row.try_get(2)?;
             if let (Some(method), Some(service)) = (method, services.last_mut()) {
                 let verb: String = row.try_get(3)?;
+                let example: String = row.try_get(5)?;
                 service.methods.push(MethodDto {
                     name: method,
                     verb: Verb::parse(&verb).unwrap_or(Verb::Post),
                     description: row.try_get(4)?,
+                    example: serde_json::from_str(&example).unwrap_or_default(),
                 });
             }
         }

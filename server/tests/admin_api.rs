@@ -2133,7 +2133,8 @@ async fn services_list_the_demo_services_with_their_methods(engine: &str) {
             .is_some_and(|text| !text.is_empty()));
         for method in service["methods"].as_array().expect("methods") {
             let keys: Vec<&String> = method.as_object().expect("method").keys().collect();
-            assert_eq!(keys.len(), 3, "name, verb, description: {method}");
+            assert_eq!(keys.len(), 4, "name, verb, description, example: {method}");
+            assert!(method["example"].is_object(), "{method}");
             assert!(method["description"]
                 .as_str()
                 .is_some_and(|text| !text.is_empty()));

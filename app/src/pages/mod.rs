@@ -1,5 +1,6 @@
 //! One file per console page.
 
+pub mod invoke;
 pub mod layout;
 pub mod not_found;
 pub mod permissions;

@@ -83,10 +83,14 @@ fn MethodTable(service: ServiceDto) -> impl IntoView {
                     let permissions = permissions_url(&service.name, &method.name, false, "", 0);
                     view! {
                         <tr>
-                            <td><code>{method.name.clone()}</code></td>
+                            <td><a href=crate::pages::invoke::invoke_url(&service.name, &method.name)><code>{method.name.clone()}</code></a></td>
                             <td><span class=format!("verb {}", method.verb.as_str().to_lowercase())>{method.verb.as_str()}</span></td>
                             <td>{method.description.clone()}</td>
-                            <td><a href=permissions aria-label=format!("{} permissions", method.name)>"Permissions"</a></td>
+                            <td class="links">
+                                <a href=crate::pages::invoke::invoke_url(&service.name, &method.name) aria-label=format!("Invoke {}", method.name)>"Invoke"</a>
+                                " · "
+                                <a href=permissions aria-label=format!("{} permissions", method.name)>"Permissions"</a>
+                            </td>
                         </tr>
                     }
                 }).collect_view()}

@@ -7,11 +7,12 @@ use super::{number_arg, unknown_method, Invocation, InvokeFuture, Service, Servi
 
 pub struct Calculator;
 
-fn method(name: &str, verb: Verb, description: &str) -> MethodDto {
+fn method(name: &str, verb: Verb, description: &str, example: Value) -> MethodDto {
     MethodDto {
         name: name.to_string(),
         verb,
         description: description.to_string(),
+        example,
     }
 }
 
@@ -21,9 +22,24 @@ impl Service for Calculator {
             name: "calculator".to_string(),
             description: "Arithmetic on the arguments".to_string(),
             methods: vec![
-                method("add", Verb::Get, "a + b, from the query string: ?a=1&b=2"),
-                method("divide", Verb::Get, "a / b; b must not be 0"),
-                method("sum", Verb::Post, "the sum of {\"numbers\": [..]}"),
+                method(
+                    "add",
+                    Verb::Get,
+                    "a + b, from the query string: ?a=1&b=2",
+                    json!({"a": "1", "b": "2"}),
+                ),
+                method(
+                    "divide",
+                    Verb::Get,
+                    "a / b; b must not be 0",
+                    json!({"a": "1", "b": "4"}),
+                ),
+                method(
+                    "sum",
+                    Verb::Post,
+                    "the sum of {\"numbers\": [..]}",
+                    json!({"numbers": [1, 2, 3.5]}),
+                ),
             ],
         }
     }

@@ -18,11 +18,13 @@ impl Service for Echo {
                     name: "whoami".to_string(),
                     verb: Verb::Get,
                     description: "the caller's user and roles".to_string(),
+                    example: json!({}),
                 },
                 MethodDto {
                     name: "echo".to_string(),
                     verb: Verb::Post,
                     description: "returns the JSON body it was sent, with the caller".to_string(),
+                    example: json!({"hello": "world"}),
                 },
             ],
         }

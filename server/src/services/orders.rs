@@ -11,11 +11,12 @@ use super::{
 
 pub struct Orders;
 
-fn method(name: &str, verb: Verb, description: &str) -> MethodDto {
+fn method(name: &str, verb: Verb, description: &str, example: Value) -> MethodDto {
     MethodDto {
         name: name.to_string(),
         verb,
         description: description.to_string(),
+        example,
     }
 }
 
@@ -25,13 +26,24 @@ impl Service for Orders {
             name: "orders".to_string(),
             description: "An order book stored in the database".to_string(),
             methods: vec![
-                method("getOrders", Verb::Get, "every order, newest first"),
+                method(
+                    "getOrders",
+                    Verb::Get,
+                    "every order, newest first",
+                    json!({}),
+                ),
                 method(
                     "addOrder",
                     Verb::Post,
                     "adds {\"item\", \"quantity\", \"price\"}; returns the order",
+                    json!({"item": "pen", "quantity": 2, "price": 1.5}),
                 ),
-                method("deleteOrder", Verb::Delete, "deletes {\"orderId\"}"),
+                method(
+                    "deleteOrder",
+                    Verb::Delete,
+                    "deletes {\"orderId\"}",
+                    json!({"orderId": ""}),
+                ),
             ],
         }
     }

@@ -1,0 +1,413 @@
+//! A method's invocation page: PARAMETERS or BODY, HEADERS (log in as an
+//! application user), Invoke, the response and the equal curl command.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use serde_json::Value;
+
+use crate::client::{self, curl_command, error_text, Reply, TestUser};
+use crate::pages::permissions::{encode, permissions_url};
+use crate::pages::widgets::{ErrorNotice, Loading};
+use crate::services::{list_services, MethodDto, Verb};
+
+/// The address of a method's invocation page.
+pub fn invoke_url(service: &str, method: &str) -> String {
+    format!("/services/{}/methods/{}", encode(service), encode(method))
+}
+
+#[component]
+pub fn InvokePage() -> impl IntoView {
+    let params = use_params_map();
+    let service = Memo::new(move |_| params.read().get("service").unwrap_or_default());
+    let method = Memo::new(move |_| params.read().get("method").unwrap_or_default());
+    let services = Resource::new(|| (), |_| list_services());
+    view! {
+        <Title text=move || format!("{}.{} · Permissions Console", service.get(), method.get())/>
+        <p class="breadcrumb">
+            <a href="/services">"API Services"</a> " / "
+            <a href=move || format!("/services/{}", encode(&service.get()))>{service}</a>
+        </p>
+        <Transition fallback=|| view! { <Loading/> }>
+            {move || services.get().map(|result| match result {
+                Ok(all) => {
+                    let found = all
+                        .into_iter()
+                        .find(|s| s.name == service.get())
+                        .and_then(|s| s.methods.into_iter().find(|m| m.name == method.get()));
+                    match found {
+                        Some(dto) => view! { <Invoker service=service.get() method=dto/> }.into_any(),
+                        None => view! {
+                            <p class="error" role="alert">
+                                {format!("There is no method `{}` in service `{}`. ", method.get(), service.get())}
+                                <a href="/services">"Back to API Services"</a>
+                            </p>
+                        }
+                        .into_any(),
+                    }
+                }
+                Err(error) => view! { <ErrorNotice error/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Arguments,
+    Headers,
+}
+
+/// The example's fields as name/value rows (GET arguments are strings).
+fn example_rows(example: &Value) -> Vec<(String, String)> {
+    match example {
+        Value::Object(map) => map
+            .iter()
+            .map(|(name, value)| {
+                let text = match value {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                (name.clone(), text)
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn example_body(example: &Value) -> String {
+    serde_json::to_string_pretty(example).unwrap_or_else(|_| "{}".to_string())
+}
+
+fn status_text(status: u16) -> String {
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|code| code.canonical_reason())
+        .unwrap_or("");
+    format!("{status} {reason}")
+}
+
+#[component]
+fn Invoker(service: String, method: MethodDto) -> impl IntoView {
+    let verb = method.verb;
+    let tab = RwSignal::new(Tab::Arguments);
+    let rows = RwSignal::new(example_rows(&method.example));
+    let body = RwSignal::new(example_body(&method.example));
+    let user = RwSignal::new(None::<TestUser>);
+    let notice = RwSignal::new(None::<String>);
+    let login_error = RwSignal::new(None::<String>);
+    let login_email = RwSignal::new(String::new());
+    let login_password = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let reply = RwSignal::new(None::<Result<Reply, String>>);
+    let curl = RwSignal::new(None::<String>);
+    let example = StoredValue::new(method.example.clone());
+
+    // the browser session's test user, checked once the page is live
+    Effect::new(move |_| {
+        if let Some(stored) = client::load_user() {
+            user.set(Some(stored.clone()));
+            spawn_local(async move {
+                if client::is_valid(&stored.token).await == Some(false) {
+                    client::save_user(None);
+                    user.set(None);
+                    notice.set(Some(format!(
+                        "The user token of {} is no longer valid (it expired or was logged out). Log in again on the HEADERS tab.",
+                        stored.email
+                    )));
+                }
+            });
+        }
+    });
+
+    let body_error = move || -> Option<String> {
+        if verb == Verb::Get {
+            return None;
+        }
+        let text = body.get();
+        if text.trim().is_empty() {
+            return None;
+        }
+        serde_json::from_str::<Value>(&text)
+            .err()
+            .map(|error| format!("Not valid JSON: {error}"))
+    };
+
+    let url_for = {
+        let service = service.clone();
+        let name = method.name.clone();
+        move || {
+            let mut url = format!("/api/services/{}/{}", encode(&service), encode(&name));
+            if verb == Verb::Get {
+                let query: Vec<String> = rows
+                    .get_untracked()
+                    .iter()
+                    .filter(|(name, _)| !name.trim().is_empty())
+                    .map(|(name, value)| format!("{}={}", encode(name.trim()), encode(value)))
+                    .collect();
+                if !query.is_empty() {
+                    url.push('?');
+                    url.push_str(&query.join("&"));
+                }
+            }
+            url
+        }
+    };
+
+    let invoke = move |_| {
+        let url = url_for();
+        let token = user.get_untracked().map(|u| u.token);
+        let sent_body = (verb != Verb::Get)
+            .then(|| body.get_untracked())
+            .filter(|b| !b.trim().is_empty());
+        curl.set(Some(curl_command(
+            verb,
+            &format!("{}{url}", client::origin()),
+            token.as_deref(),
+            sent_body.as_deref(),
+        )));
+        busy.set(true);
+        spawn_local(async move {
+            let result = client::invoke(verb, &url, token.as_deref(), sent_body.as_deref()).await;
+            if let Ok(answer) = &result {
+                if answer.status == 401 && answer.body.get("code") == Some(&Value::from(3064)) {
+                    if let Some(stale) = user.get_untracked() {
+                        client::save_user(None);
+                        user.set(None);
+                        notice.set(Some(format!(
+                            "The user token of {} is no longer valid (it expired or was logged out). Log in again on the HEADERS tab.",
+                            stale.email
+                        )));
+                    }
+                }
+            }
+            reply.set(Some(result));
+            busy.set(false);
+        });
+    };
+
+    let log_in = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        login_error.set(None);
+        let (email, password) = (login_email.get_untracked(), login_password.get_untracked());
+        spawn_local(async move {
+            match client::login(&email, &password).await {
+                Ok(logged_in) => {
+                    client::save_user(Some(&logged_in));
+                    user.set(Some(logged_in));
+                    notice.set(None);
+                    login_password.set(String::new());
+                }
+                Err(message) => login_error.set(Some(message)),
+            }
+        });
+    };
+
+    let log_out = move |_| {
+        let Some(current) = user.get_untracked() else {
+            return;
+        };
+        spawn_local(async move {
+            // a token that is already dead is logged out all the same
+            let _ = client::logout(&current.token).await;
+            client::save_user(None);
+            user.set(None);
+        });
+    };
+
+    let service_for_view = service.clone();
+    let arguments_label = if verb == Verb::Get {
+        "PARAMETERS"
+    } else {
+        "BODY"
+    };
+    view! {
+        <div class="page-head">
+            <h1>
+                <span class=format!("verb {}", verb.as_str().to_lowercase())>{verb.as_str()}</span> " "
+                {format!("{}.{}", service_for_view, method.name)}
+            </h1>
+            <a class="button" href=permissions_url(&service, &method.name, false, "", 0)>"Permissions"</a>
+        </div>
+        <p class="muted">{method.description.clone()}</p>
+        {move || notice.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+
+        <div class="tabs" role="tablist" aria-label="Request">
+            <button type="button" role="tab" id="tab-arguments" aria-controls="panel-arguments"
+                aria-selected=move || (tab.get() == Tab::Arguments).to_string()
+                on:click=move |_| tab.set(Tab::Arguments)>{arguments_label}</button>
+            <button type="button" role="tab" id="tab-headers" aria-controls="panel-headers"
+                aria-selected=move || (tab.get() == Tab::Headers).to_string()
+                on:click=move |_| tab.set(Tab::Headers)>"HEADERS"</button>
+        </div>
+
+        <div class="card tab-panel" role="tabpanel" id="panel-arguments" aria-labelledby="tab-arguments" hidden=move || tab.get() != Tab::Arguments>
+            {if verb == Verb::Get {
+                view! {
+                    <table class="params">
+                        <thead><tr><th scope="col">"Name"</th><th scope="col">"Value"</th><th scope="col"><span class="sr-only">"Remove"</span></th></tr></thead>
+                        <tbody>
+                            {move || rows.get().into_iter().enumerate().map(|(index, (name, value))| view! {
+                                <tr>
+                                    <td><input type="text" aria-label=format!("Parameter {} name", index + 1) prop:value=name
+                                        on:input=move |ev| rows.update(|rows| if let Some(row) = rows.get_mut(index) { row.0 = event_target_value(&ev) })/></td>
+                                    <td><input type="text" aria-label=format!("Parameter {} value", index + 1) prop:value=value
+                                        on:input=move |ev| rows.update(|rows| if let Some(row) = rows.get_mut(index) { row.1 = event_target_value(&ev) })/></td>
+                                    <td><button type="button" aria-label=format!("Remove parameter {}", index + 1)
+                                        on:click=move |_| rows.update(|rows| { if index < rows.len() { rows.remove(index); } })>"×"</button></td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    <div class="row-form">
+                        <button type="button" on:click=move |_| rows.update(|rows| rows.push((String::new(), String::new())))>"Add parameter"</button>
+                        <button type="button" on:click=move |_| rows.set(example_rows(&example.get_value()))>"Reset to example"</button>
+                    </div>
+                }.into_any()
+            } else {
+                view! {
+                    <label class="body-label">
+                        "JSON body"
+                        <textarea class="json" rows="10" spellcheck="false" aria-label="JSON body"
+                            prop:value=move || body.get()
+                            on:input=move |ev| body.set(event_target_value(&ev))></textarea>
+                    </label>
+                    <p class=move || if body_error().is_some() { "error" } else { "ok" } role="status">
+                        {move || body_error().unwrap_or_else(|| "Valid JSON".to_string())}
+                    </p>
+                    <button type="button" on:click=move |_| body.set(example_body(&example.get_value()))>"Reset to example"</button>
+                }.into_any()
+            }}
+        </div>
+
+        <div class="card tab-panel" role="tabpanel" id="panel-headers" aria-labelledby="tab-headers" hidden=move || tab.get() != Tab::Headers>
+            <h2>"Headers sent"</h2>
+            <table class="headers-sent">
+                <tbody>
+                    {(verb != Verb::Get).then(|| view! { <tr><th scope="row">"content-type"</th><td><code>"application/json"</code></td></tr> })}
+                    {move || user.get().map(|u| view! { <tr><th scope="row">"user-token"</th><td><code data-testid="user-token">{u.token}</code></td></tr> })}
+                </tbody>
+            </table>
+            {move || match user.get() {
+                Some(current) => view! {
+                    <p class="caller">"Logged in as " <strong data-testid="test-user">{current.email}</strong> ". Every invocation from the console carries this user's token."</p>
+                    <button type="button" on:click=log_out>"Log out"</button>
+                }.into_any(),
+                None => view! {
+                    <p class="muted">"No user is logged in: invocations are anonymous and hold only the NotAuthenticatedUser role."</p>
+                    <form class="row-form" on:submit=log_in>
+                        <label>"Login" <input type="email" autocomplete="off" required prop:value=move || login_email.get() on:input=move |ev| login_email.set(event_target_value(&ev))/></label>
+                        <label>"Password" <input type="password" autocomplete="off" required prop:value=move || login_password.get() on:input=move |ev| login_password.set(event_target_value(&ev))/></label>
+                        <button type="submit" class="primary">"Log in"</button>
+                    </form>
+                    {move || login_error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                }.into_any(),
+            }}
+        </div>
+
+        <div class="invoke-bar">
+            <button type="button" class="primary" on:click=invoke disabled=move || busy.get() || body_error().is_some()>
+                {move || if busy.get() { "Invoking…" } else { "Invoke" }}
+            </button>
+            <span class="muted" data-testid="caller">
+                {move || match user.get() {
+                    Some(current) => format!("Calling as {}", current.email),
+                    None => "Calling anonymously (NotAuthenticatedUser)".to_string(),
+                }}
+            </span>
+        </div>
+
+        {move || reply.get().map(|result| match result {
+            Ok(answer) => view! { <Response answer service=service.clone()/> }.into_any(),
+            Err(message) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+        })}
+
+        {move || curl.get().map(|command| {
+            let copied = command.clone();
+            view! {
+                <section class="card curl" aria-label="curl">
+                    <div class="section-head">
+                        <h2>"curl"</h2>
+                        <button type="button" on:click=move |_| client::copy(&copied)>"Copy"</button>
+                    </div>
+                    <pre><code data-testid="curl">{command}</code></pre>
+                </section>
+            }
+        })}
+    }
+}
+
+#[component]
+fn Response(answer: Reply, service: String) -> impl IntoView {
+    let pretty = serde_json::to_string_pretty(&answer.body).unwrap_or_default();
+    let denied = (answer.status == 403).then(|| {
+        let reason = answer
+            .body
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("denied")
+            .to_string();
+        let denied_by = answer.body.get("deniedBy").cloned().unwrap_or(Value::Null);
+        let kind = denied_by
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let name = denied_by
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let scope = denied_by
+            .get("scope")
+            .and_then(Value::as_str)
+            .unwrap_or("*")
+            .to_string();
+        let search = if kind == "user" {
+            name.clone()
+        } else {
+            String::new()
+        };
+        let link = permissions_url(&service, &scope, false, &search, 0);
+        let words = match (kind.as_str(), scope.as_str()) {
+            ("user", "*") => format!("The user {name} is denied All Methods of this service."),
+            ("user", method) => format!("The user {name} is denied the method {method}."),
+            (_, "*") => format!(
+                "The role {name}, which the caller holds, is denied All Methods of this service."
+            ),
+            (_, method) => {
+                format!("The role {name}, which the caller holds, is denied the method {method}.")
+            }
+        };
+        view! {
+            <div class="denied" role="alert">
+                <strong>"Permission denied. "</strong>{words}
+                <span class="muted">" (" {reason} ")"</span>
+                " " <a href=link>"Open this cell in the permission matrix"</a>
+            </div>
+        }
+    });
+    let other_error = (answer.status >= 400 && answer.status != 403).then(|| {
+        view! { <p class="error" role="alert">{error_text(&answer.body)}</p> }
+    });
+    let class = if answer.status < 300 {
+        "status ok"
+    } else {
+        "status bad"
+    };
+    view! {
+        <section class="card response" aria-label="Response">
+            <div class="section-head">
+                <h2>"Response"</h2>
+                <span>
+                    <span class=class data-testid="status">{status_text(answer.status)}</span>
+                    <span class="muted" data-testid="time">{format!(" {:.0} ms", answer.millis)}</span>
+                </span>
+            </div>
+            {denied}
+            {other_error}
+            <pre><code data-testid="response-body">{pretty}</code></pre>
+        </section>
+    }
+}

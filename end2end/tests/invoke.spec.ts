@@ -1,0 +1,130 @@
+import { expect, Page, test } from "@playwright/test";
+import { hydrated, signIn } from "./helpers";
+
+async function open(page: Page, url: string) {
+  await page.goto(url);
+  await hydrated(page);
+}
+
+async function logInOnHeaders(page: Page, email: string, password: string) {
+  await page.getByRole("tab", { name: "HEADERS" }).click();
+  await page.getByLabel("Login").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+}
+
+async function invoke(page: Page) {
+  const before = await page.getByTestId("time").count();
+  await page.getByRole("button", { name: "Invoke" }).click();
+  await expect(page.getByRole("button", { name: "Invoke" })).toBeEnabled();
+  if (before === 0) await expect(page.getByTestId("status")).toBeVisible();
+}
+
+test.beforeEach(async ({ page }) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
+});
+
+test("invoke as a logged-in user, deny in the matrix, then anonymously", async ({ page, request }) => {
+  await open(page, "/services/echo/methods/whoami");
+  await expect(page.getByTestId("caller")).toHaveText("Calling anonymously (NotAuthenticatedUser)");
+  await logInOnHeaders(page, "alice@example.com", "demo-password");
+  await expect(page.getByTestId("test-user")).toHaveText("alice@example.com");
+  await expect(page.getByTestId("user-token")).not.toBeEmpty();
+  await expect(page.getByTestId("caller")).toHaveText("Calling as alice@example.com");
+
+  await invoke(page);
+  await expect(page.getByTestId("status")).toHaveText("200 OK");
+  await expect(page.getByTestId("response-body")).toContainText('"email": "alice@example.com"');
+  await expect(page.getByTestId("response-body")).toContainText('"Sales"');
+  const token = await page.getByTestId("user-token").textContent();
+  await expect(page.getByTestId("curl")).toHaveText(
+    `curl -X GET 'http://127.0.0.1:3210/api/services/echo/whoami' -H 'user-token: ${token}'`,
+  );
+
+  // deny alice's whoami in the matrix
+  await open(page, "/services/echo/permissions?method=whoami&q=alice");
+  const cell = page.getByRole("button", { name: /^alice@example\.com, whoami: / });
+  await cell.click();
+  await expect(cell).toHaveAttribute("data-state", "grant");
+  await cell.click();
+  await expect(cell).toHaveAttribute("data-state", "deny");
+  await expect(cell).toHaveAttribute("data-saving", "false");
+
+  // the token came along: the same user is denied now, with the reason
+  await open(page, "/services/echo/methods/whoami");
+  await expect(page.getByTestId("caller")).toHaveText("Calling as alice@example.com");
+  await invoke(page);
+  await expect(page.getByTestId("status")).toHaveText("403 Forbidden");
+  const denied = page.locator(".denied");
+  await expect(denied).toContainText("The user alice@example.com is denied the method whoami.");
+  await denied.getByRole("link", { name: "Open this cell in the permission matrix" }).click();
+  await expect(page).toHaveURL(/\/services\/echo\/permissions\?method=whoami&q=alice%40example\.com/);
+  await expect(page.getByRole("button", { name: /^alice@example\.com, whoami: / })).toHaveAttribute("data-state", "deny");
+
+  // log out: anonymous calls hold NotAuthenticatedUser, which orders denies in the demo
+  await open(page, "/services/orders/methods/getOrders");
+  await page.getByRole("tab", { name: "HEADERS" }).click();
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page.getByTestId("caller")).toHaveText("Calling anonymously (NotAuthenticatedUser)");
+  expect(await request.get(`/api/users/isvalidusertoken/${token}`).then((r) => r.json())).toBe(false);
+  await invoke(page);
+  await expect(page.getByTestId("status")).toHaveText("403 Forbidden");
+  await expect(page.locator(".denied")).toContainText(
+    "The role NotAuthenticatedUser, which the caller holds, is denied All Methods of this service.",
+  );
+  await expect(page.getByTestId("curl")).not.toContainText("user-token");
+
+  // put alice back
+  await open(page, "/services/echo/permissions?method=whoami&q=alice");
+  await page.getByRole("button", { name: /^alice@example\.com, whoami: / }).click();
+  await expect(page.getByRole("button", { name: /^alice@example\.com, whoami: / })).toHaveAttribute("data-state", "inherit");
+});
+
+test("a wrong password shows the login error", async ({ page }) => {
+  await open(page, "/services/echo/methods/whoami");
+  await logInOnHeaders(page, "alice@example.com", "not-her-password");
+  await expect(page.getByRole("alert")).toHaveText("invalid login or password (code 3003)");
+  await expect(page.getByTestId("caller")).toHaveText("Calling anonymously (NotAuthenticatedUser)");
+});
+
+test("the token survives a reload, and a dead token is reported", async ({ page, request }) => {
+  await open(page, "/services/calculator/methods/add");
+  await logInOnHeaders(page, "bob@example.com", "demo-password");
+  await expect(page.getByTestId("test-user")).toHaveText("bob@example.com");
+  const token = (await page.getByTestId("user-token").textContent()) ?? "";
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId("caller")).toHaveText("Calling as bob@example.com");
+
+  // GET parameters are sent as the query string
+  await page.getByRole("tab", { name: "PARAMETERS" }).click();
+  await page.getByLabel("Parameter 1 value").fill("40");
+  await invoke(page);
+  await expect(page.getByTestId("status")).toHaveText("200 OK");
+  await expect(page.getByTestId("response-body")).toContainText('"result": 42.0');
+
+  // the token dies elsewhere: the page says so instead of failing silently
+  expect((await request.get("/api/users/logout", { headers: { "user-token": token } })).status()).toBe(200);
+  await invoke(page);
+  await expect(page.getByRole("alert").first()).toContainText("The user token of bob@example.com is no longer valid");
+  await expect(page.getByTestId("caller")).toHaveText("Calling anonymously (NotAuthenticatedUser)");
+});
+
+test("the body is validated and can be reset to the example", async ({ page }) => {
+  await open(page, "/services/calculator/methods/sum");
+  const body = page.getByLabel("JSON body");
+  await expect(body).toHaveValue(/"numbers"/);
+  await body.fill('{"numbers": [1, 2');
+  await expect(page.getByText(/^Not valid JSON/)).toBeVisible();
+  await expect(page.getByRole("button", { name: "Invoke" })).toBeDisabled();
+  await page.getByRole("button", { name: "Reset to example" }).click();
+  await expect(page.getByText("Valid JSON")).toBeVisible();
+  await invoke(page);
+  await expect(page.getByTestId("status")).toHaveText("200 OK");
+  await expect(page.getByTestId("response-body")).toContainText('"result": 6.5');
+  await body.fill('{"numbers": "x"}');
+  await invoke(page);
+  await expect(page.getByTestId("status")).toHaveText("400 Bad Request");
+  await expect(page.locator(".response [role=alert]")).toContainText("(code 8003)");
+});
