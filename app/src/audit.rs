@@ -23,6 +23,40 @@ pub struct AuditPage {
     pub items: Vec<AuditEvent>,
 }
 
+/// A page of the audit log, filtered (empty filters match everything;
+/// `from` / `to` are unix milliseconds, 0 for none).
+#[leptos::server(prefix = "/console/fn", endpoint = "audit_events")]
+pub async fn audit_events(
+    service: String,
+    target: String,
+    actor: String,
+    from: i64,
+    to: i64,
+    offset: i64,
+    limit: i64,
+) -> Result<AuditPage, crate::error::AppError> {
+    crate::error::answer(
+        async {
+            let (state, _) = crate::admins::ssr::require_admin().await?;
+            if offset < 0 || !(1..=500).contains(&limit) {
+                return Err(crate::error::AppError::BadInput(
+                    "offset must be 0 or more and limit between 1 and 500".to_string(),
+                ));
+            }
+            let some = |text: String| (!text.trim().is_empty()).then(|| text.trim().to_string());
+            let filter = ssr::AuditFilter {
+                service: some(service),
+                actor: some(actor),
+                target: some(target),
+                from: (from > 0).then_some(from),
+                to: (to > 0).then_some(to),
+            };
+            Ok(ssr::list(&state.pool, &filter, offset, limit).await?)
+        }
+        .await,
+    )
+}
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use sqlx::{Any, Row};

@@ -8,6 +8,7 @@ pub mod admins;
 pub mod audit;
 pub mod client;
 pub mod decision;
+pub mod effective;
 pub mod error;
 pub mod pages;
 pub mod permissions;
@@ -29,6 +30,9 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
+use crate::pages::audit::AuditPage;
+use crate::pages::code::CodePage;
+use crate::pages::effective::EffectivePage;
 use crate::pages::invoke::InvokePage;
 use crate::pages::layout::Layout;
 use crate::pages::not_found::NotFound;
@@ -76,6 +80,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/services/:service/permissions") view=PermissionsPage/>
                     <Route path=path!("/services/:service/methods/:method") view=InvokePage/>
                     <Route path=path!("/users") view=UsersPage/>
+                    <Route path=path!("/effective") view=EffectivePage/>
+                    <Route path=path!("/audit") view=AuditPage/>
+                    <Route path=path!("/permissions-as-code") view=CodePage/>
                     <Route path=path!("/roles") view=RolesPage/>
                 </ParentRoute>
             </Routes>

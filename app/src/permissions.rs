@@ -207,6 +207,45 @@ pub async fn set_permission(
     )
 }
 
+/// Sets many cells of one service at once: each `(kind, subject, method)`.
+#[leptos::server(prefix = "/console/fn", endpoint = "bulk_set_permissions", input = leptos::server_fn::codec::Json)]
+pub async fn bulk_set_permissions(
+    service: String,
+    cells: Vec<(SubjectKind, String, String)>,
+    effect: Effect,
+) -> Result<Vec<CellChange>, crate::error::AppError> {
+    crate::error::answer(
+        async {
+            let (state, admin) = crate::admins::ssr::require_admin().await?;
+            let actor = crate::audit::ssr::Actor::Admin(admin.email);
+            ssr::bulk_set(&state, &actor, &service, &cells, effect).await
+        }
+        .await,
+    )
+}
+
+/// Imports a permission document (JSON text): a dry run returns the diff;
+/// otherwise the whole set is replaced in one transaction.
+#[leptos::server(prefix = "/console/fn", endpoint = "import_permissions", input = leptos::server_fn::codec::Json)]
+pub async fn import_permissions(
+    document: String,
+    dry_run: bool,
+) -> Result<PermissionDiff, crate::error::AppError> {
+    crate::error::answer(
+        async {
+            let (state, admin) = crate::admins::ssr::require_admin().await?;
+            let actor = crate::audit::ssr::Actor::Admin(admin.email);
+            let parsed: PermissionDocument = serde_json::from_str(&document).map_err(|error| {
+                crate::error::AppError::BadInput(format!(
+                    "not a permission document, nothing was changed: {error}"
+                ))
+            })?;
+            ssr::replace_all(&state, &actor, &parsed, dry_run).await
+        }
+        .await,
+    )
+}
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use std::collections::{BTreeMap, HashMap};
@@ -612,6 +651,61 @@ pub mod ssr {
             state.gateway.reload(&state.pool).await?;
         }
         Ok(change)
+    }
+
+    /// Sets many cells of one service to one effect, in one transaction and
+    /// one audit event; returns the cells that changed.
+    pub async fn bulk_set(
+        state: &ConsoleState,
+        actor: &Actor,
+        service: &str,
+        cells: &[(SubjectKind, String, String)],
+        effect: Effect,
+    ) -> Result<Vec<CellChange>, AppError> {
+        if cells.len() > 10_000 {
+            return Err(AppError::BadInput(
+                "a bulk edit changes at most 10,000 cells".to_string(),
+            ));
+        }
+        let mut tx = state.pool.begin().await?;
+        let resolver = Resolver::load(&mut tx).await?;
+        let mut changes = Vec::new();
+        for (kind, subject, method) in cells {
+            let ids = resolver
+                .resolve(service, *kind, subject, method)
+                .map_err(AppError::NotFound)?;
+            let before = read_cell(&mut tx, *kind, &ids, method).await?;
+            if before != effect {
+                write_cell(&mut tx, *kind, &ids, method, effect).await?;
+                changes.push(CellChange {
+                    service: service.to_string(),
+                    kind: *kind,
+                    subject: ids.2.clone(),
+                    method: method.clone(),
+                    before,
+                    after: effect,
+                });
+            }
+        }
+        if !changes.is_empty() {
+            record(
+                &mut tx,
+                actor,
+                Change {
+                    action: "permission.bulk",
+                    target: format!("{} cells", changes.len()),
+                    service: Some(service),
+                    before: Some(serde_json::to_value(&changes).unwrap_or_default()),
+                    after: Some(json!({ "effect": effect })),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        if !changes.is_empty() {
+            state.gateway.reload(&state.pool).await?;
+        }
+        Ok(changes)
     }
 
     /// Replaces the whole set with `wanted`, in one transaction and one audit

@@ -25,6 +25,9 @@ pub fn Layout() -> impl IntoView {
                 <A href="/services">"API Services"</A>
                 <A href="/users">"Users"</A>
                 <A href="/roles">"Roles"</A>
+                <A href="/effective">"Effective"</A>
+                <A href="/audit">"Audit"</A>
+                <A href="/permissions-as-code">"As code"</A>
             </nav>
             <div class="account">
                 <Transition fallback=|| view! { <span class="muted">"Loading…"</span> }>

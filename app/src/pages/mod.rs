@@ -1,5 +1,8 @@
 //! One file per console page.
 
+pub mod audit;
+pub mod code;
+pub mod effective;
 pub mod invoke;
 pub mod layout;
 pub mod not_found;

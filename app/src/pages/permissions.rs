@@ -11,7 +11,8 @@ use leptos_router::NavigateOptions;
 use crate::decision::Effect;
 use crate::pages::widgets::{effect_name, next_effect, EffectIcon, ErrorNotice, Loading, Pager};
 use crate::permissions::{
-    role_matrix, set_permission, user_matrix, MatrixRow, SubjectKind, ALL_METHODS,
+    bulk_set_permissions, role_matrix, set_permission, user_matrix, MatrixRow, SubjectKind,
+    ALL_METHODS,
 };
 use crate::services::list_services;
 
@@ -21,6 +22,28 @@ pub const PAGE_SIZE: i64 = 50;
 /// Saves confirmed in this page's life, so a re-rendered table (another
 /// method, another view) shows them without a refetch.
 type Confirmed = RwSignal<BTreeMap<(SubjectKind, String, String), Effect>>;
+
+/// A bulk edit waiting for the admin's confirmation.
+#[derive(Debug, Clone, PartialEq)]
+struct BulkPlan {
+    what: String,
+    cells: Vec<(SubjectKind, String, String)>,
+    effect: Effect,
+    changes: usize,
+}
+
+/// The state a cell shows: saved here, else loaded, else Inherit.
+fn current_effect(
+    confirmed: &BTreeMap<(SubjectKind, String, String), Effect>,
+    kind: SubjectKind,
+    row: &MatrixRow,
+    scope: &str,
+) -> Effect {
+    confirmed
+        .get(&(kind, row.subject.clone(), scope.to_string()))
+        .copied()
+        .unwrap_or_else(|| row.effect(scope))
+}
 
 /// Percent-encodes a query value.
 pub fn encode(value: &str) -> String {
@@ -113,6 +136,8 @@ pub fn PermissionsPage() -> impl IntoView {
     );
     let roles = Resource::new(move || service.get(), role_matrix);
     let confirmed: Confirmed = RwSignal::new(BTreeMap::new());
+    let generation = RwSignal::new(0_u32);
+    let bulk = RwSignal::new(None::<BulkPlan>);
     let problem = RwSignal::new(None::<String>);
     let report = Callback::new(move |message: String| problem.set(Some(message)));
 
@@ -132,6 +157,27 @@ pub fn PermissionsPage() -> impl IntoView {
             vec![method.get()]
         }
     });
+
+    // every scope of the service, for a whole-row edit
+    let all_scopes = Memo::new(move |_| {
+        let methods: Vec<String> = services
+            .get()
+            .and_then(Result::ok)
+            .and_then(|all| all.into_iter().find(|s| s.name == service.get()))
+            .map(|found| found.methods.into_iter().map(|m| m.name).collect())
+            .unwrap_or_default();
+        std::iter::once(ALL_METHODS.to_string())
+            .chain(methods)
+            .collect::<Vec<_>>()
+    });
+    let apply_bulk = move |_| {
+        let Some(plan) = bulk.get_untracked() else {
+            return;
+        };
+        bulk.set(None);
+        let service = service.get_untracked();
+        spawn_bulk(service, plan, confirmed, generation, report);
+    };
 
     let method_selector = move || {
         services.get().map(|result| match result {
@@ -217,6 +263,27 @@ pub fn PermissionsPage() -> impl IntoView {
             </div>
         })}
 
+        {move || bulk.get().map(|plan| view! {
+            <div class="card confirm-box" role="alertdialog" aria-labelledby="bulk-title" aria-describedby="bulk-text">
+                <h2 id="bulk-title">"Confirm a bulk edit"</h2>
+                <p id="bulk-text" data-testid="bulk-text">
+                    {format!(
+                        "Set {} to {}: {} of {} cells change.",
+                        plan.what,
+                        effect_name(plan.effect),
+                        plan.changes,
+                        plan.cells.len()
+                    )}
+                </p>
+                <div class="row-form">
+                    <button type="button" class="primary" disabled=plan.changes == 0 on:click=apply_bulk>
+                        {format!("Change {} cell{}", plan.changes, if plan.changes == 1 { "" } else { "s" })}
+                    </button>
+                    <button type="button" on:click=move |_| bulk.set(None)>"Cancel"</button>
+                </div>
+            </div>
+        })}
+
         <section aria-labelledby="user-permissions">
             <div class="section-head">
                 <h2 id="user-permissions">"User Permissions"</h2>
@@ -244,7 +311,7 @@ pub fn PermissionsPage() -> impl IntoView {
                             return view! { <p class="empty">{message}</p> }.into_any();
                         }
                         view! {
-                            <Matrix kind=SubjectKind::Users service rows=page.rows scopes confirmed report/>
+                            <Matrix kind=SubjectKind::Users service rows=page.rows scopes all_scopes confirmed generation bulk report/>
                             <Pager
                                 offset
                                 limit=Signal::derive(|| PAGE_SIZE)
@@ -269,7 +336,7 @@ pub fn PermissionsPage() -> impl IntoView {
                 {move || {
                     let _methods_loaded = services.get()?;
                     roles.get().map(|result| match result {
-                        Ok(page) => view! { <Matrix kind=SubjectKind::Roles service rows=page.rows scopes confirmed report/> }.into_any(),
+                        Ok(page) => view! { <Matrix kind=SubjectKind::Roles service rows=page.rows scopes all_scopes confirmed generation bulk report/> }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     })
                 }}
@@ -278,18 +345,130 @@ pub fn PermissionsPage() -> impl IntoView {
     }
 }
 
+/// Sends a confirmed bulk edit; on success the table shows the new states.
+fn spawn_bulk(
+    service: String,
+    plan: BulkPlan,
+    confirmed: Confirmed,
+    generation: RwSignal<u32>,
+    report: Callback<String>,
+) {
+    leptos::task::spawn_local(async move {
+        match bulk_set_permissions(service, plan.cells.clone(), plan.effect).await {
+            Ok(_) => {
+                confirmed.update(|saved| {
+                    for cell in plan.cells {
+                        saved.insert(cell, plan.effect);
+                    }
+                });
+                generation.update(|g| *g += 1);
+            }
+            Err(error) => report.run(format!(
+                "The bulk edit of {} was not saved ({error}); nothing changed.",
+                plan.what
+            )),
+        }
+    });
+}
+
+/// A "set all" menu: choosing a state proposes a bulk edit.
 #[component]
+fn BulkMenu(label: String, on_pick: Callback<Effect>) -> impl IntoView {
+    view! {
+        <select
+            class="bulk"
+            aria-label=label
+            on:change=move |ev| {
+                let effect = match event_target_value(&ev).as_str() {
+                    "grant" => Some(Effect::Grant),
+                    "deny" => Some(Effect::Deny),
+                    "inherit" => Some(Effect::Inherit),
+                    _ => None,
+                };
+                if let Some(effect) = effect {
+                    on_pick.run(effect);
+                }
+                // back to the prompt, so the same choice can be made again
+                event_target::<leptos::web_sys::HtmlSelectElement>(&ev).set_value("");
+            }
+        >
+            <option value="" selected=true>"Set all…"</option>
+            <option value="grant">"Grant"</option>
+            <option value="deny">"Deny"</option>
+            <option value="inherit">"Inherit"</option>
+        </select>
+    }
+}
+
+#[component]
+#[allow(clippy::too_many_arguments, reason = "a component's props")]
 fn Matrix(
     kind: SubjectKind,
     service: Memo<String>,
     rows: Vec<MatrixRow>,
     scopes: Memo<Vec<String>>,
+    all_scopes: Memo<Vec<String>>,
     confirmed: Confirmed,
+    generation: RwSignal<u32>,
+    bulk: RwSignal<Option<BulkPlan>>,
     report: Callback<String>,
 ) -> impl IntoView {
     let heading = match kind {
         SubjectKind::Users => "User",
         SubjectKind::Roles => "Role",
+    };
+    let plural = match kind {
+        SubjectKind::Users => "users",
+        SubjectKind::Roles => "roles",
+    };
+    let rows = StoredValue::new(rows);
+    let propose_column = move |scope: String, effect: Effect| {
+        let (cells, changes) = rows.with_value(|rows| {
+            confirmed.with_untracked(|saved| {
+                let cells: Vec<_> = rows
+                    .iter()
+                    .map(|row| (kind, row.subject.clone(), scope.clone()))
+                    .collect();
+                let changes = rows
+                    .iter()
+                    .filter(|row| current_effect(saved, kind, row, &scope) != effect)
+                    .count();
+                (cells, changes)
+            })
+        });
+        let count = cells.len();
+        bulk.set(Some(BulkPlan {
+            what: format!("{} for all {count} listed {plural}", scope_label(&scope)),
+            cells,
+            effect,
+            changes,
+        }));
+    };
+    let propose_row = move |subject: String, effect: Effect| {
+        let scopes = all_scopes.get_untracked();
+        let (cells, changes) = rows.with_value(|rows| {
+            confirmed.with_untracked(|saved| {
+                let row = rows.iter().find(|row| row.subject == subject);
+                let cells: Vec<_> = scopes
+                    .iter()
+                    .map(|scope| (kind, subject.clone(), scope.clone()))
+                    .collect();
+                let changes = match row {
+                    Some(row) => scopes
+                        .iter()
+                        .filter(|scope| current_effect(saved, kind, row, scope) != effect)
+                        .count(),
+                    None => 0,
+                };
+                (cells, changes)
+            })
+        });
+        bulk.set(Some(BulkPlan {
+            what: format!("every scope of {subject} (All Methods and each method)"),
+            cells,
+            effect,
+            changes,
+        }));
     };
     view! {
         <div class="matrix-wrap">
@@ -297,14 +476,25 @@ fn Matrix(
                 <thead>
                     <tr>
                         <th scope="col">{heading}</th>
-                        {move || scopes.get().into_iter().map(|scope| view! { <th scope="col">{scope_label(&scope)}</th> }).collect_view()}
+                        {move || scopes.get().into_iter().map(|scope| {
+                            let label = format!("Set the {} column", scope_label(&scope));
+                            let pick = scope.clone();
+                            view! {
+                                <th scope="col">
+                                    <span class="column-name">{scope_label(&scope)}</span>
+                                    <BulkMenu label on_pick=Callback::new(move |effect| propose_column(pick.clone(), effect))/>
+                                </th>
+                            }
+                        }).collect_view()}
                     </tr>
                 </thead>
                 <tbody>
                     {move || {
                         let service = service.get();
                         let scopes = scopes.get();
-                        rows.iter()
+                        // a confirmed bulk edit redraws the rows with the new states
+                        generation.track();
+                        rows.get_value().iter()
                             .map(|row| {
                                 // what this page saved since the data was loaded wins
                                 let mut cells = row.cells.clone();
@@ -325,6 +515,10 @@ fn Matrix(
                                             <span class="subject">{subject.clone()}</span>
                                             {(!label.is_empty()).then(|| view! { <span class="muted small">{label.clone()}</span> })}
                                             {system.then(|| view! { <span class="badge">"system"</span> })}
+                                            {
+                                                let pick = subject.clone();
+                                                view! { <BulkMenu label=format!("Set every scope of {subject}") on_pick=Callback::new(move |effect| propose_row(pick.clone(), effect))/> }
+                                            }
                                         </th>
                                         {scopes
                                             .iter()

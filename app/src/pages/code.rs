@@ -1,0 +1,150 @@
+//! Permissions as code: download the whole set as the admin API's JSON
+//! document; upload one, see the diff of a dry run, then apply it.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+
+use crate::decision::Effect;
+use crate::error::AppError;
+use crate::pages::widgets::effect_name;
+use crate::permissions::{import_permissions, CellChange, PermissionDiff};
+
+#[component]
+pub fn CodePage() -> impl IntoView {
+    let document = RwSignal::new(String::new());
+    let checked = RwSignal::new(None::<Result<PermissionDiff, AppError>>);
+    let applied = RwSignal::new(None::<Result<PermissionDiff, AppError>>);
+    let busy = RwSignal::new(false);
+
+    let run = move |dry_run: bool| {
+        let text = document.get_untracked();
+        busy.set(true);
+        spawn_local(async move {
+            let result = import_permissions(text, dry_run).await;
+            if dry_run {
+                checked.set(Some(result));
+                applied.set(None);
+            } else {
+                applied.set(Some(result));
+                checked.set(None);
+            }
+            busy.set(false);
+        });
+    };
+    let on_file = move |ev: leptos::ev::Event| {
+        read_file(ev, document);
+        checked.set(None);
+        applied.set(None);
+    };
+
+    view! {
+        <Title text="Permissions as code · Permissions Console"/>
+        <h1>"Permissions as code"</h1>
+        <section class="card">
+            <h2>"Export"</h2>
+            <p class="muted">"The whole permission set as the admin API's JSON document (" <code>"GET /console/api/permissions"</code> "), to keep in version control."</p>
+            <a class="button" href="/console/api/permissions" download="permissions.json">"Download permissions.json"</a>
+        </section>
+        <section class="card">
+            <h2>"Import"</h2>
+            <p class="muted">"Upload or paste a document. A dry run shows what would change; nothing changes until you apply it, in one transaction and one audit event. Cells absent from the document become Inherit."</p>
+            <label>"Document file" <input type="file" accept="application/json,.json" aria-label="Document file" on:change=on_file/></label>
+            <label class="body-label">
+                "Document"
+                <textarea class="json" rows="10" spellcheck="false" aria-label="Document"
+                    prop:value=move || document.get()
+                    on:input=move |ev| { document.set(event_target_value(&ev)); checked.set(None); applied.set(None); }></textarea>
+            </label>
+            <div class="row-form">
+                <button type="button" class="primary" disabled=move || busy.get() || document.get().trim().is_empty() on:click=move |_| run(true)>"Dry run"</button>
+            </div>
+            {move || checked.get().map(|result| match result {
+                Ok(diff) => {
+                    let count = diff.added.len() + diff.changed.len() + diff.removed.len();
+                    view! {
+                        <DiffView diff/>
+                        {if count == 0 {
+                            view! { <p class="muted">"Nothing to apply: the document matches the current set."</p> }.into_any()
+                        } else {
+                            view! {
+                                <button type="button" class="danger" disabled=move || busy.get() on:click=move |_| run(false)>
+                                    {format!("Apply {count} change{}", if count == 1 { "" } else { "s" })}
+                                </button>
+                            }.into_any()
+                        }}
+                    }.into_any()
+                }
+                Err(error) => view! { <p class="error" role="alert" data-testid="import-error">{error.to_string()}</p> }.into_any(),
+            })}
+            {move || applied.get().map(|result| match result {
+                Ok(diff) => view! {
+                    <p class="ok" role="status">{format!("Applied: {} added, {} changed, {} removed.", diff.added.len(), diff.changed.len(), diff.removed.len())}</p>
+                }.into_any(),
+                Err(error) => view! { <p class="error" role="alert" data-testid="import-error">{error.to_string()}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn DiffView(diff: PermissionDiff) -> impl IntoView {
+    let rows = |title: &'static str, class: &'static str, cells: Vec<CellChange>| {
+        view! {
+            <h3 class=class>{format!("{title} ({})", cells.len())}</h3>
+            {(!cells.is_empty()).then(|| view! {
+                <table class="diff" data-kind=class>
+                    <thead><tr><th scope="col">"Service"</th><th scope="col">"Subject"</th><th scope="col">"Scope"</th><th scope="col">"Before"</th><th scope="col">"After"</th></tr></thead>
+                    <tbody>
+                        {cells.into_iter().map(|cell| view! {
+                            <tr>
+                                <td>{cell.service.clone()}</td>
+                                <td>{format!("{} {}", if cell.kind == crate::permissions::SubjectKind::Users { "user" } else { "role" }, cell.subject)}</td>
+                                <td>{if cell.method == "*" { "All Methods".to_string() } else { cell.method.clone() }}</td>
+                                <td class=effect_class(cell.before)>{effect_name(cell.before)}</td>
+                                <td class=effect_class(cell.after)>{effect_name(cell.after)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+        }
+    };
+    view! {
+        <div class="diff-view" data-testid="diff">
+            {rows("Added", "added", diff.added)}
+            {rows("Changed", "changed", diff.changed)}
+            {rows("Removed", "removed", diff.removed)}
+        </div>
+    }
+}
+
+fn effect_class(effect: Effect) -> &'static str {
+    match effect {
+        Effect::Grant => "state grant",
+        Effect::Deny => "state deny",
+        Effect::Inherit => "state inherit",
+    }
+}
+
+/// Reads the chosen file into the document.
+fn read_file(ev: leptos::ev::Event, document: RwSignal<String>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let file = ev
+            .target()
+            .and_then(|target| target.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .and_then(|input| input.files())
+            .and_then(|files| files.get(0));
+        if let Some(file) = file {
+            spawn_local(async move {
+                if let Ok(text) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                    document.set(text.as_string().unwrap_or_default());
+                }
+            });
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ev, document);
+}

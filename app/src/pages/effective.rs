@@ -1,0 +1,123 @@
+//! Effective permissions: pick a user or "not logged in" and see, for every
+//! method, allowed or denied and why.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+use crate::effective::effective_permissions;
+use crate::pages::invoke::invoke_url;
+use crate::pages::permissions::{encode, permissions_url};
+use crate::pages::widgets::{ErrorNotice, Loading};
+use crate::permissions::SubjectKind;
+use crate::users::list_users;
+
+#[component]
+pub fn EffectivePage() -> impl IntoView {
+    let query = use_query_map();
+    let chosen = Memo::new(move |_| query.read().get("user"));
+    let search = RwSignal::new(String::new());
+    let navigate = use_navigate();
+    let choose = Callback::new(move |email: Option<String>| {
+        let url = match email {
+            Some(email) => format!("/effective?user={}", encode(&email)),
+            None => "/effective?user=".to_string(),
+        };
+        navigate(&url, Default::default());
+    });
+    let matches = Resource::new(
+        move || search.get(),
+        |search| async move {
+            if search.trim().is_empty() {
+                Ok(None)
+            } else {
+                list_users(search, 0, 10).await.map(Some)
+            }
+        },
+    );
+    let view_of = Resource::new(
+        move || chosen.get(),
+        |chosen| async move {
+            match chosen {
+                Some(email) => effective_permissions(email).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+
+    view! {
+        <Title text="Effective permissions · Permissions Console"/>
+        <h1>"Effective permissions"</h1>
+        <p class="muted">"What the runtime would answer, right now, for every method: the same decision function and snapshot, with the reason."</p>
+        <div class="card">
+            <div class="row-form">
+                <label>
+                    "User"
+                    <input type="search" placeholder="Search by email or name" aria-label="Find a user"
+                        prop:value=move || search.get() on:input=move |ev| search.set(event_target_value(&ev))/>
+                </label>
+                <button type="button" on:click=move |_| choose.run(None)>"Not logged in"</button>
+            </div>
+            <Transition fallback=|| ()>
+                {move || matches.get().map(|result| match result {
+                    Ok(Some(page)) if page.items.is_empty() => view! { <p class="muted">"No user matches."</p> }.into_any(),
+                    Ok(Some(page)) => view! {
+                        <ul class="choices">
+                            {page.items.into_iter().map(|user| {
+                                let email = user.email.clone();
+                                view! { <li><button type="button" class="link-button" on:click=move |_| choose.run(Some(email.clone()))>{user.email.clone()} " (" {user.name.clone()} ")"</button></li> }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Ok(None) => ().into_any(),
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                })}
+            </Transition>
+        </div>
+        <Transition fallback=|| view! { <Loading/> }>
+            {move || view_of.get().map(|result| match result {
+                Ok(None) => view! { <p class="empty">"Choose a user, or \"Not logged in\" for callers without a user-token."</p> }.into_any(),
+                Ok(Some(found)) => {
+                    let who = chosen.get().filter(|email| !email.is_empty());
+                    let heading = match &who {
+                        Some(email) => format!("As {email}"),
+                        None => "Not logged in".to_string(),
+                    };
+                    view! {
+                        <h2 data-testid="effective-heading">{heading}</h2>
+                        <p class="muted">"Subjects: " {found.subjects.join(", ")}</p>
+                        <table class="effective">
+                            <thead><tr><th scope="col">"Service"</th><th scope="col">"Method"</th><th scope="col">"Answer"</th><th scope="col">"Why"</th><th scope="col">"Cell"</th></tr></thead>
+                            <tbody>
+                                {found.rows.into_iter().map(|row| {
+                                    let link = match &row.denied_by {
+                                        Some((kind, name, scope)) => {
+                                            let search = if *kind == SubjectKind::Users { name.clone() } else { String::new() };
+                                            permissions_url(&row.service, scope, false, &search, 0)
+                                        }
+                                        None => permissions_url(&row.service, &row.method, false, who.as_deref().unwrap_or(""), 0),
+                                    };
+                                    let label = if row.denied_by.is_some() { "deciding cell" } else { "matrix" };
+                                    view! {
+                                        <tr data-method=format!("{}.{}", row.service, row.method)>
+                                            <td>{row.service.clone()}</td>
+                                            <td><a href=invoke_url(&row.service, &row.method)><code>{row.method.clone()}</code></a></td>
+                                            <td>{if row.allowed {
+                                                view! { <span class="badge ok">"allowed"</span> }.into_any()
+                                            } else {
+                                                view! { <span class="badge off">"denied"</span> }.into_any()
+                                            }}</td>
+                                            <td class="reason">{row.reason.clone()}</td>
+                                            <td><a href=link>{label}</a></td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any()
+                }
+                Err(error) => view! { <ErrorNotice error/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
