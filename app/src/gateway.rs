@@ -3,6 +3,7 @@
 //! path reads only these; the database is read on a cache miss.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -59,6 +60,9 @@ pub struct Gateway {
     sessions: Mutex<HashMap<String, CachedSession>>,
     /// Reloads run one at a time, so the last one to finish saw every commit.
     reload_lock: tokio::sync::Mutex<()>,
+    /// The database's counters as this process last acted on them.
+    policy_seen: AtomicI64,
+    sessions_seen: AtomicI64,
 }
 
 impl Default for Gateway {
@@ -67,6 +71,8 @@ impl Default for Gateway {
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             sessions: Mutex::new(HashMap::new()),
             reload_lock: tokio::sync::Mutex::new(()),
+            policy_seen: AtomicI64::new(-1),
+            sessions_seen: AtomicI64::new(-1),
         }
     }
 }
@@ -172,9 +178,82 @@ impl Gateway {
     /// Reads the assignments again and swaps them in at once.
     pub async fn reload(&self, pool: &Pool) -> Result<(), sqlx::Error> {
         let _one_at_a_time = self.reload_lock.lock().await;
+        // the counter is read first: a change committed meanwhile makes the
+        // next poll reload again, never the other way round
+        let (policy, sessions) = versions(pool).await?;
         let snapshot = load_snapshot(pool).await?;
         self.snapshot.store(Arc::new(snapshot));
+        self.policy_seen.store(policy, Ordering::SeqCst);
+        if self.sessions_seen.load(Ordering::SeqCst) < 0 {
+            self.sessions_seen.store(sessions, Ordering::SeqCst);
+        }
         Ok(())
+    }
+
+    /// After a committed change of users, roles, services or permissions:
+    /// tells the other servers, then reloads here.
+    pub async fn changed(&self, pool: &Pool) -> Result<(), sqlx::Error> {
+        sqlx::query("update policy_version set policy = policy + 1 where policy_version_id = 1")
+            .execute(pool)
+            .await?;
+        self.reload(pool).await
+    }
+
+    /// After sessions were ended (logout, password change, disable, delete):
+    /// tells the other servers to forget their cached sessions.
+    pub async fn sessions_changed(&self, pool: &Pool) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "update policy_version set sessions = sessions + 1 where policy_version_id = 1",
+        )
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Acts on changes another server made: reloads the snapshot, drops the
+    /// session cache. True if anything was refreshed.
+    pub async fn refresh_if_changed(&self, pool: &Pool) -> Result<bool, sqlx::Error> {
+        let (policy, sessions) = versions(pool).await?;
+        let mut refreshed = false;
+        if sessions != self.sessions_seen.load(Ordering::SeqCst) {
+            self.sessions().clear();
+            self.sessions_seen.store(sessions, Ordering::SeqCst);
+            refreshed = true;
+        }
+        if policy != self.policy_seen.load(Ordering::SeqCst) {
+            self.reload(pool).await?;
+            refreshed = true;
+        }
+        Ok(refreshed)
+    }
+
+    /// Polls the database's counters every `every`, for as long as the
+    /// process runs. A database that is down leaves the last snapshot in
+    /// force (checks go on answering from it); once it is back, any change
+    /// missed meanwhile shows as a different counter and is reloaded.
+    pub fn spawn_refresher(self: Arc<Self>, pool: Pool, every: Duration) {
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut failing = false;
+            loop {
+                ticker.tick().await;
+                match self.refresh_if_changed(&pool).await {
+                    Ok(_) => {
+                        if failing {
+                            tracing::info!("database reachable again; snapshot checked");
+                        }
+                        failing = false;
+                    }
+                    Err(error) => {
+                        if !failing {
+                            tracing::warn!(%error, "cannot check for changes; answering from the last snapshot");
+                        }
+                        failing = true;
+                    }
+                }
+            }
+        });
     }
 
     fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedSession>> {
@@ -274,6 +353,14 @@ impl Gateway {
             }
         }
     }
+}
+
+async fn versions(pool: &Pool) -> Result<(i64, i64), sqlx::Error> {
+    let row =
+        sqlx::query("select policy, sessions from policy_version where policy_version_id = 1")
+            .fetch_one(pool)
+            .await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
 async fn touch(pool: &Pool, token_hash: &str, now: i64) -> Result<(), sqlx::Error> {

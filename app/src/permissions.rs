@@ -648,7 +648,7 @@ pub mod ssr {
         }
         tx.commit().await?;
         if before != effect {
-            state.gateway.reload(&state.pool).await?;
+            state.gateway.changed(&state.pool).await?;
         }
         Ok(change)
     }
@@ -703,7 +703,7 @@ pub mod ssr {
         }
         tx.commit().await?;
         if !changes.is_empty() {
-            state.gateway.reload(&state.pool).await?;
+            state.gateway.changed(&state.pool).await?;
         }
         Ok(changes)
     }
@@ -786,7 +786,7 @@ pub mod ssr {
         )
         .await?;
         tx.commit().await?;
-        state.gateway.reload(&state.pool).await?;
+        state.gateway.changed(&state.pool).await?;
         result.applied = true;
         Ok(result)
     }

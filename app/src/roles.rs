@@ -235,7 +235,7 @@ pub mod ssr {
         )
         .await?;
         tx.commit().await?;
-        state.gateway.reload(&state.pool).await?;
+        state.gateway.changed(&state.pool).await?;
         Ok(RoleDto {
             name: new_name,
             system: false,
@@ -264,7 +264,7 @@ pub mod ssr {
         )
         .await?;
         tx.commit().await?;
-        state.gateway.reload(&state.pool).await?;
+        state.gateway.changed(&state.pool).await?;
         Ok(())
     }
 }

@@ -161,7 +161,7 @@ pub mod ssr {
             }
         }
         tx.commit().await?;
-        state.gateway.reload(&state.pool).await?;
+        state.gateway.changed(&state.pool).await?;
         Ok(())
     }
 

@@ -349,7 +349,7 @@ pub mod ssr {
         )
         .await?;
         tx.commit().await?;
-        state.gateway.reload(&state.pool).await?;
+        state.gateway.changed(&state.pool).await?;
         Ok(user)
     }
 
@@ -434,8 +434,9 @@ pub mod ssr {
         tx.commit().await?;
         if ends_sessions {
             state.gateway.forget_user(object_id);
+            state.gateway.sessions_changed(&state.pool).await?;
         }
-        state.gateway.reload(&state.pool).await?;
+        state.gateway.changed(&state.pool).await?;
         get(&state.pool, object_id).await
     }
 
@@ -466,7 +467,8 @@ pub mod ssr {
         .await?;
         tx.commit().await?;
         state.gateway.forget_user(object_id);
-        state.gateway.reload(&state.pool).await?;
+        state.gateway.sessions_changed(&state.pool).await?;
+        state.gateway.changed(&state.pool).await?;
         Ok(())
     }
 
@@ -543,7 +545,7 @@ pub mod ssr {
         )
         .await?;
         tx.commit().await?;
-        state.gateway.reload(&state.pool).await?;
+        state.gateway.changed(&state.pool).await?;
         Ok(true)
     }
 

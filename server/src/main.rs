@@ -55,6 +55,11 @@ async fn run(cli: Cli) -> Result<(), String> {
              or CONSOLE_ADMIN_EMAIL and CONSOLE_ADMIN_PASSWORD"
         );
     }
+    // other servers on the same database: their changes show here within this
+    state
+        .gateway
+        .clone()
+        .spawn_refresher(state.pool.clone(), std::time::Duration::from_millis(50));
     let options = server::leptos_options(&config);
     let app = server::router(state, registry, options);
     let listener = tokio::net::TcpListener::bind(config.site_addr)

@@ -120,6 +120,7 @@ pub async fn logout(
         .execute(&console.pool)
         .await?;
     console.gateway.forget_token(token);
+    console.gateway.sessions_changed(&console.pool).await?;
     Ok(StatusCode::OK)
 }
 

@@ -1,0 +1,287 @@
+//! Several server processes on one PostgreSQL: a change made through one is
+//! enforced by the other within moments; sessions ended on one are dead on
+//! the other; a server whose connections die and come back reloads
+//! everything; a server without its database keeps answering from its
+//! snapshot and refuses writes with 503.
+
+#![allow(
+    clippy::expect_used,
+    reason = "integration tests fail loudly on a broken precondition"
+)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::audit::ssr::Actor;
+use app::decision::{decide, Effect, Subject};
+use app::permissions::SubjectKind;
+use app::state::{ConsoleState, Settings};
+use axum::body::Body;
+use axum::Router;
+use http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use sqlx::{Connection, Executor};
+use tower::ServiceExt;
+
+const POLL: Duration = Duration::from_millis(50);
+
+/// One "server": its own pool, gateway, refresher and router.
+async fn instance(url: &str) -> (ConsoleState, Router) {
+    let (pool, engine) = app::db::connect_and_migrate(url).await.expect("connect");
+    let state = ConsoleState::open(pool, engine, Settings::default())
+        .await
+        .expect("open");
+    let registry = Arc::new(server::services::Registry::with_demo_services());
+    app::services::ssr::sync(&state, &registry.descriptions())
+        .await
+        .expect("sync");
+    state
+        .gateway
+        .clone()
+        .spawn_refresher(state.pool.clone(), POLL);
+    let config = server::config::Config {
+        database_url: url.to_string(),
+        site_addr: "127.0.0.1:3000".parse().expect("addr"),
+        site_root: std::env::temp_dir(),
+        session_timeout_secs: 3600,
+        login_max_failures: 5,
+        login_lockout_secs: 900,
+        allow_registration: false,
+        admin_email: None,
+        admin_password: None,
+        demo: false,
+    };
+    let router = server::router(state.clone(), registry, server::leptos_options(&config));
+    (state, router)
+}
+
+fn anonymous_add_allowed(state: &ConsoleState) -> bool {
+    let snapshot = state.gateway.snapshot();
+    decide(
+        &snapshot.policy,
+        &[Subject::Role("NotAuthenticatedUser".into())],
+        "calculator",
+        "add",
+    )
+    .is_allowed()
+}
+
+/// Waits (up to 5 s) for a condition; returns how long it took.
+async fn within(mut condition: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !condition() {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "not seen within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    started.elapsed()
+}
+
+async fn call(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
+    let response = router.clone().oneshot(request).await.expect("response");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn whoami(token: &str) -> Request<Body> {
+    Request::builder()
+        .uri("/api/services/echo/whoami")
+        .header("user-token", token)
+        .body(Body::empty())
+        .expect("request")
+}
+
+#[tokio::test]
+async fn a_change_on_one_server_is_enforced_by_the_other() {
+    let url = common::postgres_url().await;
+    let (a, _) = instance(&url).await;
+    let (b, _) = instance(&url).await;
+    assert!(anonymous_add_allowed(&b));
+    app::permissions::ssr::set_cell(
+        &a,
+        &Actor::System,
+        "calculator",
+        SubjectKind::Roles,
+        "NotAuthenticatedUser",
+        "add",
+        Effect::Deny,
+    )
+    .await
+    .expect("deny");
+    let seen = within(|| !anonymous_add_allowed(&b)).await;
+    println!("a deny made on server A was enforced by server B after {seen:?}");
+    assert!(seen < Duration::from_secs(1), "{seen:?}");
+    app::permissions::ssr::set_cell(
+        &a,
+        &Actor::System,
+        "calculator",
+        SubjectKind::Roles,
+        "NotAuthenticatedUser",
+        "add",
+        Effect::Inherit,
+    )
+    .await
+    .expect("inherit");
+    within(|| anonymous_add_allowed(&b)).await;
+}
+
+#[tokio::test]
+async fn a_logout_on_one_server_kills_the_token_on_the_other() {
+    let url = common::postgres_url().await;
+    let (a, router_a) = instance(&url).await;
+    let (_b, router_b) = instance(&url).await;
+    app::users::ssr::create(
+        &a,
+        &Actor::System,
+        app::users::NewUser {
+            email: "alice@example.com".into(),
+            name: "Alice".into(),
+            password: "password-1".into(),
+        },
+    )
+    .await
+    .expect("user");
+    let login = Request::builder()
+        .method("POST")
+        .uri("/api/users/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"login": "alice@example.com", "password": "password-1"}).to_string(),
+        ))
+        .expect("request");
+    let (_, user) = call(&router_a, login).await;
+    let token = user["user-token"].as_str().expect("token").to_string();
+    // B has the user (after its refresh) and caches the session
+    let started = Instant::now();
+    loop {
+        if call(&router_b, whoami(&token)).await.0 == StatusCode::OK {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let logout = Request::builder()
+        .uri("/api/users/logout")
+        .header("user-token", &token)
+        .body(Body::empty())
+        .expect("request");
+    assert_eq!(call(&router_a, logout).await.0, StatusCode::OK);
+    let started = Instant::now();
+    loop {
+        let (status, body) = call(&router_b, whoami(&token)).await;
+        if status == StatusCode::UNAUTHORIZED {
+            assert_eq!(body["code"], json!(3064));
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "B still accepts a logged-out token"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    println!(
+        "a logout on server A was enforced by server B after {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_server_whose_connections_die_reloads_everything_when_they_return() {
+    let url = common::postgres_url().await;
+    let (a, _) = instance(&url).await;
+    let (b, _) = instance(&url).await;
+    let database = url.rsplit('/').next().expect("database name").to_string();
+    // kill every connection to the database, then change it at once
+    let admin_url = std::env::var("CONSOLE_TEST_POSTGRES_URL").expect("admin url");
+    let mut admin = sqlx::AnyConnection::connect(&admin_url)
+        .await
+        .expect("admin");
+    admin
+        .execute(format!("select pg_terminate_backend(pid) from pg_stat_activity where datname = '{database}'").as_str())
+        .await
+        .expect("terminate");
+    app::permissions::ssr::set_cell(
+        &a,
+        &Actor::System,
+        "calculator",
+        SubjectKind::Roles,
+        "NotAuthenticatedUser",
+        "*",
+        Effect::Deny,
+    )
+    .await
+    .expect("deny after reconnect");
+    let seen = within(|| !anonymous_add_allowed(&b)).await;
+    println!("after its connections were killed, server B saw the change after {seen:?}");
+}
+
+#[tokio::test]
+async fn without_its_database_a_server_answers_from_its_snapshot_and_refuses_writes() {
+    let url = common::postgres_url().await;
+    let (a, _) = instance(&url).await;
+    app::permissions::ssr::set_cell(
+        &a,
+        &Actor::System,
+        "calculator",
+        SubjectKind::Roles,
+        "NotAuthenticatedUser",
+        "divide",
+        Effect::Deny,
+    )
+    .await
+    .expect("deny");
+    let (b, router_b) = instance(&url).await;
+    b.pool.close().await;
+    let get = |path: &str| {
+        Request::builder()
+            .uri(path)
+            .body(Body::empty())
+            .expect("request")
+    };
+    // checks go on, from the snapshot: allowed stays allowed, denied stays denied
+    assert_eq!(
+        call(&router_b, get("/api/services/calculator/add?a=1&b=2"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (status, body) = call(&router_b, get("/api/services/calculator/divide?a=1&b=2")).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::FORBIDDEN, json!(8000))
+    );
+    // a token cannot be checked: refused, never anonymous
+    let (status, body) = call(&router_b, whoami("some-token")).await;
+    assert!(
+        status == StatusCode::SERVICE_UNAVAILABLE && body["code"] == json!(8010),
+        "{status} {body}"
+    );
+    // writes fail with a clear 503 and change nothing
+    let change = app::permissions::ssr::set_cell(
+        &b,
+        &Actor::System,
+        "calculator",
+        SubjectKind::Roles,
+        "NotAuthenticatedUser",
+        "add",
+        Effect::Deny,
+    )
+    .await;
+    assert_eq!(change.err(), Some(app::error::AppError::Unavailable));
+    assert!(anonymous_add_allowed(&a));
+    assert!(anonymous_add_allowed(&b));
+}
