@@ -46,6 +46,7 @@ fi
 if [ "$MODE" = test ]; then
     missing=()
     command -v chromium >/dev/null || missing+=(chromium)
+    command -v curl >/dev/null || missing+=(curl)
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]} (Debian)"

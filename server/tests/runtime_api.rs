@@ -45,6 +45,7 @@ on_every_engine!(
     idle_tokens_expire,
     password_change_and_disable_end_sessions,
     unknown_api_paths_are_json_404s,
+    names_cannot_dodge_a_deny,
 );
 
 const PASSWORD: &str = "password-1";
@@ -888,4 +889,54 @@ async fn unknown_api_paths_are_json_404s(engine: &str) {
         StatusCode::NOT_FOUND,
         8012,
     );
+}
+
+async fn names_cannot_dodge_a_deny(engine: &str) {
+    let rt = runtime(engine).await;
+    rt.set(
+        "calculator",
+        SubjectKind::Roles,
+        "NotAuthenticatedUser",
+        "add",
+        Effect::Deny,
+    )
+    .await;
+    // the same method, spelled through escapes: the right decision
+    for path in [
+        "/api/services/calculator/add?a=1&b=2",
+        "/api/services/calculator/%61dd?a=1&b=2",
+        "/api/services/%63alculator/add",
+    ] {
+        assert_error(
+            &rt.call("GET", path, None).await,
+            StatusCode::FORBIDDEN,
+            8000,
+        );
+    }
+    // anything else is not that method: 404, never an answer
+    for path in [
+        "/api/services/calculator/ADD",
+        "/api/services/Calculator/add",
+        "/api/services/calculator/add/",
+        "/api/services//calculator/add",
+        "/api/services/calculator//add",
+        "/api/services/calculator%2Fadd",
+        "/api/services/calculator/..%2Fcalculator%2Fadd",
+        "/api/services/calculator/../calculator/add",
+        "/api/services/calculator/%D0%B0dd",
+        "/api/services/calculator/add%00",
+        "/api/services/calculator/add%20",
+        "/api/services/calculator/*",
+        "/api/services/calculator/All%20Methods",
+        "/api/services/*/add",
+    ] {
+        let (status, body) = rt.call("GET", path, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        assert!(
+            body["code"] == json!(8001)
+                || body["code"] == json!(8002)
+                || body["code"] == json!(8012),
+            "{path}: {body}"
+        );
+    }
 }

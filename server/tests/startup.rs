@@ -145,3 +145,105 @@ fn create_admin_creates_once() {
     assert!(!weak.status.success());
     assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 8 characters"));
 }
+
+/// Runs the real server, logs in and out (runtime and console), and checks
+/// that no token or password ever reached the log.
+#[test]
+fn tokens_and_passwords_never_reach_the_log() {
+    let (dir, url) = temp_db();
+    let port = 20_000 + (std::process::id() % 20_000) as u16;
+    // files, not pipes: a full pipe would stall the server's logging
+    let log_path = dir.join("server.log");
+    let log_file = std::fs::File::create(&log_path).expect("log file");
+    let mut child = server()
+        .args([
+            "--database-url",
+            &url,
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--demo",
+        ])
+        .env("RUST_LOG", "trace")
+        .stdout(log_file.try_clone().expect("log file"))
+        .stderr(log_file)
+        .spawn()
+        .expect("server");
+    let base = format!("http://127.0.0.1:{port}");
+    let curl = |args: &[&str]| -> String {
+        let output = Command::new("curl")
+            .arg("-s")
+            .args(args)
+            .output()
+            .expect("curl");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let started = std::time::Instant::now();
+    while curl(&[&format!("{base}/healthz")]) != "ok" {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let login = curl(&[
+        "-X",
+        "POST",
+        &format!("{base}/api/users/login"),
+        "-H",
+        "content-type: application/json",
+        "-d",
+        r#"{"login":"alice@example.com","password":"demo-password"}"#,
+    ]);
+    let value: serde_json::Value = serde_json::from_str(&login).expect("login answer");
+    let token = value["user-token"].as_str().expect("token").to_string();
+    curl(&[
+        &format!("{base}/api/services/echo/whoami"),
+        "-H",
+        &format!("user-token: {token}"),
+    ]);
+    curl(&[
+        &format!("{base}/api/users/logout"),
+        "-H",
+        &format!("user-token: {token}"),
+    ]);
+    let headers = curl(&[
+        "-D",
+        "-",
+        "-o",
+        "/dev/null",
+        "-X",
+        "POST",
+        &format!("{base}/console/api/session"),
+        "-H",
+        "content-type: application/json",
+        "-d",
+        r#"{"email":"admin@example.com","password":"demo-password"}"#,
+    ]);
+    let cookie = headers
+        .lines()
+        .find_map(|line| line.strip_prefix("set-cookie: console_session="))
+        .and_then(|rest| rest.split(';').next())
+        .expect("session cookie")
+        .to_string();
+    curl(&[
+        &format!("{base}/console/api/users"),
+        "-H",
+        &format!("cookie: console_session={cookie}"),
+    ]);
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(&log_path).expect("log");
+    assert!(
+        log.contains("user logged in"),
+        "the log was captured: {log}"
+    );
+    assert!(!log.contains(&token), "a user token reached the log");
+    assert!(
+        !log.contains(&cookie),
+        "a console session token reached the log"
+    );
+    assert!(
+        !log.contains("demo-password\""),
+        "a password reached the log"
+    );
+}
