@@ -1,0 +1,97 @@
+//! 1,000 concurrent runtime checks while permissions change: every answer is
+//! the old or the new decision; no error, no deadlock.
+
+#![allow(
+    clippy::expect_used,
+    reason = "integration tests fail loudly on a broken precondition"
+)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::audit::ssr::Actor;
+use app::decision::Effect;
+use app::permissions::SubjectKind;
+use axum::body::Body;
+use http::{Request, StatusCode};
+use tower::ServiceExt;
+
+on_every_engine!(a_thousand_checks_while_permissions_change);
+
+async fn a_thousand_checks_while_permissions_change(engine: &str) {
+    let state = common::state_with(engine, app::state::Settings::default()).await;
+    let config = server::config::Config {
+        database_url: String::new(),
+        site_addr: "127.0.0.1:3000".parse().expect("addr"),
+        site_root: std::env::temp_dir(),
+        session_timeout_secs: 3600,
+        login_max_failures: 5,
+        login_lockout_secs: 900,
+        allow_registration: false,
+        admin_email: None,
+        admin_password: None,
+        demo: false,
+    };
+    let router = server::router(
+        state.clone(),
+        Arc::new(server::services::Registry::with_demo_services()),
+        server::leptos_options(&config),
+    );
+    let changer = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            for round in 0..20 {
+                let effect = if round % 2 == 0 {
+                    Effect::Deny
+                } else {
+                    Effect::Inherit
+                };
+                app::permissions::ssr::set_cell(
+                    &state,
+                    &Actor::System,
+                    "calculator",
+                    SubjectKind::Roles,
+                    "NotAuthenticatedUser",
+                    "add",
+                    effect,
+                )
+                .await
+                .expect("change");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let mut checks = Vec::with_capacity(1000);
+    for index in 0..1000_u64 {
+        let router = router.clone();
+        checks.push(tokio::spawn(async move {
+            // spread over the time the changes take, so checks meet them
+            tokio::time::sleep(Duration::from_micros(index * 7919 % 200_000)).await;
+            let request = Request::builder()
+                .uri("/api/services/calculator/add?a=1&b=2")
+                .body(Body::empty())
+                .expect("request");
+            router.oneshot(request).await.expect("response").status()
+        }));
+    }
+    let (mut allowed, mut denied) = (0, 0);
+    for check in checks {
+        let status = tokio::time::timeout(Duration::from_secs(30), check)
+            .await
+            .expect("no deadlock")
+            .expect("no panic");
+        match status {
+            StatusCode::OK => allowed += 1,
+            StatusCode::FORBIDDEN => denied += 1,
+            other => panic!("an answer that is neither decision: {other}"),
+        }
+    }
+    tokio::time::timeout(Duration::from_secs(30), changer)
+        .await
+        .expect("no deadlock")
+        .expect("changes");
+    assert_eq!(allowed + denied, 1000);
+    println!("{engine}: 1,000 checks during 20 changes: {allowed} allowed, {denied} denied");
+}
