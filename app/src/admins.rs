@@ -74,6 +74,12 @@ pub mod ssr {
         Ok((state, admin))
     }
 
+    /// The guard, and the admin as the audit names them.
+    pub async fn require_actor() -> Result<(ConsoleState, crate::audit::ssr::Actor), AppError> {
+        let (state, admin) = require_admin().await?;
+        Ok((state, crate::audit::ssr::Actor::Admin(admin.email)))
+    }
+
     /// The request's parts, or a refusal when a browser sent it from another origin.
     pub fn refuse_cross_origin() -> Result<http::request::Parts, AppError> {
         let parts = use_context::<http::request::Parts>().ok_or_else(|| {

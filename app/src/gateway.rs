@@ -12,7 +12,7 @@ use sqlx::Row;
 
 use crate::db::{now_millis, Pool};
 use crate::decision::{Assignments, Effect, Policy, Subject};
-use crate::permissions::ALL_METHODS;
+use crate::permissions::{stored_effect as effect_of, ALL_METHODS};
 use crate::roles::{AUTHENTICATED, NOT_AUTHENTICATED};
 use crate::secret::hash_token;
 
@@ -74,14 +74,6 @@ impl Default for Gateway {
             policy_seen: AtomicI64::new(-1),
             sessions_seen: AtomicI64::new(-1),
         }
-    }
-}
-
-fn effect_of(text: &str) -> Effect {
-    match text {
-        "grant" => Effect::Grant,
-        "deny" => Effect::Deny,
-        _ => Effect::Inherit,
     }
 }
 

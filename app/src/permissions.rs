@@ -7,6 +7,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::decision::Effect;
 
+/// An effect as stored in a permission row (`grant`/`deny`); anything else
+/// is no row, Inherit.
+pub fn stored_effect(text: &str) -> Effect {
+    match text {
+        "grant" => Effect::Grant,
+        "deny" => Effect::Deny,
+        _ => Effect::Inherit,
+    }
+}
+
 /// The scope key of All Methods in paths and documents.
 pub const ALL_METHODS: &str = "*";
 
@@ -263,13 +273,7 @@ pub mod ssr {
     use crate::error::AppError;
     use crate::state::ConsoleState;
 
-    fn effect_of(text: &str) -> Effect {
-        match text {
-            "grant" => Effect::Grant,
-            "deny" => Effect::Deny,
-            _ => Effect::Inherit,
-        }
-    }
+    use super::stored_effect as effect_of;
 
     fn effect_text(effect: Effect) -> Option<&'static str> {
         match effect {

@@ -38,18 +38,11 @@ pub fn check_role_name(name: &str) -> Result<String, String> {
     Ok(name.to_string())
 }
 
-#[cfg(feature = "ssr")]
-async fn admin(
-) -> Result<(crate::state::ConsoleState, crate::audit::ssr::Actor), crate::error::AppError> {
-    let (state, admin) = crate::admins::ssr::require_admin().await?;
-    Ok((state, crate::audit::ssr::Actor::Admin(admin.email)))
-}
-
 #[leptos::server(prefix = "/console/fn", endpoint = "list_roles")]
 pub async fn list_roles() -> Result<Vec<RoleDto>, crate::error::AppError> {
     crate::error::answer(
         async {
-            let (state, _) = admin().await?;
+            let (state, _) = crate::admins::ssr::require_actor().await?;
             ssr::list(&state.pool).await
         }
         .await,
@@ -60,7 +53,7 @@ pub async fn list_roles() -> Result<Vec<RoleDto>, crate::error::AppError> {
 pub async fn create_role(name: String) -> Result<RoleDto, crate::error::AppError> {
     crate::error::answer(
         async {
-            let (state, actor) = admin().await?;
+            let (state, actor) = crate::admins::ssr::require_actor().await?;
             ssr::create(&state, &actor, &name).await
         }
         .await,
@@ -74,7 +67,7 @@ pub async fn rename_role(
 ) -> Result<RoleDto, crate::error::AppError> {
     crate::error::answer(
         async {
-            let (state, actor) = admin().await?;
+            let (state, actor) = crate::admins::ssr::require_actor().await?;
             ssr::rename(&state, &actor, &name, &new_name).await
         }
         .await,
@@ -85,7 +78,7 @@ pub async fn rename_role(
 pub async fn delete_role(name: String) -> Result<(), crate::error::AppError> {
     crate::error::answer(
         async {
-            let (state, actor) = admin().await?;
+            let (state, actor) = crate::admins::ssr::require_actor().await?;
             ssr::delete(&state, &actor, &name).await
         }
         .await,

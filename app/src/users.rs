@@ -65,14 +65,6 @@ pub struct UserChanges {
 /// Largest page the users list serves at once.
 pub const MAX_PAGE: i64 = 500;
 
-/// The guard, then the admin as the audit names them.
-#[cfg(feature = "ssr")]
-async fn admin(
-) -> Result<(crate::state::ConsoleState, crate::audit::ssr::Actor), crate::error::AppError> {
-    let (state, admin) = crate::admins::ssr::require_admin().await?;
-    Ok((state, crate::audit::ssr::Actor::Admin(admin.email)))
-}
-
 #[leptos::server(prefix = "/console/fn", endpoint = "list_users")]
 pub async fn list_users(
     search: String,
@@ -81,7 +73,7 @@ pub async fn list_users(
 ) -> Result<UserPage, crate::error::AppError> {
     crate::error::answer(
         async {
-            let (state, _) = admin().await?;
+            let (state, _) = crate::admins::ssr::require_actor().await?;
             ssr::list(&state.pool, &search, offset, limit).await
         }
         .await,
@@ -96,7 +88,7 @@ pub async fn create_user(
 ) -> Result<UserDto, crate::error::AppError> {
     crate::error::answer(
         async {
-            let (state, actor) = admin().await?;
+            let (state, actor) = crate::admins::ssr::require_actor().await?;
             ssr::create(
                 &state,
                 &actor,
@@ -121,7 +113,7 @@ pub async fn update_user(
 ) -> Result<UserDto, crate::error::AppError> {
     crate::error::answer(
         async {
-            let (state, actor) = admin().await?;
+            let (state, actor) = crate::admins::ssr::require_actor().await?;
             ssr::update(&state, &actor, &object_id, changes).await
         }
         .await,
@@ -132,7 +124,7 @@ pub async fn update_user(
 pub async fn delete_user(object_id: String) -> Result<(), crate::error::AppError> {
     crate::error::answer(
         async {
-            let (state, actor) = admin().await?;
+            let (state, actor) = crate::admins::ssr::require_actor().await?;
             ssr::delete(&state, &actor, &object_id).await
         }
         .await,
@@ -148,7 +140,7 @@ pub async fn set_user_role(
 ) -> Result<bool, crate::error::AppError> {
     crate::error::answer(
         async {
-            let (state, actor) = admin().await?;
+            let (state, actor) = crate::admins::ssr::require_actor().await?;
             if assigned {
                 ssr::assign_role(&state, &actor, &object_id, &role).await
             } else {

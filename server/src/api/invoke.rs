@@ -32,9 +32,7 @@ pub async fn invoke(
 
     let decision = decide(&snapshot.policy, &subjects, &service, &method);
     let registered = state.registry.get(&service);
-    let descriptor = registered
-        .map(|service| service.describe())
-        .and_then(|description| description.methods.into_iter().find(|m| m.name == method));
+    let descriptor = state.registry.method(&service, &method);
     match (&decision, registered, &descriptor) {
         // both the snapshot and the code must know the method; either missing is a 404
         (Decision::UnknownService, _, _) | (_, None, _) => {

@@ -68,7 +68,8 @@ pub trait Service: Send + Sync {
 /// Every service the server offers, by name.
 #[derive(Clone, Default)]
 pub struct Registry {
-    services: HashMap<String, Arc<dyn Service>>,
+    /// Each service with its description, taken once when it is added.
+    services: HashMap<String, (Arc<dyn Service>, ServiceDto)>,
 }
 
 impl Registry {
@@ -82,15 +83,27 @@ impl Registry {
     }
 
     pub fn add(&mut self, service: Arc<dyn Service>) {
-        self.services.insert(service.describe().name, service);
+        let description = service.describe();
+        self.services
+            .insert(description.name.clone(), (service, description));
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<dyn Service>> {
-        self.services.get(name)
+        self.services.get(name).map(|(service, _)| service)
+    }
+
+    /// A registered method's description, without describing the service again.
+    pub fn method(&self, service: &str, method: &str) -> Option<&app::services::MethodDto> {
+        self.services
+            .get(service)?
+            .1
+            .methods
+            .iter()
+            .find(|m| m.name == method)
     }
 
     pub fn descriptions(&self) -> Vec<ServiceDto> {
-        let mut all: Vec<ServiceDto> = self.services.values().map(|s| s.describe()).collect();
+        let mut all: Vec<ServiceDto> = self.services.values().map(|(_, d)| d.clone()).collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
     }
