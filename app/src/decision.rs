@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -50,9 +51,11 @@ pub struct ServicePolicy {
 }
 
 /// Everything the rule needs, swapped as a whole when anything changes.
+/// Services are shared between snapshots: a change to one cell copies only
+/// that cell's service.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
-    pub services: HashMap<String, ServicePolicy>,
+    pub services: HashMap<String, Arc<ServicePolicy>>,
 }
 
 /// The answer, with its reason.

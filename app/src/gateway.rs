@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 use sqlx::Row;
 
 use crate::db::{now_millis, Pool};
-use crate::decision::{Assignments, Effect, Policy, Subject};
+use crate::decision::{Assignments, Effect, Policy, ServicePolicy, Subject};
 use crate::permissions::{stored_effect as effect_of, ALL_METHODS};
 use crate::roles::{AUTHENTICATED, NOT_AUTHENTICATED};
 use crate::secret::hash_token;
@@ -28,8 +28,8 @@ pub struct SnapshotUser {
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub policy: Policy,
-    /// By objectId.
-    pub users: HashMap<String, SnapshotUser>,
+    /// By objectId; shared between snapshots until a user changes.
+    pub users: Arc<HashMap<String, SnapshotUser>>,
 }
 
 impl Snapshot {
@@ -80,6 +80,9 @@ impl Default for Gateway {
 fn set_assignment(assignments: &mut Assignments, method: String, effect: Effect) {
     if method == ALL_METHODS {
         assignments.all_methods = effect;
+    } else if effect == Effect::Inherit {
+        // as loaded: Inherit is the absence of a cell
+        assignments.methods.remove(&method);
     } else {
         assignments.methods.insert(method, effect);
     }
@@ -87,14 +90,14 @@ fn set_assignment(assignments: &mut Assignments, method: String, effect: Effect)
 
 /// Reads everything the decision needs from the database.
 pub async fn load_snapshot(pool: &Pool) -> Result<Snapshot, sqlx::Error> {
-    let mut policy = Policy::default();
+    let mut services: HashMap<String, ServicePolicy> = HashMap::new();
     for row in sqlx::query(
         "select s.name, m.name from service s left join service_method m on m.service_id = s.service_id",
     )
     .fetch_all(pool)
     .await?
     {
-        let service = policy.services.entry(row.try_get(0)?).or_default();
+        let service = services.entry(row.try_get(0)?).or_default();
         if let Some(method) = row.try_get::<Option<String>, _>(1)? {
             service.methods.insert(method);
         }
@@ -122,8 +125,7 @@ pub async fn load_snapshot(pool: &Pool) -> Result<Snapshot, sqlx::Error> {
             } else {
                 Subject::Role(name)
             };
-            let assignments = policy
-                .services
+            let assignments = services
                 .entry(service)
                 .or_default()
                 .assignments
@@ -159,7 +161,16 @@ pub async fn load_snapshot(pool: &Pool) -> Result<Snapshot, sqlx::Error> {
             user.roles.push(row.try_get(1)?);
         }
     }
-    Ok(Snapshot { policy, users })
+    let policy = Policy {
+        services: services
+            .into_iter()
+            .map(|(name, service)| (name, Arc::new(service)))
+            .collect(),
+    };
+    Ok(Snapshot {
+        policy,
+        users: Arc::new(users),
+    })
 }
 
 impl Gateway {
@@ -170,6 +181,10 @@ impl Gateway {
     /// Reads the assignments again and swaps them in at once.
     pub async fn reload(&self, pool: &Pool) -> Result<(), sqlx::Error> {
         let _one_at_a_time = self.reload_lock.lock().await;
+        self.reload_locked(pool).await
+    }
+
+    async fn reload_locked(&self, pool: &Pool) -> Result<(), sqlx::Error> {
         // the counter is read first: a change committed meanwhile makes the
         // next poll reload again, never the other way round
         let (policy, sessions) = versions(pool).await?;
@@ -189,6 +204,69 @@ impl Gateway {
             .execute(pool)
             .await?;
         self.reload(pool).await
+    }
+
+    /// After a committed change of one permission cell: tells the other
+    /// servers, then updates this snapshot in place of a full reload (one
+    /// service is copied, everything else is shared). The cell is read back
+    /// under the lock, so of two racing changes the last to apply shows
+    /// what the database holds. If any other change came in between, this
+    /// falls back to a full reload.
+    pub async fn cell_changed(
+        &self,
+        pool: &Pool,
+        service: &str,
+        subject: &Subject,
+        method: &str,
+    ) -> Result<(), sqlx::Error> {
+        let _one_at_a_time = self.reload_lock.lock().await;
+        let version: i64 = sqlx::query_scalar(
+            "update policy_version set policy = policy + 1 where policy_version_id = 1 returning policy",
+        )
+        .fetch_one(pool)
+        .await?;
+        let current = self.snapshot.load_full();
+        let in_step = self.policy_seen.load(Ordering::SeqCst) == version - 1;
+        let Some(service_policy) = current.policy.services.get(service).filter(|_| in_step) else {
+            return self.reload_locked(pool).await;
+        };
+        let (sql, name) = match subject {
+            Subject::User(email) => (
+                "select p.effect from user_permission p \
+                 join service s on s.service_id = p.service_id \
+                 join app_user u on u.app_user_id = p.app_user_id \
+                 where s.name = $1 and u.email = $2 and p.method_name = $3",
+                email,
+            ),
+            Subject::Role(role) => (
+                "select p.effect from role_permission p \
+                 join service s on s.service_id = p.service_id \
+                 join role r on r.role_id = p.role_id \
+                 where s.name = $1 and r.name = $2 and p.method_name = $3",
+                role,
+            ),
+        };
+        let stored: Option<String> = sqlx::query_scalar(sql)
+            .bind(service)
+            .bind(name)
+            .bind(method)
+            .fetch_optional(pool)
+            .await?;
+        let effect = stored.as_deref().map(effect_of).unwrap_or(Effect::Inherit);
+        let mut changed = ServicePolicy::clone(service_policy);
+        let assignments = changed.assignments.entry(subject.clone()).or_default();
+        set_assignment(assignments, method.to_string(), effect);
+        if assignments == &Assignments::default() {
+            changed.assignments.remove(subject);
+        }
+        let mut services = current.policy.services.clone();
+        services.insert(service.to_string(), Arc::new(changed));
+        self.snapshot.store(Arc::new(Snapshot {
+            policy: Policy { services },
+            users: current.users.clone(),
+        }));
+        self.policy_seen.store(version, Ordering::SeqCst);
+        Ok(())
     }
 
     /// After sessions were ended (logout, password change, disable, delete):
@@ -213,8 +291,13 @@ impl Gateway {
             refreshed = true;
         }
         if policy != self.policy_seen.load(Ordering::SeqCst) {
-            self.reload(pool).await?;
-            refreshed = true;
+            let _one_at_a_time = self.reload_lock.lock().await;
+            // a change made here meanwhile may have caught up already
+            let (policy, _) = versions(pool).await?;
+            if policy != self.policy_seen.load(Ordering::SeqCst) {
+                self.reload_locked(pool).await?;
+                refreshed = true;
+            }
         }
         Ok(refreshed)
     }

@@ -10,6 +10,7 @@ pub mod client;
 pub mod decision;
 pub mod effective;
 pub mod error;
+pub mod fixture;
 pub mod pages;
 pub mod permissions;
 pub mod roles;

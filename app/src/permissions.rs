@@ -269,7 +269,7 @@ pub mod ssr {
     use crate::admins::ssr::normalize_email;
     use crate::audit::ssr::{record, Actor, Change};
     use crate::db::{now_millis, Pool};
-    use crate::decision::Effect;
+    use crate::decision::{Effect, Subject};
     use crate::error::AppError;
     use crate::state::ConsoleState;
 
@@ -549,6 +549,58 @@ pub mod ssr {
         }
     }
 
+    /// What [`Resolver::resolve`] answers for one cell, by indexed lookups
+    /// instead of loading every name (one click must not read 10,000 users).
+    async fn resolve_one(
+        tx: &mut sqlx::Transaction<'_, Any>,
+        service: &str,
+        kind: SubjectKind,
+        subject: &str,
+        method: &str,
+    ) -> Result<(String, String, String), AppError> {
+        let service_id: String =
+            sqlx::query_scalar("select service_id from service where name = $1")
+                .bind(service)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("unknown service `{service}`")))?;
+        if method != ALL_METHODS {
+            let known: Option<String> = sqlx::query_scalar(
+                "select name from service_method where service_id = $1 and name = $2",
+            )
+            .bind(&service_id)
+            .bind(method)
+            .fetch_optional(&mut **tx)
+            .await?;
+            if known.is_none() {
+                return Err(AppError::NotFound(format!(
+                    "unknown method `{method}` in service `{service}`"
+                )));
+            }
+        }
+        let unknown = |what: &str| AppError::NotFound(format!("unknown {what} `{subject}`"));
+        match kind {
+            SubjectKind::Users => {
+                let email = normalize_email(subject);
+                let id: String =
+                    sqlx::query_scalar("select app_user_id from app_user where email = $1")
+                        .bind(&email)
+                        .fetch_optional(&mut **tx)
+                        .await?
+                        .ok_or_else(|| unknown("user"))?;
+                Ok((service_id, id, email))
+            }
+            SubjectKind::Roles => {
+                let row = sqlx::query("select role_id, name from role where name_key = $1")
+                    .bind(subject.trim().to_lowercase())
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .ok_or_else(|| unknown("role"))?;
+                Ok((service_id, row.try_get(0)?, row.try_get(1)?))
+            }
+        }
+    }
+
     async fn write_cell(
         tx: &mut sqlx::Transaction<'_, Any>,
         kind: SubjectKind,
@@ -622,10 +674,7 @@ pub mod ssr {
         effect: Effect,
     ) -> Result<CellChange, AppError> {
         let mut tx = state.pool.begin().await?;
-        let resolver = Resolver::load(&mut tx).await?;
-        let ids = resolver
-            .resolve(service, kind, subject, method)
-            .map_err(AppError::NotFound)?;
+        let ids = resolve_one(&mut tx, service, kind, subject, method).await?;
         let before = read_cell(&mut tx, kind, &ids, method).await?;
         let change = CellChange {
             service: service.to_string(),
@@ -652,7 +701,14 @@ pub mod ssr {
         }
         tx.commit().await?;
         if before != effect {
-            state.gateway.changed(&state.pool).await?;
+            let subject = match kind {
+                SubjectKind::Users => Subject::User(ids.2.clone()),
+                SubjectKind::Roles => Subject::Role(ids.2.clone()),
+            };
+            state
+                .gateway
+                .cell_changed(&state.pool, service, &subject, method)
+                .await?;
         }
         Ok(change)
     }

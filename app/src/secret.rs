@@ -42,10 +42,9 @@ pub fn hash_token(token: &str) -> String {
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// Argon2id with the crate's recommended parameters, on the blocking pool so
-/// hashing never stalls the async runtime.
+/// Argon2id with the crate's recommended parameters, on the hashing pool.
 pub async fn hash_password(password: String) -> Result<String, PasswordError> {
-    tokio::task::spawn_blocking(move || {
+    hashing::run(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -53,13 +52,13 @@ pub async fn hash_password(password: String) -> Result<String, PasswordError> {
             .map_err(|_| PasswordError)
     })
     .await
-    .map_err(|_| PasswordError)?
+    .unwrap_or(Err(PasswordError))
 }
 
 /// Checks a password against a stored hash. With `None` (unknown account) it
 /// still spends one full verification, so both answers take the same time.
 pub async fn verify_password(stored_hash: Option<String>, password: String) -> bool {
-    tokio::task::spawn_blocking(move || {
+    hashing::run(move || {
         let known = stored_hash.is_some();
         let hash = stored_hash.unwrap_or_else(|| dummy_hash().to_string());
         let Ok(parsed) = PasswordHash::new(&hash) else {
@@ -72,6 +71,78 @@ pub async fn verify_password(stored_hash: Option<String>, password: String) -> b
     })
     .await
     .unwrap_or(false)
+}
+
+/// Password hashing is the one CPU-heavy thing the server does on request,
+/// and anyone can ask for it (a login flood). It runs on its own few
+/// threads, at most half the cores, at a lower OS priority than the async
+/// runtime: a flood of logins queues up and slows down, runtime checks do not.
+mod hashing {
+    use std::sync::mpsc;
+    use std::sync::{Mutex, OnceLock};
+
+    type Job = Box<dyn FnOnce() + Send>;
+
+    /// Nice value of the hashing threads (0 is normal, 19 the lowest).
+    const NICENESS: i32 = 10;
+
+    fn queue() -> &'static Mutex<mpsc::Sender<Job>> {
+        static QUEUE: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
+        QUEUE.get_or_init(|| {
+            let (sender, receiver) = mpsc::channel::<Job>();
+            let receiver = std::sync::Arc::new(Mutex::new(receiver));
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            for index in 0..(cores / 2).max(1) {
+                let receiver = receiver.clone();
+                let spawned = std::thread::Builder::new()
+                    .name(format!("password-hash-{index}"))
+                    .spawn(move || {
+                        lower_priority();
+                        loop {
+                            // the lock is held only to take the next job
+                            let job = match receiver.lock() {
+                                Ok(receiver) => receiver.recv(),
+                                Err(poisoned) => poisoned.into_inner().recv(),
+                            };
+                            match job {
+                                Ok(job) => job(),
+                                Err(_) => return,
+                            }
+                        }
+                    });
+                if let Err(error) = spawned {
+                    tracing::error!(%error, "cannot start a password hashing thread");
+                }
+            }
+            Mutex::new(sender)
+        })
+    }
+
+    #[cfg(target_os = "linux")]
+    fn lower_priority() {
+        // on Linux a thread id names one thread for setpriority
+        let thread = rustix::thread::gettid();
+        if let Err(error) = rustix::process::setpriority_process(Some(thread), NICENESS) {
+            tracing::warn!(%error, "password hashing runs at normal priority");
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn lower_priority() {}
+
+    /// Runs `work` on a hashing thread; `None` if no thread could take it.
+    pub async fn run<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(work());
+        });
+        let sent = match queue().lock() {
+            Ok(sender) => sender.send(job),
+            Err(poisoned) => poisoned.into_inner().send(job),
+        };
+        sent.ok()?;
+        result.await.ok()
+    }
 }
 
 /// A real Argon2id hash, with the same parameters, of a random password

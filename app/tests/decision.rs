@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests fail loudly")]
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 use app::decision::{
@@ -40,7 +41,7 @@ fn policy(services: Vec<(&str, ServicePolicy)>) -> Policy {
     Policy {
         services: services
             .into_iter()
-            .map(|(name, service)| (name.to_string(), service))
+            .map(|(name, service)| (name.to_string(), Arc::new(service)))
             .collect(),
     }
 }
@@ -495,7 +496,7 @@ fn policy_strategy() -> impl Strategy<Value = Policy> {
         |services| Policy {
             services: services
                 .into_iter()
-                .map(|(name, service)| (name.to_string(), service))
+                .map(|(name, service)| (name.to_string(), Arc::new(service)))
                 .collect(),
         },
     )
@@ -530,7 +531,7 @@ fn proptest_config() -> ProptestConfig {
 fn with_deny(policy: &Policy, service: &str, subject: &Subject, scope: &Scope) -> Policy {
     let mut changed = policy.clone();
     if let Some(service_policy) = changed.services.get_mut(service) {
-        let cells = service_policy
+        let cells = Arc::make_mut(service_policy)
             .assignments
             .entry(subject.clone())
             .or_default();
@@ -626,6 +627,7 @@ proptest! {
         let mut replaced = policy.clone();
         let mut removed = policy.clone();
         for (name, service) in replaced.services.iter_mut() {
+            let service = Arc::make_mut(service);
             service.assignments.retain(|subject, _| held.contains(subject));
             if let Some(other_service) = other.services.get(name) {
                 for (subject, cells) in &other_service.assignments {
@@ -636,7 +638,7 @@ proptest! {
             }
         }
         for service in removed.services.values_mut() {
-            service.assignments.retain(|subject, _| held.contains(subject));
+            Arc::make_mut(service).assignments.retain(|subject, _| held.contains(subject));
         }
 
         let expected = request.decide(&policy);
@@ -726,24 +728,7 @@ proptest! {
 // share a name.
 // ---------------------------------------------------------------------------
 
-const CASBIN_MODEL: &str = r#"
-[request_definition]
-r = caller, svc, method
-
-[policy_definition]
-p = sub, svc, scope, eft
-
-[role_definition]
-g = _, _
-g2 = _, _, _
-g3 = _, _
-
-[policy_effect]
-e = some(where (p.eft == allow)) && !some(where (p.eft == deny))
-
-[matchers]
-m = r.svc == p.svc && g3(r.svc, r.method) && (p.sub == "anyone" || (g(r.caller, p.sub) && (p.scope == r.method || (p.scope == "*" && !g2(p.sub, r.method, r.svc)))))
-"#;
+const CASBIN_MODEL: &str = include_str!("casbin_model.conf");
 
 const CASBIN_SEED: u64 = 0x5EED_DEC1_5104;
 const CASBIN_POLICIES: usize = 2_000;
@@ -847,7 +832,9 @@ fn random_policy(rng: &mut StdRng) -> Policy {
             }
             service_policy.assignments.insert(subject, cells);
         }
-        policy.services.insert(service.to_string(), service_policy);
+        policy
+            .services
+            .insert(service.to_string(), Arc::new(service_policy));
     }
     policy
 }

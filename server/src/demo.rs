@@ -134,3 +134,127 @@ pub async fn seed_bulk_users(
         .map_err(|error| failed(&error))?;
     Ok(added)
 }
+
+/// Loads a generated application (benchmarks, cross-engine tests): its
+/// services and methods, roles, users (all with [`DEMO_USER_PASSWORD`]),
+/// role assignments and every cell, in one transaction, then reloads the
+/// snapshot. Meant for an empty database.
+pub async fn seed_fixture(
+    state: &ConsoleState,
+    fixture: &app::fixture::Fixture,
+) -> Result<(), String> {
+    use std::collections::HashMap;
+
+    use app::db::new_object_id;
+    use app::decision::Subject;
+
+    let failed = |error: &dyn std::fmt::Display| format!("cannot seed the fixture: {error}");
+    let hash = app::secret::hash_password(DEMO_USER_PASSWORD.to_string())
+        .await
+        .map_err(|error| failed(&error))?;
+    let now = app::db::now_millis();
+    let mut tx = state.pool.begin().await.map_err(|error| failed(&error))?;
+    let mut service_ids = HashMap::new();
+    for (service, methods) in &fixture.services {
+        let id = new_object_id();
+        sqlx::query(
+            "insert into service (service_id, name, description, created_at, updated_at) values ($1, $2, '', $3, $3)",
+        )
+        .bind(&id)
+        .bind(service)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|error| failed(&error))?;
+        for (position, method) in methods.iter().enumerate() {
+            sqlx::query(
+                "insert into service_method (service_id, name, verb, description, position) values ($1, $2, 'POST', '', $3)",
+            )
+            .bind(&id)
+            .bind(method)
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await
+            .map_err(|error| failed(&error))?;
+        }
+        service_ids.insert(service.clone(), id);
+    }
+    let mut role_ids = HashMap::new();
+    for role in &fixture.roles {
+        let id = new_object_id();
+        sqlx::query(
+            "insert into role (role_id, name, name_key, created_at, updated_at) values ($1, $2, $3, $4, $4)",
+        )
+        .bind(&id)
+        .bind(role)
+        .bind(role.to_lowercase())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|error| failed(&error))?;
+        role_ids.insert(role.clone(), id);
+    }
+    let mut user_ids = HashMap::new();
+    for user in &fixture.users {
+        let id = new_object_id();
+        sqlx::query(
+            "insert into app_user (app_user_id, email, name, password_hash, user_status, created_at, updated_at) \
+             values ($1, $2, $2, $3, 'ENABLED', $4, $4)",
+        )
+        .bind(&id)
+        .bind(&user.email)
+        .bind(&hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|error| failed(&error))?;
+        for role in &user.roles {
+            sqlx::query(
+                "insert into user_role (app_user_id, role_id, created_at) values ($1, $2, $3)",
+            )
+            .bind(&id)
+            .bind(&role_ids[role])
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|error| failed(&error))?;
+        }
+        user_ids.insert(user.email.clone(), id);
+    }
+    for cell in &fixture.cells {
+        let (sql, subject_id) = match &cell.subject {
+            Subject::User(email) => (
+                "insert into user_permission (service_id, app_user_id, method_name, effect, updated_at) values ($1, $2, $3, $4, $5)",
+                &user_ids[email],
+            ),
+            Subject::Role(role) => (
+                "insert into role_permission (service_id, role_id, method_name, effect, updated_at) values ($1, $2, $3, $4, $5)",
+                &role_ids[role],
+            ),
+        };
+        let effect = match cell.effect {
+            Effect::Grant => "grant",
+            Effect::Deny => "deny",
+            Effect::Inherit => continue,
+        };
+        sqlx::query(sql)
+            .bind(&service_ids[&cell.service])
+            .bind(subject_id)
+            .bind(
+                cell.method
+                    .as_deref()
+                    .unwrap_or(app::permissions::ALL_METHODS),
+            )
+            .bind(effect)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|error| failed(&error))?;
+    }
+    tx.commit().await.map_err(|error| failed(&error))?;
+    state
+        .gateway
+        .changed(&state.pool)
+        .await
+        .map_err(|error| failed(&error))
+}

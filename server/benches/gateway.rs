@@ -1,0 +1,392 @@
+//! The gateway under load, in one process with the real router, on a SQLite
+//! database holding the large generated application (10,000 users, 1,000
+//! roles, 5,000 methods, every cell of the fixture):
+//!
+//! - overhead: `wrk` on loopback against the echo method through
+//!   `/api/services/...` (with a token, and anonymous) and against the same
+//!   handler mounted bare;
+//! - login flood: the checked call again while a second `wrk` posts logins;
+//! - change propagation: an admin API change, then runtime calls until one
+//!   reflects it;
+//! - memory: resident set idle and its peak under the load.
+//!
+//! `make bench` runs it and prints the figures it writes to `BENCH_OUT`.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a benchmark fails loudly"
+)]
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::audit::ssr::Actor;
+use app::fixture::{Fixture, Size};
+use axum::body::Body;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use http::{Request, StatusCode};
+use serde_json::{json, Value};
+use server::services::{Caller, Invocation, Registry};
+use tower::ServiceExt;
+
+const ADMIN: &str = "bench@example.com";
+const CONNECTIONS: &str = "64";
+
+fn seconds() -> u64 {
+    std::env::var("BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10)
+}
+
+/// Resident set and its peak, in KiB, from /proc.
+fn memory_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+#[derive(Debug, Default)]
+struct Load {
+    requests_per_sec: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    non_2xx: u64,
+}
+
+fn to_ms(text: &str) -> f64 {
+    let (number, factor) = if let Some(n) = text.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        (text, 1.0)
+    };
+    number.parse::<f64>().unwrap_or(f64::NAN) * factor
+}
+
+fn parse_wrk(output: &str) -> Load {
+    let mut load = Load::default();
+    for line in output.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["Requests/sec:", value] => load.requests_per_sec = value.parse().unwrap_or(0.0),
+            ["50%", value] => load.p50_ms = to_ms(value),
+            ["99%", value] => load.p99_ms = to_ms(value),
+            ["Non-2xx", "or", "3xx", "responses:", count] => {
+                load.non_2xx = count.parse().unwrap_or(0)
+            }
+            _ => {}
+        }
+    }
+    load
+}
+
+fn wrk(args: &[&str]) -> std::process::Child {
+    Command::new("wrk")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("wrk is installed by scripts/setup.sh bench")
+}
+
+fn finish(child: std::process::Child, what: &str) -> Load {
+    let output = child.wait_with_output().expect("wrk runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "wrk failed for {what}: {text}");
+    let load = parse_wrk(&text);
+    assert!(
+        load.requests_per_sec > 0.0,
+        "no requests for {what}: {text}"
+    );
+    load
+}
+
+fn load_run(url: &str, token: Option<&str>, what: &str) -> Load {
+    let duration = format!("{}s", seconds());
+    let header = token.map(|token| format!("user-token: {token}"));
+    let mut args = vec!["-t2", "-c", CONNECTIONS, "-d", &duration, "--latency"];
+    if let Some(header) = &header {
+        args.extend(["-H", header.as_str()]);
+    }
+    args.push(url);
+    let load = finish(wrk(&args), what);
+    assert_eq!(load.non_2xx, 0, "{what}: error answers under load");
+    load
+}
+
+/// The echo handler with nothing in front of it: no token, no decision.
+async fn bare(State(registry): State<Arc<Registry>>) -> Result<Json<Value>, StatusCode> {
+    let service = registry.get("echo").ok_or(StatusCode::NOT_FOUND)?;
+    let pool = BARE_POOL.get().ok_or(StatusCode::INTERNAL_SERVER_ERROR)?;
+    service
+        .invoke(Invocation {
+            method: "whoami",
+            args: json!({}),
+            caller: &Caller::Anonymous,
+            pool,
+        })
+        .await
+        .map(Json)
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+static BARE_POOL: std::sync::OnceLock<app::db::Pool> = std::sync::OnceLock::new();
+
+async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("router answers");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() {
+    let out = std::env::var("BENCH_OUT").unwrap_or_else(|_| "gateway-bench.json".to_string());
+    let dir = std::env::temp_dir().join(format!("console-gateway-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let url = format!("sqlite://{}/console.db", dir.display());
+    let config = server::config::Config {
+        database_url: url,
+        site_addr: "127.0.0.1:0".parse().expect("addr"),
+        site_root: std::env::temp_dir(),
+        session_timeout_secs: 3600,
+        login_max_failures: 5,
+        login_lockout_secs: 900,
+        allow_registration: false,
+        admin_email: Some(ADMIN.to_string()),
+        admin_password: Some("bench-password".to_string()),
+        demo: false,
+    };
+    let registry = Arc::new(Registry::with_demo_services());
+    let state = server::prepare_state(&config, &registry)
+        .await
+        .expect("state");
+    let _ = BARE_POOL.set(state.pool.clone());
+
+    let started = Instant::now();
+    let fixture = Fixture::generate(Size::LARGE, 0xBE7C_4000);
+    server::demo::seed_fixture(&state, &fixture)
+        .await
+        .expect("fixture");
+    eprintln!(
+        "large fixture loaded: {} users, {} roles, {} methods, {} cells in {:.1?}",
+        fixture.users.len(),
+        fixture.roles.len(),
+        Size::LARGE.methods(),
+        fixture.cells.len(),
+        started.elapsed()
+    );
+    state.gateway.reload(&state.pool).await.expect("reload");
+    let reload_started = Instant::now();
+    state.gateway.reload(&state.pool).await.expect("reload");
+    let full_reload_ms = reload_started.elapsed().as_secs_f64() * 1000.0;
+
+    let router = server::router(
+        state.clone(),
+        registry.clone(),
+        server::leptos_options(&config),
+    )
+    .merge(
+        Router::new()
+            .route("/bare/echo/whoami", get(bare))
+            .with_state(registry.clone()),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let serving = router.clone();
+    tokio::spawn(async move { axum::serve(listener, serving).await });
+
+    // a fixture user with three roles: the check looks at five subjects
+    let caller = &fixture.users[0];
+    let (status, login) = send(
+        &router,
+        Request::post("/api/users/login")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                json!({"login": caller.email, "password": server::demo::DEMO_USER_PASSWORD})
+                    .to_string(),
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{login}");
+    let token = login["user-token"].as_str().expect("token").to_string();
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (idle_rss, _) = memory_kib();
+
+    let base = format!("http://{addr}");
+    let checked_url = format!("{base}/api/services/echo/whoami");
+    let bare_url = format!("{base}/bare/echo/whoami");
+    // peak resident set while the load runs
+    let sampling = Arc::new(AtomicBool::new(true));
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (sampling, peak) = (sampling.clone(), peak.clone());
+        std::thread::spawn(move || {
+            while sampling.load(Ordering::Relaxed) {
+                peak.fetch_max(memory_kib().0, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+
+    let run = |url: String, token: Option<String>, what: &'static str| {
+        tokio::task::spawn_blocking(move || load_run(&url, token.as_deref(), what))
+    };
+    let bare_load = run(bare_url.clone(), None, "bare").await.expect("bare");
+    let checked = run(checked_url.clone(), Some(token.clone()), "checked")
+        .await
+        .expect("checked");
+    let anonymous = run(checked_url.clone(), None, "anonymous")
+        .await
+        .expect("anonymous");
+
+    // logins from another wrk while the checked call runs
+    let script = dir.join("login.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.body = '{}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n",
+            json!({"login": fixture.users[1].email, "password": server::demo::DEMO_USER_PASSWORD})
+        ),
+    )
+    .expect("script");
+    let flood = {
+        let (url, script) = (format!("{base}/api/users/login"), script.clone());
+        tokio::task::spawn_blocking(move || {
+            let duration = format!("{}s", seconds() + 2);
+            let script = script.display().to_string();
+            finish(
+                wrk(&["-t1", "-c16", "-d", &duration, "-s", &script, &url]),
+                "login flood",
+            )
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let under_flood = run(
+        checked_url.clone(),
+        Some(token.clone()),
+        "checked during logins",
+    )
+    .await
+    .expect("checked during logins");
+    let flood = flood.await.expect("flood");
+    sampling.store(false, Ordering::Relaxed);
+    sampler.join().expect("sampler");
+    let loaded_rss = peak.load(Ordering::Relaxed);
+
+    // change propagation: admin API change, then the first runtime answer
+    // that reflects it, through the same router in this process
+    let key = app::admins::ssr::create_api_key(&state.pool, &Actor::System, ADMIN, "bench")
+        .await
+        .expect("key");
+    let cell = format!(
+        "/console/api/services/echo/permissions/users/{}/whoami",
+        caller.email
+    );
+    let mut samples = Vec::new();
+    for round in 0..200 {
+        let (effect, expected) = if round % 2 == 0 {
+            ("deny", StatusCode::FORBIDDEN)
+        } else {
+            ("inherit", StatusCode::OK)
+        };
+        let started = Instant::now();
+        let (status, body) = send(
+            &router,
+            Request::put(cell.as_str())
+                .header("authorization", format!("Bearer {}", key.reveal()))
+                .header("content-type", "application/json")
+                .body(Body::from(json!({ "effect": effect }).to_string()))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        loop {
+            let (status, _) = send(
+                &router,
+                Request::get("/api/services/echo/whoami")
+                    .header("user-token", token.as_str())
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+            if status == expected {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "change never reflected"
+            );
+        }
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    samples.sort_by(f64::total_cmp);
+
+    let figures = json!({
+        "fixture": {
+            "users": fixture.users.len(),
+            "roles": fixture.roles.len(),
+            "methods": Size::LARGE.methods(),
+            "cells": fixture.cells.len(),
+        },
+        "connections": 64,
+        "seconds": seconds(),
+        "bare": load_json(&bare_load),
+        "checked": load_json(&checked),
+        "anonymous": load_json(&anonymous),
+        "checked_during_logins": load_json(&under_flood),
+        "logins_per_sec": flood.requests_per_sec,
+        "propagation_ms": {
+            "p50": percentile(&samples, 0.5),
+            "p95": percentile(&samples, 0.95),
+            "max": percentile(&samples, 1.0),
+        },
+        "full_reload_ms": full_reload_ms,
+        "rss_kib": { "idle": idle_rss, "under_load": loaded_rss },
+    });
+    std::fs::write(&out, serde_json::to_string_pretty(&figures).expect("json")).expect("write");
+    println!("{}", serde_json::to_string_pretty(&figures).expect("json"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn load_json(load: &Load) -> Value {
+    json!({
+        "requests_per_sec": load.requests_per_sec,
+        "p50_ms": load.p50_ms,
+        "p99_ms": load.p99_ms,
+    })
+}
