@@ -1,11 +1,15 @@
 # The two commands of the README. Both install what is missing first.
-.PHONY: run test build setup
+.PHONY: run test bench build setup
 
 run:
 	scripts/run.sh
 
 test:
 	scripts/test.sh
+
+# Every performance figure of the README, in one table (about 15 minutes).
+bench:
+	scripts/bench.sh
 
 build:
 	scripts/setup.sh run

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build (and, with `test`, the test suite) needs, from
 # package registries only. Idempotent: quick when everything is there.
-# Usage: scripts/setup.sh [run|test]
+# Usage: scripts/setup.sh [run|test|bench]
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 MODE="${1:-run}"
@@ -43,7 +43,7 @@ if [ ! -x "$ROOT/end2end/node_modules/.bin/wasm-opt" ] || [ ! -d "$ROOT/end2end/
     (cd "$ROOT/end2end" && npm ci --no-audit --no-fund)
 fi
 
-if [ "$MODE" = test ]; then
+if [ "$MODE" = test ] || [ "$MODE" = bench ]; then
     missing=()
     command -v chromium >/dev/null || missing+=(chromium)
     command -v curl >/dev/null || missing+=(curl)
@@ -52,4 +52,9 @@ if [ "$MODE" = test ]; then
         log "installing ${missing[*]} (Debian)"
         apt_install "${missing[@]}"
     fi
+fi
+
+if [ "$MODE" = bench ] && ! command -v wrk >/dev/null; then
+    log "installing wrk (Debian), the load generator of the gateway benchmark"
+    apt_install wrk
 fi

@@ -357,11 +357,24 @@ impl Gateway {
         token: &str,
         timeout: Duration,
     ) -> Result<Option<String>, sqlx::Error> {
+        self.authenticate_at(pool, token, timeout, now_millis())
+            .await
+    }
+
+    /// [`Gateway::authenticate`] as of `now` (milliseconds since the epoch),
+    /// so the inactivity boundary can be tested to the millisecond: a
+    /// session idle for exactly `timeout` is over.
+    pub async fn authenticate_at(
+        &self,
+        pool: &Pool,
+        token: &str,
+        timeout: Duration,
+        now: i64,
+    ) -> Result<Option<String>, sqlx::Error> {
         let token_hash = hash_token(token);
         let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
         // activity is written back at most this often (the cache is the truth in between)
         let persist_every = (timeout_ms / 10).min(60_000);
-        let now = now_millis();
         enum Cached {
             Live { user_id: String, persist: bool },
             Expired,

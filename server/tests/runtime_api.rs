@@ -43,6 +43,8 @@ on_every_engine!(
     the_demo_services_do_real_work,
     a_permission_change_is_enforced_by_the_next_call,
     idle_tokens_expire,
+    the_inactivity_boundary_is_exact,
+    logout_and_disable_stop_calls_in_flight,
     password_change_and_disable_end_sessions,
     unknown_api_paths_are_json_404s,
     names_cannot_dodge_a_deny,
@@ -61,23 +63,7 @@ async fn runtime(engine: &str) -> Runtime {
 
 async fn runtime_with(engine: &str, settings: Settings) -> Runtime {
     let state = common::state_with(engine, settings).await;
-    let config = server::config::Config {
-        database_url: String::new(),
-        site_addr: "127.0.0.1:3000".parse().expect("addr"),
-        site_root: std::env::temp_dir(),
-        session_timeout_secs: 3600,
-        login_max_failures: 5,
-        login_lockout_secs: 900,
-        allow_registration: false,
-        admin_email: None,
-        admin_password: None,
-        demo: false,
-    };
-    let router = server::router(
-        state.clone(),
-        Arc::new(server::services::Registry::with_demo_services()),
-        server::leptos_options(&config),
-    );
+    let router = common::router_for(&state);
     Runtime { state, router }
 }
 
@@ -939,4 +925,151 @@ async fn names_cannot_dodge_a_deny(engine: &str) {
             "{path}: {body}"
         );
     }
+}
+
+/// The session's last activity as stored.
+async fn last_seen(state: &app::state::ConsoleState, token: &str) -> Option<i64> {
+    sqlx::query_scalar("select last_seen_at from user_session where token_hash = $1")
+        .bind(app::secret::hash_token(token))
+        .fetch_optional(&state.pool)
+        .await
+        .expect("query")
+}
+
+async fn the_inactivity_boundary_is_exact(engine: &str) {
+    let rt = runtime(engine).await;
+    let id = rt.user("alice@example.com", &[]).await;
+    let timeout = Duration::from_millis(1_000);
+    let gateway = &rt.state.gateway;
+    let pool = &rt.state.pool;
+
+    // from the cache: every activity moves the boundary
+    let token = rt.token("alice@example.com").await;
+    let t0 = last_seen(&rt.state, &token).await.expect("a session");
+    let at = |now| gateway.authenticate_at(pool, &token, timeout, now);
+    assert_eq!(at(t0 + 999).await.expect("db"), Some(id.clone()));
+    assert_eq!(at(t0 + 1_998).await.expect("db"), Some(id.clone()));
+    assert_eq!(at(t0 + 2_997).await.expect("db"), Some(id.clone()));
+    // idle for exactly the timeout: over, and gone for good
+    assert_eq!(at(t0 + 3_997).await.expect("db"), None);
+    assert_eq!(at(t0 + 3_000).await.expect("db"), None);
+    assert_eq!(last_seen(&rt.state, &token).await, None);
+
+    // from the database (another server, or after a restart): the same boundary
+    let token = rt.token("alice@example.com").await;
+    let t1 = last_seen(&rt.state, &token).await.expect("a session");
+    gateway.forget_token(&token);
+    assert_eq!(
+        gateway
+            .authenticate_at(pool, &token, timeout, t1 + 999)
+            .await
+            .expect("db"),
+        Some(id.clone())
+    );
+    // that activity was written through: a fresh cache still sees it
+    gateway.forget_token(&token);
+    assert_eq!(last_seen(&rt.state, &token).await, Some(t1 + 999));
+    assert_eq!(
+        gateway
+            .authenticate_at(pool, &token, timeout, t1 + 1_998)
+            .await
+            .expect("db"),
+        Some(id.clone())
+    );
+    gateway.forget_token(&token);
+    assert_eq!(
+        gateway
+            .authenticate_at(pool, &token, timeout, t1 + 2_998)
+            .await
+            .expect("db"),
+        None
+    );
+    // and the runtime API answers that dead token with 3064
+    assert_error(
+        &rt.call("GET", "/api/services/echo/whoami", Some(&token))
+            .await,
+        StatusCode::UNAUTHORIZED,
+        3064,
+    );
+}
+
+/// Calls keep coming on eight connections while the session is ended: every
+/// call that starts after the ending returned is refused.
+async fn calls_across(rt: &Runtime, token: &str, end: impl std::future::Future<Output = ()>) {
+    let rt = Arc::new(Runtime {
+        state: rt.state.clone(),
+        router: rt.router.clone(),
+    });
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut callers = Vec::new();
+    for _ in 0..8 {
+        let (rt, stop, token) = (rt.clone(), stop.clone(), token.to_string());
+        callers.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let started = std::time::Instant::now();
+                let (status, _) = rt
+                    .call("GET", "/api/services/echo/whoami", Some(&token))
+                    .await;
+                seen.push((started, status));
+                tokio::task::yield_now().await;
+            }
+            seen
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    end.await;
+    let ended = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (mut before, mut after) = (0, 0);
+    for caller in callers {
+        for (started, status) in caller.await.expect("caller") {
+            if started >= ended {
+                assert_eq!(
+                    status,
+                    StatusCode::UNAUTHORIZED,
+                    "a call after the end got through"
+                );
+                after += 1;
+            } else {
+                assert!(
+                    matches!(status, StatusCode::OK | StatusCode::UNAUTHORIZED),
+                    "{status}"
+                );
+                before += usize::from(status == StatusCode::OK);
+            }
+        }
+    }
+    assert!(before > 0 && after > 0, "before {before}, after {after}");
+}
+
+async fn logout_and_disable_stop_calls_in_flight(engine: &str) {
+    let rt = runtime(engine).await;
+    let id = rt.user("alice@example.com", &[]).await;
+
+    let token = rt.token("alice@example.com").await;
+    calls_across(&rt, &token, async {
+        let mut request = Request::get("/api/users/logout");
+        request = request.header("user-token", token.as_str());
+        let (status, body) = rt.send(request.body(Body::empty()).expect("request")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    })
+    .await;
+
+    let token = rt.token("alice@example.com").await;
+    calls_across(&rt, &token, async {
+        app::users::ssr::update(
+            &rt.state,
+            &Actor::System,
+            &id,
+            UserChanges {
+                user_status: Some(UserStatus::Disabled),
+                ..UserChanges::default()
+            },
+        )
+        .await
+        .expect("disable");
+    })
+    .await;
 }

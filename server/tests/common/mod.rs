@@ -112,3 +112,24 @@ macro_rules! on_every_engine {
         }
     };
 }
+
+/// The whole router over `state`, with the demo services.
+pub fn router_for(state: &ConsoleState) -> axum::Router {
+    let config = server::config::Config {
+        database_url: String::new(),
+        site_addr: "127.0.0.1:3000".parse().expect("addr"),
+        site_root: std::env::temp_dir(),
+        session_timeout_secs: 3600,
+        login_max_failures: 5,
+        login_lockout_secs: 900,
+        allow_registration: false,
+        admin_email: None,
+        admin_password: None,
+        demo: false,
+    };
+    server::router(
+        state.clone(),
+        std::sync::Arc::new(server::services::Registry::with_demo_services()),
+        server::leptos_options(&config),
+    )
+}

@@ -1,0 +1,91 @@
+// Prints the table of `make bench` (Markdown) from the figures the benchmarks
+// wrote: criterion estimates, gateway.json, wasm.json, console.json.
+// Usage: node scripts/bench-table.mjs <bench dir> <criterion dir>
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const [benchDir, criterionDir] = process.argv.slice(2);
+const read = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : null);
+
+const rows = [];
+const row = (measure, figure, ratio, target, met) =>
+  rows.push([measure, figure, ratio, target, met === undefined ? "report" : met ? "met" : "**not met**"]);
+
+const n = (value, digits = 0) =>
+  value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const ns = (value) => (value >= 1e6 ? `${n(value / 1e6, 2)} ms` : value >= 1e3 ? `${n(value / 1e3, 2)} µs` : `${n(value, 0)} ns`);
+const x = (value) => `${n(value, value < 0.01 ? 5 : value < 1 ? 3 : 2)}x`;
+
+const decision = {};
+for (const size of ["small", "medium", "large"]) {
+  for (const engine of ["ours", "casbin"]) {
+    const estimate = read(join(criterionDir, `decision-${size}`, engine, "new", "estimates.json"));
+    if (estimate) decision[`${size}-${engine}`] = estimate.mean.point_estimate;
+  }
+}
+for (const size of ["small", "medium", "large"]) {
+  const ours = decision[`${size}-ours`];
+  const casbin = decision[`${size}-casbin`];
+  if (ours === undefined || casbin === undefined) continue;
+  const ratio = ours / casbin;
+  if (size === "medium") row(`decision, ${size}: ours vs casbin-rs`, `${ns(ours)} vs ${ns(casbin)}`, x(ratio), "<= 0.25x", ratio <= 0.25);
+  else row(`decision, ${size}: ours vs casbin-rs`, `${ns(ours)} vs ${ns(casbin)}`, x(ratio), "", undefined);
+}
+if (decision["large-ours"] !== undefined && decision["small-ours"] !== undefined) {
+  const ratio = decision["large-ours"] / decision["small-ours"];
+  row("decision, ours: large vs small", `${ns(decision["large-ours"])} vs ${ns(decision["small-ours"])}`, x(ratio), "<= 1.5x", ratio <= 1.5);
+}
+
+const gateway = read(join(benchDir, "gateway.json"));
+if (gateway) {
+  const load = (l) => `${n(l.requests_per_sec)} req/s, p50 ${n(l.p50_ms, 2)} ms, p99 ${n(l.p99_ms, 2)} ms`;
+  row("echo, handler mounted bare", load(gateway.bare), "1x", "anchor", undefined);
+  const checked = gateway.checked.requests_per_sec / gateway.bare.requests_per_sec;
+  row("echo via /api/services, token + full check", load(gateway.checked), x(checked), ">= 0.85x bare", checked >= 0.85);
+  const anonymous = gateway.anonymous.requests_per_sec / gateway.bare.requests_per_sec;
+  row("echo via /api/services, anonymous", load(gateway.anonymous), x(anonymous), ">= 0.9x bare", anonymous >= 0.9);
+  const flood = gateway.checked_during_logins.requests_per_sec / gateway.checked.requests_per_sec;
+  row(
+    "checked echo during a login flood",
+    `${load(gateway.checked_during_logins)}; ${n(gateway.logins_per_sec, 1)} logins/s`,
+    `${x(flood)} of checked`,
+    ">= 0.8x",
+    flood >= 0.8,
+  );
+  const p = gateway.propagation_ms;
+  row(
+    "admin API change to first runtime answer reflecting it",
+    `p50 ${n(p.p50, 3)} ms, p95 ${n(p.p95, 3)} ms, max ${n(p.max, 2)} ms`,
+    "",
+    "<= 1 ms (p95)",
+    p.p95 <= 1,
+  );
+  row("full snapshot reload (not on the change path)", `${n(gateway.full_reload_ms, 1)} ms`, "", "", undefined);
+  const mib = (kib) => `${n(kib / 1024, 1)} MiB`;
+  row("server RSS idle", mib(gateway.rss_kib.idle), "", "", undefined);
+  row("server RSS under load (peak)", mib(gateway.rss_kib.under_load), "", "", undefined);
+}
+
+const console_ = read(join(benchDir, "console.json"));
+if (console_) {
+  const nav = console_.navigation_ms;
+  row("console: Permissions page to first rows interactive", `p50 ${n(nav.p50)} ms, p95 ${n(nav.p95)} ms`, "", "<= 1 s", nav.p95 <= 1000);
+  const toggle = console_.toggle_ms;
+  row("console: toggle round trip", `p50 ${n(toggle.p50, 1)} ms, p95 ${n(toggle.p95, 1)} ms`, "", "<= 100 ms p95", toggle.p95 <= 100);
+}
+
+const wasm = read(join(benchDir, "wasm.json"));
+if (wasm) {
+  row("wasm after wasm-opt: raw / gzip / brotli", `${n(wasm.raw)} / ${n(wasm.gzip)} / ${n(wasm.brotli)} bytes`, "", "brotli <= 150 KB", wasm.brotli <= 150_000);
+}
+
+if (gateway) {
+  const f = gateway.fixture;
+  console.log(
+    `\nGateway fixture: ${n(f.users)} users, ${n(f.roles)} roles, ${n(f.methods)} methods, ${n(f.cells)} cells; ` +
+      `wrk ${gateway.connections} connections, ${gateway.seconds} s per run, on loopback.\n`,
+  );
+}
+console.log("| measure | figure | ratio | target | |");
+console.log("|---|---|---|---|---|");
+for (const r of rows) console.log(`| ${r.join(" | ")} |`);
