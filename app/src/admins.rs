@@ -387,11 +387,18 @@ pub mod ssr {
         let Some(row) = row else {
             return Ok(None);
         };
-        sqlx::query("update admin_api_key set last_used_at = $1 where key_hash = $2")
-            .bind(now_millis())
-            .bind(&key_hash)
-            .execute(pool)
-            .await?;
+        // last use to the minute: a write per call would cost every
+        // scripted change a second commit
+        let now = now_millis();
+        sqlx::query(
+            "update admin_api_key set last_used_at = $1 \
+             where key_hash = $2 and (last_used_at is null or last_used_at < $3)",
+        )
+        .bind(now)
+        .bind(&key_hash)
+        .bind(now - 60_000)
+        .execute(pool)
+        .await?;
         Ok(Some((row.try_get(0)?, row.try_get(1)?)))
     }
 

@@ -206,28 +206,44 @@ impl Gateway {
         self.reload(pool).await
     }
 
-    /// After a committed change of one permission cell: tells the other
-    /// servers, then updates this snapshot in place of a full reload (one
+    /// Inside the transaction of a change to one permission cell: counts
+    /// the change, so the other servers reload, without a commit of its own.
+    /// Hand the number to [`Gateway::cell_changed`] after the commit.
+    pub async fn count_change(conn: &mut sqlx::AnyConnection) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(
+            "update policy_version set policy = policy + 1 where policy_version_id = 1 returning policy",
+        )
+        .fetch_one(conn)
+        .await
+    }
+
+    /// After the commit of a change to one permission cell, counted as
+    /// `version`: updates this snapshot in place of a full reload (one
     /// service is copied, everything else is shared). The cell is read back
-    /// under the lock, so of two racing changes the last to apply shows
-    /// what the database holds. If any other change came in between, this
-    /// falls back to a full reload.
+    /// under the lock, so of two racing changes the last to apply shows what
+    /// the database holds. If another change came in between, this falls
+    /// back to a full reload.
     pub async fn cell_changed(
         &self,
         pool: &Pool,
+        version: i64,
         service: &str,
         subject: &Subject,
         method: &str,
     ) -> Result<(), sqlx::Error> {
         let _one_at_a_time = self.reload_lock.lock().await;
-        let version: i64 = sqlx::query_scalar(
-            "update policy_version set policy = policy + 1 where policy_version_id = 1 returning policy",
-        )
-        .fetch_one(pool)
-        .await?;
+        let seen = self.policy_seen.load(Ordering::SeqCst);
+        if seen >= version {
+            // a reload since the commit has seen this change already
+            return Ok(());
+        }
         let current = self.snapshot.load_full();
-        let in_step = self.policy_seen.load(Ordering::SeqCst) == version - 1;
-        let Some(service_policy) = current.policy.services.get(service).filter(|_| in_step) else {
+        let Some(service_policy) = current
+            .policy
+            .services
+            .get(service)
+            .filter(|_| seen == version - 1)
+        else {
             return self.reload_locked(pool).await;
         };
         let (sql, name) = match subject {

@@ -699,15 +699,20 @@ pub mod ssr {
             )
             .await?;
         }
+        let version = if before != effect {
+            Some(crate::gateway::Gateway::count_change(&mut tx).await?)
+        } else {
+            None
+        };
         tx.commit().await?;
-        if before != effect {
+        if let Some(version) = version {
             let subject = match kind {
                 SubjectKind::Users => Subject::User(ids.2.clone()),
                 SubjectKind::Roles => Subject::Role(ids.2.clone()),
             };
             state
                 .gateway
-                .cell_changed(&state.pool, service, &subject, method)
+                .cell_changed(&state.pool, version, service, &subject, method)
                 .await?;
         }
         Ok(change)
