@@ -39,9 +39,10 @@ if (decision["large-ours"] !== undefined && decision["small-ours"] !== undefined
 const gateway = read(join(benchDir, "gateway.json"));
 if (gateway) {
   const load = (l) => `${n(l.requests_per_sec)} req/s, p50 ${n(l.p50_ms, 2)} ms, p99 ${n(l.p99_ms, 2)} ms`;
-  row("echo, handler mounted bare", load(gateway.bare), "1x", "anchor", undefined);
-  const checked = gateway.checked.requests_per_sec / gateway.bare.requests_per_sec;
+  row("echo handler mounted bare, as the user", load(gateway.bare_user), "1x", "anchor", undefined);
+  const checked = gateway.checked.requests_per_sec / gateway.bare_user.requests_per_sec;
   row("echo via /api/services, token + full check", load(gateway.checked), x(checked), ">= 0.85x bare", checked >= 0.85);
+  row("echo handler mounted bare, anonymous", load(gateway.bare), "1x", "anchor", undefined);
   const anonymous = gateway.anonymous.requests_per_sec / gateway.bare.requests_per_sec;
   row("echo via /api/services, anonymous", load(gateway.anonymous), x(anonymous), ">= 0.9x bare", anonymous >= 0.9);
   const flood = gateway.checked_during_logins.requests_per_sec / gateway.checked.requests_per_sec;

@@ -14,7 +14,7 @@ use crate::db::{now_millis, Pool};
 use crate::decision::{Assignments, Effect, Policy, ServicePolicy, Subject};
 use crate::permissions::{stored_effect as effect_of, ALL_METHODS};
 use crate::roles::{AUTHENTICATED, NOT_AUTHENTICATED};
-use crate::secret::hash_token;
+use crate::secret::{hash_token, TokenHash};
 
 /// A user as the runtime needs them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,29 +23,51 @@ pub struct SnapshotUser {
     pub name: String,
     pub enabled: bool,
     pub roles: Vec<String>,
+    /// Themself, `AuthenticatedUser` and their roles, built once per
+    /// snapshot: a check allocates nothing for them.
+    pub subjects: Arc<[Subject]>,
 }
 
-#[derive(Debug, Clone, Default)]
+impl SnapshotUser {
+    fn with_subjects(mut self) -> SnapshotUser {
+        let mut subjects = Vec::with_capacity(self.roles.len() + 2);
+        subjects.push(Subject::User(self.email.clone()));
+        subjects.push(Subject::Role(AUTHENTICATED.to_string()));
+        subjects.extend(self.roles.iter().cloned().map(Subject::Role));
+        self.subjects = subjects.into();
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     pub policy: Policy,
-    /// By objectId; shared between snapshots until a user changes.
-    pub users: Arc<HashMap<String, SnapshotUser>>,
+    /// By objectId; shared between snapshots until a user changes, and
+    /// handed to the services that are called without a copy.
+    pub users: Arc<HashMap<String, Arc<SnapshotUser>>>,
+    anonymous: Arc<[Subject]>,
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Snapshot {
+            policy: Policy::default(),
+            users: Arc::default(),
+            anonymous: Arc::new([Subject::Role(NOT_AUTHENTICATED.to_string())]),
+        }
+    }
 }
 
 impl Snapshot {
     /// The subjects of a call: anonymous callers hold `NotAuthenticatedUser`
     /// only; a user is themself, `AuthenticatedUser` and their roles. `None`
     /// when the user is gone or disabled.
-    pub fn subjects(&self, caller: Option<&str>) -> Option<Vec<Subject>> {
+    pub fn subjects(&self, caller: Option<&str>) -> Option<Arc<[Subject]>> {
         let Some(user_id) = caller else {
-            return Some(vec![Subject::Role(NOT_AUTHENTICATED.to_string())]);
+            return Some(self.anonymous.clone());
         };
         let user = self.users.get(user_id).filter(|user| user.enabled)?;
-        let mut subjects = Vec::with_capacity(user.roles.len() + 2);
-        subjects.push(Subject::User(user.email.clone()));
-        subjects.push(Subject::Role(AUTHENTICATED.to_string()));
-        subjects.extend(user.roles.iter().cloned().map(Subject::Role));
-        Some(subjects)
+        Some(user.subjects.clone())
     }
 }
 
@@ -147,6 +169,7 @@ pub async fn load_snapshot(pool: &Pool) -> Result<Snapshot, sqlx::Error> {
                 name: row.try_get(2)?,
                 enabled: status == "ENABLED",
                 roles: Vec::new(),
+                subjects: Arc::new([]),
             },
         );
     }
@@ -161,6 +184,10 @@ pub async fn load_snapshot(pool: &Pool) -> Result<Snapshot, sqlx::Error> {
             user.roles.push(row.try_get(1)?);
         }
     }
+    let users = users
+        .into_iter()
+        .map(|(id, user)| (id, Arc::new(user.with_subjects())))
+        .collect();
     let policy = Policy {
         services: services
             .into_iter()
@@ -170,6 +197,7 @@ pub async fn load_snapshot(pool: &Pool) -> Result<Snapshot, sqlx::Error> {
     Ok(Snapshot {
         policy,
         users: Arc::new(users),
+        ..Snapshot::default()
     })
 }
 
@@ -280,6 +308,7 @@ impl Gateway {
         self.snapshot.store(Arc::new(Snapshot {
             policy: Policy { services },
             users: current.users.clone(),
+            anonymous: current.anonymous.clone(),
         }));
         self.policy_seen.store(version, Ordering::SeqCst);
         Ok(())
@@ -387,7 +416,8 @@ impl Gateway {
         timeout: Duration,
         now: i64,
     ) -> Result<Option<String>, sqlx::Error> {
-        let token_hash = hash_token(token);
+        let token_hash = TokenHash::of(token);
+        let token_hash = token_hash.as_str();
         let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
         // activity is written back at most this often (the cache is the truth in between)
         let persist_every = (timeout_ms / 10).min(60_000);
@@ -398,7 +428,7 @@ impl Gateway {
         }
         let cached = {
             let mut sessions = self.sessions();
-            match sessions.get_mut(&token_hash) {
+            match sessions.get_mut(token_hash) {
                 Some(session) if now.saturating_sub(session.last_seen) < timeout_ms => {
                     session.last_seen = now;
                     let persist = now.saturating_sub(session.persisted_at) >= persist_every;
@@ -411,7 +441,7 @@ impl Gateway {
                     }
                 }
                 Some(_) => {
-                    sessions.remove(&token_hash);
+                    sessions.remove(token_hash);
                     Cached::Expired
                 }
                 None => Cached::Missing,
@@ -420,19 +450,19 @@ impl Gateway {
         match cached {
             Cached::Live { user_id, persist } => {
                 if persist {
-                    touch(pool, &token_hash, now).await?;
+                    touch(pool, token_hash, now).await?;
                 }
                 Ok(Some(user_id))
             }
             Cached::Expired => {
-                delete_session(pool, &token_hash).await?;
+                delete_session(pool, token_hash).await?;
                 Ok(None)
             }
             Cached::Missing => {
                 let row = sqlx::query(
                     "select app_user_id, last_seen_at from user_session where token_hash = $1",
                 )
-                .bind(&token_hash)
+                .bind(token_hash)
                 .fetch_optional(pool)
                 .await?;
                 let Some(row) = row else {
@@ -441,12 +471,12 @@ impl Gateway {
                 let user_id: String = row.try_get(0)?;
                 let last_seen: i64 = row.try_get(1)?;
                 if now.saturating_sub(last_seen) >= timeout_ms {
-                    delete_session(pool, &token_hash).await?;
+                    delete_session(pool, token_hash).await?;
                     return Ok(None);
                 }
-                touch(pool, &token_hash, now).await?;
+                touch(pool, token_hash, now).await?;
                 self.sessions().insert(
-                    token_hash,
+                    token_hash.to_string(),
                     CachedSession {
                         user_id: user_id.clone(),
                         last_seen: now,

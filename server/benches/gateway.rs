@@ -4,7 +4,7 @@
 //!
 //! - overhead: `wrk` on loopback against the echo method through
 //!   `/api/services/...` (with a token, and anonymous) and against the same
-//!   handler mounted bare;
+//!   handler mounted bare (answering for the same user, and anonymous);
 //! - login flood: the checked call again while a second `wrk` posts logins;
 //! - change propagation: an admin API change, then runtime calls until one
 //!   reflects it;
@@ -131,14 +131,16 @@ fn load_run(url: &str, token: Option<&str>, what: &str) -> Load {
 }
 
 /// The echo handler with nothing in front of it: no token, no decision.
-async fn bare(State(registry): State<Arc<Registry>>) -> Result<Json<Value>, StatusCode> {
+/// Anonymous, or as the benchmark's user, so each checked run has an anchor
+/// that does the same work behind the gateway.
+async fn bare(registry: &Registry, caller: &Caller) -> Result<Json<Value>, StatusCode> {
     let service = registry.get("echo").ok_or(StatusCode::NOT_FOUND)?;
     let pool = BARE_POOL.get().ok_or(StatusCode::INTERNAL_SERVER_ERROR)?;
     service
         .invoke(Invocation {
             method: "whoami",
             args: json!({}),
-            caller: &Caller::Anonymous,
+            caller,
             pool,
         })
         .await
@@ -146,6 +148,16 @@ async fn bare(State(registry): State<Arc<Registry>>) -> Result<Json<Value>, Stat
         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
 }
 
+async fn bare_anonymous(State(registry): State<Arc<Registry>>) -> Result<Json<Value>, StatusCode> {
+    bare(&registry, &Caller::Anonymous).await
+}
+
+async fn bare_user(State(registry): State<Arc<Registry>>) -> Result<Json<Value>, StatusCode> {
+    let caller = BARE_USER.get().ok_or(StatusCode::INTERNAL_SERVER_ERROR)?;
+    bare(&registry, caller).await
+}
+
+static BARE_USER: std::sync::OnceLock<Caller> = std::sync::OnceLock::new();
 static BARE_POOL: std::sync::OnceLock<app::db::Pool> = std::sync::OnceLock::new();
 
 async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
@@ -218,7 +230,8 @@ async fn main() {
     )
     .merge(
         Router::new()
-            .route("/bare/echo/whoami", get(bare))
+            .route("/bare/echo/whoami", get(bare_anonymous))
+            .route("/bare/echo/whoami-user", get(bare_user))
             .with_state(registry.clone()),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -243,6 +256,45 @@ async fn main() {
     .await;
     assert_eq!(status, StatusCode::OK, "{login}");
     let token = login["user-token"].as_str().expect("token").to_string();
+    let object_id = login["objectId"].as_str().expect("id").to_string();
+    let user = state.gateway.snapshot().users[&object_id].clone();
+    let _ = BARE_USER.set(Caller::User { object_id, user });
+
+    // the same calls in this process, one after another, without sockets:
+    // what the gateway itself adds per call
+    let per_call_us = |path: &'static str, token: Option<String>| {
+        let router = router.clone();
+        async move {
+            let calls: u32 = std::env::var("BENCH_CALLS")
+                .ok()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(50_000);
+            let started = Instant::now();
+            for _ in 0..calls {
+                let mut request = Request::get(path);
+                if let Some(token) = &token {
+                    request = request.header("user-token", token.as_str());
+                }
+                let response = router
+                    .clone()
+                    .oneshot(request.body(Body::empty()).unwrap())
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+                axum::body::to_bytes(response.into_body(), usize::MAX)
+                    .await
+                    .unwrap();
+            }
+            started.elapsed().as_secs_f64() * 1e6 / f64::from(calls)
+        }
+    };
+    let in_process = json!({
+        "bare_user_us": per_call_us("/bare/echo/whoami-user", None).await,
+        "checked_us": per_call_us("/api/services/echo/whoami", Some(token.clone())).await,
+        "bare_us": per_call_us("/bare/echo/whoami", None).await,
+        "anonymous_us": per_call_us("/api/services/echo/whoami", None).await,
+    });
+    eprintln!("in process: {in_process}");
 
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (idle_rss, _) = memory_kib();
@@ -250,6 +302,7 @@ async fn main() {
     let base = format!("http://{addr}");
     let checked_url = format!("{base}/api/services/echo/whoami");
     let bare_url = format!("{base}/bare/echo/whoami");
+    let bare_user_url = format!("{base}/bare/echo/whoami-user");
     // peak resident set while the load runs
     let sampling = Arc::new(AtomicBool::new(true));
     let peak = Arc::new(AtomicU64::new(0));
@@ -267,6 +320,9 @@ async fn main() {
         tokio::task::spawn_blocking(move || load_run(&url, token.as_deref(), what))
     };
     let bare_load = run(bare_url.clone(), None, "bare").await.expect("bare");
+    let bare_user_load = run(bare_user_url.clone(), None, "bare as the user")
+        .await
+        .expect("bare as the user");
     let checked = run(checked_url.clone(), Some(token.clone()), "checked")
         .await
         .expect("checked");
@@ -318,6 +374,7 @@ async fn main() {
         caller.email
     );
     let mut samples = Vec::new();
+    let mut write_samples = Vec::new();
     for round in 0..200 {
         let (effect, expected) = if round % 2 == 0 {
             ("deny", StatusCode::FORBIDDEN)
@@ -335,6 +392,7 @@ async fn main() {
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{body}");
+        write_samples.push(started.elapsed().as_secs_f64() * 1000.0);
         loop {
             let (status, _) = send(
                 &router,
@@ -355,6 +413,7 @@ async fn main() {
         samples.push(started.elapsed().as_secs_f64() * 1000.0);
     }
     samples.sort_by(f64::total_cmp);
+    write_samples.sort_by(f64::total_cmp);
 
     let figures = json!({
         "fixture": {
@@ -366,6 +425,7 @@ async fn main() {
         "connections": 64,
         "seconds": seconds(),
         "bare": load_json(&bare_load),
+        "bare_user": load_json(&bare_user_load),
         "checked": load_json(&checked),
         "anonymous": load_json(&anonymous),
         "checked_during_logins": load_json(&under_flood),
@@ -374,8 +434,11 @@ async fn main() {
             "p50": percentile(&samples, 0.5),
             "p95": percentile(&samples, 0.95),
             "max": percentile(&samples, 1.0),
+            "admin_call_p50": percentile(&write_samples, 0.5),
+            "admin_call_p95": percentile(&write_samples, 0.95),
         },
         "full_reload_ms": full_reload_ms,
+        "in_process": in_process,
         "rss_kib": { "idle": idle_rss, "under_load": loaded_rss },
     });
     std::fs::write(&out, serde_json::to_string_pretty(&figures).expect("json")).expect("write");

@@ -3,9 +3,8 @@
 use std::collections::BTreeMap;
 
 use app::decision::{decide, Decision, Scope, Subject};
-use axum::body::Body;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -17,13 +16,13 @@ use crate::services::{Caller, Invocation, ServiceError};
 pub async fn invoke(
     State(state): State<ApiState>,
     ApiPath((service, method)): ApiPath<(String, String)>,
-    http_method: Method,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Result<Json<Value>, ApiError> {
+    // taken apart, not extracted piece by piece: no copy of the headers
+    let (parts, body) = request.into_parts();
+    let (http_method, headers) = (&parts.method, &parts.headers);
     let console = &state.console;
-    let user_id = caller_id(console, &headers).await?;
+    let user_id = caller_id(console, headers).await?;
     let snapshot = console.gateway.snapshot();
     // a token whose user was disabled or deleted since is no identity at all
     let subjects = snapshot
@@ -72,9 +71,9 @@ pub async fn invoke(
         return Err(ApiError::internal());
     }
 
-    let args = match http_method {
-        Method::GET => query_args(query.as_deref())?,
-        _ => json_value(&headers, body)
+    let args = match *http_method {
+        Method::GET => query_args(parts.uri.query())?,
+        _ => json_value(headers, body)
             .await?
             .unwrap_or_else(|| json!({})),
     };
@@ -84,9 +83,7 @@ pub async fn invoke(
     {
         Some((id, user)) => Caller::User {
             object_id: id.to_string(),
-            email: user.email.clone(),
-            name: user.name.clone(),
-            roles: user.roles.clone(),
+            user: user.clone(),
         },
         None => Caller::Anonymous,
     };
@@ -134,6 +131,9 @@ fn denied(decision: &Decision, subject: &Subject, scope: &Scope) -> ApiError {
 
 /// GET arguments: the query string as an object of strings.
 fn query_args(query: Option<&str>) -> Result<Value, ApiError> {
+    if query.is_none_or(str::is_empty) {
+        return Ok(Value::Object(serde_json::Map::new()));
+    }
     let pairs: BTreeMap<String, String> =
         serde_urlencoded::from_str(query.unwrap_or("")).map_err(|error| {
             ApiError::new(

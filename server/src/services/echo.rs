@@ -37,19 +37,14 @@ impl Service for Echo {
                     "authenticated": false,
                     "roles": [app::roles::NOT_AUTHENTICATED],
                 }),
-                Caller::User {
-                    object_id,
-                    email,
-                    name,
-                    roles,
-                } => {
-                    let mut all = vec![app::roles::AUTHENTICATED.to_string()];
-                    all.extend(roles.iter().cloned());
+                Caller::User { object_id, user } => {
+                    let mut all = vec![app::roles::AUTHENTICATED];
+                    all.extend(user.roles.iter().map(String::as_str));
                     json!({
                         "authenticated": true,
                         "objectId": object_id,
-                        "email": email,
-                        "name": name,
+                        "email": user.email,
+                        "name": user.name,
                         "roles": all,
                     })
                 }

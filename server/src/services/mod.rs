@@ -19,11 +19,10 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
     Anonymous,
+    /// As the runtime's snapshot holds them (email, name, roles).
     User {
         object_id: String,
-        email: String,
-        name: String,
-        roles: Vec<String>,
+        user: std::sync::Arc<app::gateway::SnapshotUser>,
     },
 }
 
@@ -32,7 +31,7 @@ impl Caller {
     pub fn label(&self) -> String {
         match self {
             Caller::Anonymous => "anonymous".to_string(),
-            Caller::User { email, .. } => email.clone(),
+            Caller::User { user, .. } => user.email.clone(),
         }
     }
 }
