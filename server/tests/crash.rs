@@ -3,7 +3,8 @@
 //! one. The kill lands at several points of an import whose length is
 //! measured first. SQLite, the default engine, where the file on disk is
 //! all there is; PostgreSQL gives the same transaction guarantee itself.
-//! Also: a NUL byte in a header reaches no handler, the server answers 400.
+//! Also: a NUL byte in a header reaches no handler, the server answers 400;
+//! a header block over the HTTP layer's limit gets 431.
 
 #![allow(
     clippy::expect_used,
@@ -263,6 +264,27 @@ async fn a_killed_import_leaves_all_old_or_all_new() {
     .await
     .expect("an answer");
     assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
+    // a header block past the HTTP layer's limit: 431, or the connection is
+    // dropped; never an answer from a handler
+    let filler = "x".repeat(1024 * 1024);
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .expect("connect");
+    let _ = stream
+        .write_all(
+            format!(
+                "GET /api/services/echo/whoami HTTP/1.1\r\nHost: x\r\nx-filler: {filler}\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "{answer:.200}"
+    );
     let mut server = server;
     server.child.kill().ok();
     server.child.wait().ok();
