@@ -55,7 +55,7 @@ if (gateway) {
   );
   const p = gateway.propagation_ms;
   row(
-    "admin API change to first runtime answer reflecting it",
+    "admin API change to first runtime answer reflecting it (same server)",
     `p50 ${n(p.p50, 3)} ms, p95 ${n(p.p95, 3)} ms, max ${n(p.max, 2)} ms`,
     "",
     "<= 1 ms (p95)",

@@ -3,7 +3,7 @@
 //! path reads only these; the database is read on a cache miss.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -71,6 +71,17 @@ impl Snapshot {
     }
 }
 
+/// One permission cell: by the ids the database keys on, and by the names
+/// the snapshot files it under.
+pub struct CellKey<'a> {
+    pub service_id: &'a str,
+    pub service: &'a str,
+    pub subject_id: &'a str,
+    pub subject: &'a Subject,
+    /// A method name, or `*` for All Methods.
+    pub method: &'a str,
+}
+
 struct CachedSession {
     user_id: String,
     last_seen: i64,
@@ -85,6 +96,11 @@ pub struct Gateway {
     /// The database's counters as this process last acted on them.
     policy_seen: AtomicI64,
     sessions_seen: AtomicI64,
+    /// Counts every forgetting of cached sessions (changed under the
+    /// sessions lock): a session read from the database is cached only if
+    /// nothing was forgotten meanwhile, so a logout racing a first call
+    /// cannot leave the dead token alive in the cache.
+    forgotten: AtomicU64,
 }
 
 impl Default for Gateway {
@@ -95,6 +111,7 @@ impl Default for Gateway {
             reload_lock: tokio::sync::Mutex::new(()),
             policy_seen: AtomicI64::new(-1),
             sessions_seen: AtomicI64::new(-1),
+            forgotten: AtomicU64::new(0),
         }
     }
 }
@@ -248,16 +265,15 @@ impl Gateway {
     /// After the commit of a change to one permission cell, counted as
     /// `version`: updates this snapshot in place of a full reload (one
     /// service is copied, everything else is shared). The cell is read back
-    /// under the lock, so of two racing changes the last to apply shows what
-    /// the database holds. If another change came in between, this falls
-    /// back to a full reload.
+    /// by ids under the lock, so of two racing changes the last to apply
+    /// shows what the database holds; if another change came in between, or
+    /// the service or subject is no longer called what the snapshot calls it
+    /// (a rename committed meanwhile), this falls back to a full reload.
     pub async fn cell_changed(
         &self,
         pool: &Pool,
         version: i64,
-        service: &str,
-        subject: &Subject,
-        method: &str,
+        cell: &CellKey<'_>,
     ) -> Result<(), sqlx::Error> {
         let _one_at_a_time = self.reload_lock.lock().await;
         let seen = self.policy_seen.load(Ordering::SeqCst);
@@ -269,42 +285,52 @@ impl Gateway {
         let Some(service_policy) = current
             .policy
             .services
-            .get(service)
+            .get(cell.service)
             .filter(|_| seen == version - 1)
         else {
             return self.reload_locked(pool).await;
         };
-        let (sql, name) = match subject {
+        let (sql, name) = match cell.subject {
             Subject::User(email) => (
-                "select p.effect from user_permission p \
-                 join service s on s.service_id = p.service_id \
-                 join app_user u on u.app_user_id = p.app_user_id \
-                 where s.name = $1 and u.email = $2 and p.method_name = $3",
+                "select s.name, u.email, p.effect from service s \
+                 join app_user u on u.app_user_id = $2 \
+                 left join user_permission p on p.service_id = s.service_id \
+                 and p.app_user_id = u.app_user_id and p.method_name = $3 \
+                 where s.service_id = $1",
                 email,
             ),
             Subject::Role(role) => (
-                "select p.effect from role_permission p \
-                 join service s on s.service_id = p.service_id \
-                 join role r on r.role_id = p.role_id \
-                 where s.name = $1 and r.name = $2 and p.method_name = $3",
+                "select s.name, r.name, p.effect from service s \
+                 join role r on r.role_id = $2 \
+                 left join role_permission p on p.service_id = s.service_id \
+                 and p.role_id = r.role_id and p.method_name = $3 \
+                 where s.service_id = $1",
                 role,
             ),
         };
-        let stored: Option<String> = sqlx::query_scalar(sql)
-            .bind(service)
-            .bind(name)
-            .bind(method)
+        let row = sqlx::query(sql)
+            .bind(cell.service_id)
+            .bind(cell.subject_id)
+            .bind(cell.method)
             .fetch_optional(pool)
             .await?;
+        let Some(row) = row else {
+            return self.reload_locked(pool).await;
+        };
+        let (service_now, name_now): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+        if service_now != cell.service || &name_now != name {
+            return self.reload_locked(pool).await;
+        }
+        let stored: Option<String> = row.try_get(2)?;
         let effect = stored.as_deref().map(effect_of).unwrap_or(Effect::Inherit);
         let mut changed = ServicePolicy::clone(service_policy);
-        let assignments = changed.assignments.entry(subject.clone()).or_default();
-        set_assignment(assignments, method.to_string(), effect);
+        let assignments = changed.assignments.entry(cell.subject.clone()).or_default();
+        set_assignment(assignments, cell.method.to_string(), effect);
         if assignments == &Assignments::default() {
-            changed.assignments.remove(subject);
+            changed.assignments.remove(cell.subject);
         }
         let mut services = current.policy.services.clone();
-        services.insert(service.to_string(), Arc::new(changed));
+        services.insert(cell.service.to_string(), Arc::new(changed));
         self.snapshot.store(Arc::new(Snapshot {
             policy: Policy { services },
             users: current.users.clone(),
@@ -331,7 +357,10 @@ impl Gateway {
         let (policy, sessions) = versions(pool).await?;
         let mut refreshed = false;
         if sessions != self.sessions_seen.load(Ordering::SeqCst) {
-            self.sessions().clear();
+            let mut cached = self.sessions();
+            cached.clear();
+            self.forgotten.fetch_add(1, Ordering::SeqCst);
+            drop(cached);
             self.sessions_seen.store(sessions, Ordering::SeqCst);
             refreshed = true;
         }
@@ -386,12 +415,15 @@ impl Gateway {
     /// Drops every cached session of a user (logout everywhere, disable,
     /// password change, delete).
     pub fn forget_user(&self, user_id: &str) {
-        self.sessions()
-            .retain(|_, session| session.user_id != user_id);
+        let mut sessions = self.sessions();
+        sessions.retain(|_, session| session.user_id != user_id);
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
     }
 
     pub fn forget_token(&self, token: &str) {
-        self.sessions().remove(&hash_token(token));
+        let mut sessions = self.sessions();
+        sessions.remove(&hash_token(token));
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The user behind a token, if its session is live; renews its activity.
@@ -430,7 +462,7 @@ impl Gateway {
             let mut sessions = self.sessions();
             match sessions.get_mut(token_hash) {
                 Some(session) if now.saturating_sub(session.last_seen) < timeout_ms => {
-                    session.last_seen = now;
+                    session.last_seen = session.last_seen.max(now);
                     let persist = now.saturating_sub(session.persisted_at) >= persist_every;
                     if persist {
                         session.persisted_at = now;
@@ -449,8 +481,10 @@ impl Gateway {
         };
         match cached {
             Cached::Live { user_id, persist } => {
-                if persist {
-                    touch(pool, token_hash, now).await?;
+                if persist && !touch(pool, token_hash, now).await? {
+                    // ended elsewhere (another server's logout)
+                    self.sessions().remove(token_hash);
+                    return Ok(None);
                 }
                 Ok(Some(user_id))
             }
@@ -459,6 +493,7 @@ impl Gateway {
                 Ok(None)
             }
             Cached::Missing => {
+                let forgotten = self.forgotten.load(Ordering::SeqCst);
                 let row = sqlx::query(
                     "select app_user_id, last_seen_at from user_session where token_hash = $1",
                 )
@@ -474,15 +509,21 @@ impl Gateway {
                     delete_session(pool, token_hash).await?;
                     return Ok(None);
                 }
-                touch(pool, token_hash, now).await?;
-                self.sessions().insert(
-                    token_hash.to_string(),
-                    CachedSession {
-                        user_id: user_id.clone(),
-                        last_seen: now,
-                        persisted_at: now,
-                    },
-                );
+                if !touch(pool, token_hash, now).await? {
+                    // ended between the read and now
+                    return Ok(None);
+                }
+                let mut sessions = self.sessions();
+                if self.forgotten.load(Ordering::SeqCst) == forgotten {
+                    sessions.insert(
+                        token_hash.to_string(),
+                        CachedSession {
+                            user_id: user_id.clone(),
+                            last_seen: now,
+                            persisted_at: now,
+                        },
+                    );
+                }
                 Ok(Some(user_id))
             }
         }
@@ -497,13 +538,14 @@ async fn versions(pool: &Pool) -> Result<(i64, i64), sqlx::Error> {
     Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
-async fn touch(pool: &Pool, token_hash: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("update user_session set last_seen_at = $1 where token_hash = $2")
+/// Renews a session's activity; false if the session is gone.
+async fn touch(pool: &Pool, token_hash: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("update user_session set last_seen_at = $1 where token_hash = $2")
         .bind(now)
         .bind(token_hash)
         .execute(pool)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 async fn delete_session(pool: &Pool, token_hash: &str) -> Result<(), sqlx::Error> {

@@ -710,9 +710,16 @@ pub mod ssr {
                 SubjectKind::Users => Subject::User(ids.2.clone()),
                 SubjectKind::Roles => Subject::Role(ids.2.clone()),
             };
+            let cell = crate::gateway::CellKey {
+                service_id: &ids.0,
+                service,
+                subject_id: &ids.1,
+                subject: &subject,
+                method,
+            };
             state
                 .gateway
-                .cell_changed(&state.pool, version, service, &subject, method)
+                .cell_changed(&state.pool, version, &cell)
                 .await?;
         }
         Ok(change)

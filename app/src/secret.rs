@@ -127,7 +127,11 @@ mod hashing {
                                 Err(poisoned) => poisoned.into_inner().recv(),
                             };
                             match job {
-                                Ok(job) => job(),
+                                // a panicking job must not take its thread along
+                                Ok(job) => {
+                                    let _ =
+                                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                                }
                                 Err(_) => return,
                             }
                         }
@@ -156,7 +160,10 @@ mod hashing {
     pub async fn run<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
-            let _ = done.send(work());
+            // a caller that gave up (closed connection) costs no hashing
+            if !done.is_closed() {
+                let _ = done.send(work());
+            }
         });
         let sent = match queue().lock() {
             Ok(sender) => sender.send(job),

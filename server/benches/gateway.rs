@@ -345,10 +345,12 @@ async fn main() {
         tokio::task::spawn_blocking(move || {
             let duration = format!("{}s", seconds() + 2);
             let script = script.display().to_string();
-            finish(
+            let load = finish(
                 wrk(&["-t1", "-c16", "-d", &duration, "-s", &script, &url]),
                 "login flood",
-            )
+            );
+            assert_eq!(load.non_2xx, 0, "logins failed during the flood");
+            load
         })
     };
     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -16,7 +16,7 @@ use axum::body::Body;
 use axum::Router;
 use http::{HeaderValue, Request, StatusCode};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -72,12 +72,16 @@ fn assert_error_shape(status: StatusCode, body: &Value) {
     assert!(body["message"].is_string(), "{status}: {body}");
 }
 
+/// A fixed seed: every run tries the same cases, so a failure reproduces.
 fn runner() -> TestRunner {
-    TestRunner::new(Config {
-        cases: CASES,
-        failure_persistence: None,
-        ..Config::default()
-    })
+    TestRunner::new_with_rng(
+        Config {
+            cases: CASES,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    )
 }
 
 #[test]

@@ -44,6 +44,7 @@ on_every_engine!(
     a_permission_change_is_enforced_by_the_next_call,
     idle_tokens_expire,
     the_inactivity_boundary_is_exact,
+    a_cell_change_racing_a_rename_is_not_lost,
     logout_and_disable_stop_calls_in_flight,
     password_change_and_disable_end_sessions,
     unknown_api_paths_are_json_404s,
@@ -1072,4 +1073,66 @@ async fn logout_and_disable_stop_calls_in_flight(engine: &str) {
         .expect("disable");
     })
     .await;
+}
+
+/// What `set_cell` commits, with the role renamed before this server's
+/// snapshot learns of it: the in-place update must not file the cell under
+/// the old name (and lose the deny); it reloads instead.
+async fn a_cell_change_racing_a_rename_is_not_lost(engine: &str) {
+    let rt = runtime(engine).await;
+    rt.user("alice@example.com", &["Sales"]).await;
+    let pool = &rt.state.pool;
+    let role_id: String = sqlx::query_scalar("select role_id from role where name = 'Sales'")
+        .fetch_one(pool)
+        .await
+        .expect("role");
+    let service_id: String =
+        sqlx::query_scalar("select service_id from service where name = 'calculator'")
+            .fetch_one(pool)
+            .await
+            .expect("service");
+    sqlx::query(
+        "insert into role_permission (service_id, role_id, method_name, effect, updated_at) \
+         values ($1, $2, 'add', 'deny', 0)",
+    )
+    .bind(&service_id)
+    .bind(&role_id)
+    .execute(pool)
+    .await
+    .expect("cell");
+    sqlx::query(
+        "update role set name = 'Field Sales', name_key = 'field sales' where role_id = $1",
+    )
+    .bind(&role_id)
+    .execute(pool)
+    .await
+    .expect("rename");
+    let mut conn = pool.acquire().await.expect("connection");
+    let version = app::gateway::Gateway::count_change(&mut conn)
+        .await
+        .expect("count");
+    drop(conn);
+    let old_name = app::decision::Subject::Role("Sales".to_string());
+    rt.state
+        .gateway
+        .cell_changed(
+            pool,
+            version,
+            &app::gateway::CellKey {
+                service_id: &service_id,
+                service: "calculator",
+                subject_id: &role_id,
+                subject: &old_name,
+                method: "add",
+            },
+        )
+        .await
+        .expect("applied");
+
+    let token = rt.token("alice@example.com").await;
+    let denied = rt
+        .call("GET", "/api/services/calculator/add?a=1&b=2", Some(&token))
+        .await;
+    assert_eq!(denied.0, StatusCode::FORBIDDEN, "{}", denied.1);
+    assert_eq!(denied.1["deniedBy"]["name"], "Field Sales", "{}", denied.1);
 }
