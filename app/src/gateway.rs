@@ -251,9 +251,22 @@ impl Gateway {
         self.reload(pool).await
     }
 
-    /// Inside the transaction of a change to one permission cell: counts
-    /// the change, so the other servers reload, without a commit of its own.
-    /// Hand the number to [`Gateway::cell_changed`] after the commit.
+    /// Inside the transaction that ends sessions (password change, disable,
+    /// delete): tells the other servers to forget their cached sessions, in
+    /// the same commit, so a crash right after it cannot skip the telling.
+    pub async fn count_sessions_change(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "update policy_version set sessions = sessions + 1 where policy_version_id = 1",
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Inside the transaction of any change the runtime must see: counts
+    /// the change in the same commit (a crash after the commit cannot hide
+    /// it from the other servers). After the commit, reload, or for one cell
+    /// hand the number to [`Gateway::cell_changed`].
     pub async fn count_change(conn: &mut sqlx::AnyConnection) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar(
             "update policy_version set policy = policy + 1 where policy_version_id = 1 returning policy",

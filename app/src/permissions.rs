@@ -773,9 +773,12 @@ pub mod ssr {
             )
             .await?;
         }
+        if !changes.is_empty() {
+            crate::gateway::Gateway::count_change(&mut tx).await?;
+        }
         tx.commit().await?;
         if !changes.is_empty() {
-            state.gateway.changed(&state.pool).await?;
+            state.gateway.reload(&state.pool).await?;
         }
         Ok(changes)
     }
@@ -857,8 +860,9 @@ pub mod ssr {
             },
         )
         .await?;
+        crate::gateway::Gateway::count_change(&mut tx).await?;
         tx.commit().await?;
-        state.gateway.changed(&state.pool).await?;
+        state.gateway.reload(&state.pool).await?;
         result.applied = true;
         Ok(result)
     }

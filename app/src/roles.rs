@@ -227,8 +227,9 @@ pub mod ssr {
             },
         )
         .await?;
+        crate::gateway::Gateway::count_change(&mut tx).await?;
         tx.commit().await?;
-        state.gateway.changed(&state.pool).await?;
+        state.gateway.reload(&state.pool).await?;
         Ok(RoleDto {
             name: new_name,
             system: false,
@@ -256,8 +257,9 @@ pub mod ssr {
             },
         )
         .await?;
+        crate::gateway::Gateway::count_change(&mut tx).await?;
         tx.commit().await?;
-        state.gateway.changed(&state.pool).await?;
+        state.gateway.reload(&state.pool).await?;
         Ok(())
     }
 }

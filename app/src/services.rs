@@ -160,8 +160,9 @@ pub mod ssr {
                 }
             }
         }
+        crate::gateway::Gateway::count_change(&mut tx).await?;
         tx.commit().await?;
-        state.gateway.changed(&state.pool).await?;
+        state.gateway.reload(&state.pool).await?;
         Ok(())
     }
 

@@ -340,8 +340,9 @@ pub mod ssr {
             },
         )
         .await?;
+        crate::gateway::Gateway::count_change(&mut tx).await?;
         tx.commit().await?;
-        state.gateway.changed(&state.pool).await?;
+        state.gateway.reload(&state.pool).await?;
         Ok(user)
     }
 
@@ -423,12 +424,15 @@ pub mod ssr {
             },
         )
         .await?;
+        if ends_sessions {
+            crate::gateway::Gateway::count_sessions_change(&mut tx).await?;
+        }
+        crate::gateway::Gateway::count_change(&mut tx).await?;
         tx.commit().await?;
         if ends_sessions {
             state.gateway.forget_user(object_id);
-            state.gateway.sessions_changed(&state.pool).await?;
         }
-        state.gateway.changed(&state.pool).await?;
+        state.gateway.reload(&state.pool).await?;
         get(&state.pool, object_id).await
     }
 
@@ -457,10 +461,11 @@ pub mod ssr {
             },
         )
         .await?;
+        crate::gateway::Gateway::count_sessions_change(&mut tx).await?;
+        crate::gateway::Gateway::count_change(&mut tx).await?;
         tx.commit().await?;
         state.gateway.forget_user(object_id);
-        state.gateway.sessions_changed(&state.pool).await?;
-        state.gateway.changed(&state.pool).await?;
+        state.gateway.reload(&state.pool).await?;
         Ok(())
     }
 
@@ -536,8 +541,9 @@ pub mod ssr {
             },
         )
         .await?;
+        crate::gateway::Gateway::count_change(&mut tx).await?;
         tx.commit().await?;
-        state.gateway.changed(&state.pool).await?;
+        state.gateway.reload(&state.pool).await?;
         Ok(true)
     }
 
