@@ -290,23 +290,7 @@ impl Console {
         create_admin(&state.pool, ADMIN, ADMIN_PASSWORD)
             .await
             .expect("admin");
-        let config = server::config::Config {
-            database_url: String::new(),
-            site_addr: HOST.parse().expect("addr"),
-            site_root: std::env::temp_dir(),
-            session_timeout_secs: session_timeout.as_secs(),
-            login_max_failures: 5,
-            login_lockout_secs: 900,
-            allow_registration: false,
-            admin_email: None,
-            admin_password: None,
-            demo: false,
-        };
-        let app = server::router(
-            state.clone(),
-            std::sync::Arc::new(server::services::Registry::with_demo_services()),
-            server::leptos_options(&config),
-        );
+        let app = common::router_for(&state);
         let cookie = session_cookie(&app, ADMIN, ADMIN_PASSWORD).await;
         let key = new_key(&app, Auth::Cookie(&cookie), KEY_NAME).await;
         Console {

@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use app::audit::ssr::Actor;
@@ -22,23 +21,7 @@ on_every_engine!(a_thousand_checks_while_permissions_change);
 
 async fn a_thousand_checks_while_permissions_change(engine: &str) {
     let state = common::state_with(engine, app::state::Settings::default()).await;
-    let config = server::config::Config {
-        database_url: String::new(),
-        site_addr: "127.0.0.1:3000".parse().expect("addr"),
-        site_root: std::env::temp_dir(),
-        session_timeout_secs: 3600,
-        login_max_failures: 5,
-        login_lockout_secs: 900,
-        allow_registration: false,
-        admin_email: None,
-        admin_password: None,
-        demo: false,
-    };
-    let router = server::router(
-        state.clone(),
-        Arc::new(server::services::Registry::with_demo_services()),
-        server::leptos_options(&config),
-    );
+    let router = common::router_for(&state);
     let changer = {
         let state = state.clone();
         tokio::spawn(async move {

@@ -33,23 +33,7 @@ async fn console(engine: &str) -> Router {
     create_admin(&state.pool, "ops@example.com", "password-1")
         .await
         .expect("admin");
-    let config = server::config::Config {
-        database_url: String::new(),
-        site_addr: HOST.parse().expect("addr"),
-        site_root: std::env::temp_dir(),
-        session_timeout_secs: 3600,
-        login_max_failures: 5,
-        login_lockout_secs: 900,
-        allow_registration: false,
-        admin_email: None,
-        admin_password: None,
-        demo: false,
-    };
-    server::router(
-        state,
-        std::sync::Arc::new(server::services::Registry::with_demo_services()),
-        server::leptos_options(&config),
-    )
+    common::router_for(&state)
 }
 
 fn call(path: &str) -> http::request::Builder {
@@ -314,22 +298,7 @@ async fn every_console_function_refuses_without_a_session_or_from_another_origin
     app::roles::ssr::create(&state, &app::audit::ssr::Actor::System, "Fixers")
         .await
         .expect("role");
-    let app = server::router(
-        state.clone(),
-        std::sync::Arc::new(server::services::Registry::with_demo_services()),
-        server::leptos_options(&server::config::Config {
-            database_url: String::new(),
-            site_addr: HOST.parse().expect("addr"),
-            site_root: std::env::temp_dir(),
-            session_timeout_secs: 3600,
-            login_max_failures: 5,
-            login_lockout_secs: 900,
-            allow_registration: false,
-            admin_email: None,
-            admin_password: None,
-            demo: false,
-        }),
-    );
+    let app = common::router_for(&state);
     let cookie = signed_in_cookie(&app).await;
     for (name, form) in CONSOLE_FUNCTIONS {
         let anonymous = app

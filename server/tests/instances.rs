@@ -42,20 +42,26 @@ async fn instance(url: &str) -> (ConsoleState, Router) {
         .gateway
         .clone()
         .spawn_refresher(state.pool.clone(), POLL);
-    let config = server::config::Config {
-        database_url: url.to_string(),
-        site_addr: "127.0.0.1:3000".parse().expect("addr"),
-        site_root: std::env::temp_dir(),
-        session_timeout_secs: 3600,
-        login_max_failures: 5,
-        login_lockout_secs: 900,
-        allow_registration: false,
-        admin_email: None,
-        admin_password: None,
-        demo: false,
-    };
-    let router = server::router(state.clone(), registry, server::leptos_options(&config));
+    let router = common::router_for(&state);
     (state, router)
+}
+
+/// Sets NotAuthenticatedUser's cell on `method` of the calculator.
+async fn set_anonymous(
+    state: &ConsoleState,
+    method: &str,
+    effect: Effect,
+) -> Result<app::permissions::CellChange, app::error::AppError> {
+    app::permissions::ssr::set_cell(
+        state,
+        &Actor::System,
+        "calculator",
+        SubjectKind::Roles,
+        "NotAuthenticatedUser",
+        method,
+        effect,
+    )
+    .await
 }
 
 fn anonymous_add_allowed(state: &ConsoleState) -> bool {
@@ -111,31 +117,13 @@ async fn a_change_on_one_server_is_enforced_by_the_other() {
     let (a, _) = instance(&url).await;
     let (b, _) = instance(&url).await;
     assert!(anonymous_add_allowed(&b));
-    app::permissions::ssr::set_cell(
-        &a,
-        &Actor::System,
-        "calculator",
-        SubjectKind::Roles,
-        "NotAuthenticatedUser",
-        "add",
-        Effect::Deny,
-    )
-    .await
-    .expect("deny");
+    set_anonymous(&a, "add", Effect::Deny).await.expect("deny");
     let seen = within(|| !anonymous_add_allowed(&b)).await;
     println!("a deny made on server A was enforced by server B after {seen:?}");
     assert!(seen < Duration::from_secs(1), "{seen:?}");
-    app::permissions::ssr::set_cell(
-        &a,
-        &Actor::System,
-        "calculator",
-        SubjectKind::Roles,
-        "NotAuthenticatedUser",
-        "add",
-        Effect::Inherit,
-    )
-    .await
-    .expect("inherit");
+    set_anonymous(&a, "add", Effect::Inherit)
+        .await
+        .expect("inherit");
     within(|| anonymous_add_allowed(&b)).await;
 }
 
@@ -214,17 +202,9 @@ async fn a_server_whose_connections_die_reloads_everything_when_they_return() {
         .execute(format!("select pg_terminate_backend(pid) from pg_stat_activity where datname = '{database}'").as_str())
         .await
         .expect("terminate");
-    app::permissions::ssr::set_cell(
-        &a,
-        &Actor::System,
-        "calculator",
-        SubjectKind::Roles,
-        "NotAuthenticatedUser",
-        "*",
-        Effect::Deny,
-    )
-    .await
-    .expect("deny after reconnect");
+    set_anonymous(&a, "*", Effect::Deny)
+        .await
+        .expect("deny after reconnect");
     let seen = within(|| !anonymous_add_allowed(&b)).await;
     println!("after its connections were killed, server B saw the change after {seen:?}");
 }
@@ -233,17 +213,9 @@ async fn a_server_whose_connections_die_reloads_everything_when_they_return() {
 async fn without_its_database_a_server_answers_from_its_snapshot_and_refuses_writes() {
     let url = common::postgres_url().await;
     let (a, _) = instance(&url).await;
-    app::permissions::ssr::set_cell(
-        &a,
-        &Actor::System,
-        "calculator",
-        SubjectKind::Roles,
-        "NotAuthenticatedUser",
-        "divide",
-        Effect::Deny,
-    )
-    .await
-    .expect("deny");
+    set_anonymous(&a, "divide", Effect::Deny)
+        .await
+        .expect("deny");
     let (b, router_b) = instance(&url).await;
     b.pool.close().await;
     let get = |path: &str| {
@@ -271,16 +243,7 @@ async fn without_its_database_a_server_answers_from_its_snapshot_and_refuses_wri
         "{status} {body}"
     );
     // writes fail with a clear 503 and change nothing
-    let change = app::permissions::ssr::set_cell(
-        &b,
-        &Actor::System,
-        "calculator",
-        SubjectKind::Roles,
-        "NotAuthenticatedUser",
-        "add",
-        Effect::Deny,
-    )
-    .await;
+    let change = set_anonymous(&b, "add", Effect::Deny).await;
     assert_eq!(change.err(), Some(app::error::AppError::Unavailable));
     assert!(anonymous_add_allowed(&a));
     assert!(anonymous_add_allowed(&b));
