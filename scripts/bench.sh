@@ -12,7 +12,7 @@ mkdir -p "$OUT"
 
 log "decision cost: ours vs casbin-rs at three sizes (criterion)"
 rm -rf "$CARGO_TARGET_DIR/criterion/decision-"*
-cargo bench -p app --bench decision
+cargo bench -p policy --bench decision
 
 log "gateway: overhead, login flood, change propagation, memory (wrk, 64 connections)"
 BENCH_OUT="$OUT/gateway.json" cargo bench -p server --bench gateway

@@ -11,7 +11,7 @@ log "cargo fmt --check"
 cargo fmt --all --check
 
 log "cargo clippy (server side, then wasm side)"
-cargo clippy --release -p app -p server --all-targets -- -D warnings
+cargo clippy --release --workspace --exclude frontend --all-targets -- -D warnings
 cargo clippy --release -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 log "starting PostgreSQL for the tests"
@@ -20,7 +20,7 @@ export CONSOLE_TEST_POSTGRES_URL
 trap '"$ROOT/scripts/postgres.sh" stop' EXIT
 
 log "unit and integration tests (SQLite and PostgreSQL)"
-cargo test --release -p app -p server
+cargo test --release --workspace --exclude frontend
 
 "$ROOT/scripts/build.sh"
 

@@ -64,30 +64,18 @@ impl AppError {
 }
 
 #[cfg(feature = "ssr")]
-impl From<sqlx::Error> for AppError {
-    /// Logs the database error and tells the client only its kind.
-    fn from(error: sqlx::Error) -> Self {
+impl From<usecases::Error> for AppError {
+    fn from(error: usecases::Error) -> Self {
+        use usecases::Error;
         match error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                tracing::warn!(%error, "database unavailable");
-                AppError::Unavailable
-            }
-            other => {
-                tracing::error!(error = %other, "database error");
-                AppError::Internal
-            }
+            Error::Unauthenticated => AppError::Unauthenticated,
+            Error::InvalidCredentials => AppError::InvalidCredentials,
+            Error::BadInput(message) => AppError::BadInput(message),
+            Error::NotFound(message) => AppError::NotFound(message),
+            Error::Conflict(message) => AppError::Conflict(message),
+            Error::Forbidden(message) => AppError::Forbidden(message),
+            Error::Unavailable => AppError::Unavailable,
+            Error::Internal => AppError::Internal,
         }
     }
-}
-
-/// Answers a server function: on error, sets the HTTP status that fits it
-/// (server functions otherwise answer every error with 500).
-#[cfg(feature = "ssr")]
-pub fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    if let Err(error) = &result {
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(error.status_code());
-        }
-    }
-    result
 }

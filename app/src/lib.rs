@@ -1,5 +1,7 @@
-//! The console: Leptos UI, its server functions and the shared types.
-//! `ssr` adds the storage and guards; `hydrate` the browser side.
+//! The console: Leptos pages and widgets, the browser client, and thin
+//! server functions (guard, one use-case call, return). The types come
+//! from `policy`; `ssr` adds the use cases behind the server functions,
+//! `hydrate` the browser side.
 
 // deep view types of the matrix pages need more than the default 128
 #![recursion_limit = "512"]
@@ -7,24 +9,15 @@
 pub mod admins;
 pub mod audit;
 pub mod client;
-pub mod decision;
 pub mod effective;
 pub mod error;
-pub mod fixture;
+#[cfg(feature = "ssr")]
+pub mod guard;
 pub mod pages;
 pub mod permissions;
 pub mod roles;
 pub mod services;
 pub mod users;
-
-#[cfg(feature = "ssr")]
-pub mod db;
-#[cfg(feature = "ssr")]
-pub mod gateway;
-#[cfg(feature = "ssr")]
-pub mod secret;
-#[cfg(feature = "ssr")]
-pub mod state;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

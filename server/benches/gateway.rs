@@ -23,16 +23,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::audit::ssr::Actor;
-use app::fixture::{Fixture, Size};
 use axum::body::Body;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use fixture::{Fixture, Size};
 use http::{Request, StatusCode};
 use serde_json::{json, Value};
 use server::services::{Caller, Invocation, Registry};
 use tower::ServiceExt;
+use usecases::Actor;
 
 const ADMIN: &str = "bench@example.com";
 const CONNECTIONS: &str = "64";
@@ -158,7 +158,7 @@ async fn bare_user(State(registry): State<Arc<Registry>>) -> Result<Json<Value>,
 }
 
 static BARE_USER: std::sync::OnceLock<Caller> = std::sync::OnceLock::new();
-static BARE_POOL: std::sync::OnceLock<app::db::Pool> = std::sync::OnceLock::new();
+static BARE_POOL: std::sync::OnceLock<store::Pool> = std::sync::OnceLock::new();
 
 async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
     let response = router
@@ -218,9 +218,9 @@ async fn main() {
         fixture.cells.len(),
         started.elapsed()
     );
-    state.gateway.reload(&state.pool).await.expect("reload");
+    state.runtime.reload().await.expect("reload");
     let reload_started = Instant::now();
-    state.gateway.reload(&state.pool).await.expect("reload");
+    state.runtime.reload().await.expect("reload");
     let full_reload_ms = reload_started.elapsed().as_secs_f64() * 1000.0;
 
     let router = server::router(
@@ -257,7 +257,7 @@ async fn main() {
     assert_eq!(status, StatusCode::OK, "{login}");
     let token = login["user-token"].as_str().expect("token").to_string();
     let object_id = login["objectId"].as_str().expect("id").to_string();
-    let user = state.gateway.snapshot().users[&object_id].clone();
+    let user = state.runtime.snapshot().users[&object_id].clone();
     let _ = BARE_USER.set(Caller::User { object_id, user });
 
     // the same calls in this process, one after another, without sockets:
@@ -368,7 +368,7 @@ async fn main() {
 
     // change propagation: admin API change, then the first runtime answer
     // that reflects it, through the same router in this process
-    let key = app::admins::ssr::create_api_key(&state.pool, &Actor::System, ADMIN, "bench")
+    let key = usecases::admins::create_api_key(&state, &Actor::System, ADMIN, "bench")
         .await
         .expect("key");
     let cell = format!(

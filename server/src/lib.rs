@@ -1,4 +1,6 @@
-//! The server: configuration, startup and the HTTP wiring of the console.
+//! The server: configuration, start-up and the HTTP wiring of the console.
+//! The runtime REST API (`api`) and the admin REST API (`admin_api`) are
+//! thin: each handler extracts, calls one use case, and answers.
 
 pub mod admin_api;
 pub mod api;
@@ -6,10 +8,9 @@ pub mod config;
 pub mod demo;
 pub mod services;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use app::admins::ssr::admin_from_headers;
-use app::state::{ConsoleState, Settings};
 use app::{shell, App};
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
@@ -19,8 +20,10 @@ use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
+use usecases::admins::CreateAdminError;
+use usecases::web::admin_from_headers;
+use usecases::{Console, Settings};
 
 use crate::config::Config;
 
@@ -36,17 +39,17 @@ pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
-    Database(#[from] app::db::DbSetupError),
+    Database(#[from] store::DbSetupError),
     #[error("{0}")]
     Seed(String),
     #[error("cannot load the permissions: {0}")]
-    Load(#[from] sqlx::Error),
+    Load(#[from] store::StoreError),
     #[error("cannot register the services: {0}")]
-    Register(app::error::AppError),
+    Register(usecases::Error),
     #[error("set both CONSOLE_ADMIN_EMAIL and CONSOLE_ADMIN_PASSWORD, or neither")]
     HalfAdmin,
     #[error("cannot create the console admin: {0}")]
-    Admin(#[from] app::admins::ssr::CreateAdminError),
+    Admin(#[from] CreateAdminError),
 }
 
 pub fn settings(config: &Config) -> Settings {
@@ -62,28 +65,24 @@ pub fn settings(config: &Config) -> Settings {
 pub async fn prepare_state(
     config: &Config,
     registry: &services::Registry,
-) -> Result<ConsoleState, StartError> {
+) -> Result<Console, StartError> {
     if config.admin_email.is_some() != config.admin_password.is_some() {
         return Err(StartError::HalfAdmin);
     }
-    let (pool, engine) = app::db::connect_and_migrate(&config.database_url).await?;
-    let state = ConsoleState::open(pool.clone(), engine, settings(config)).await?;
-    app::services::ssr::sync(&state, &registry.descriptions())
+    let (pool, engine) = store::connect_and_migrate(&config.database_url).await?;
+    let console = Console::open(pool, engine, settings(config)).await?;
+    usecases::services::register(&console, &registry.descriptions())
         .await
         .map_err(StartError::Register)?;
     if config.demo {
-        demo::seed(&state).await.map_err(StartError::Seed)?;
+        demo::seed(&console).await.map_err(StartError::Seed)?;
     }
-    match (&config.admin_email, &config.admin_password) {
-        (Some(email), Some(password)) => {
-            if app::admins::ssr::ensure_admin(&pool, email, password).await? {
-                tracing::info!(admin = %email, "console admin created from the configuration");
-            }
+    if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {
+        if usecases::admins::ensure_admin(&console, email, password).await? {
+            tracing::info!(admin = %email, "console admin created from the configuration");
         }
-        (None, None) => {}
-        _ => return Err(StartError::HalfAdmin),
     }
-    Ok(state)
+    Ok(console)
 }
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {
@@ -98,30 +97,30 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
 /// The whole HTTP surface: runtime API, admin API, console pages, server
 /// functions, static files.
 pub fn router(
-    state: ConsoleState,
+    console: Console,
     registry: Arc<services::Registry>,
     options: LeptosOptions,
 ) -> Router {
     let apis = api::router(api::ApiState {
-        console: state.clone(),
+        console: console.clone(),
         registry,
     })
-    .merge(admin_api::router(state.clone()));
+    .merge(admin_api::router(console.clone()));
     let routes = generate_route_list(App);
-    let context_state = state.clone();
+    let context_console = console.clone();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .leptos_routes_with_context(
             &options,
             routes,
-            move || provide_context(context_state.clone()),
+            move || provide_context(context_console.clone()),
             {
                 let options = options.clone();
                 move || shell(options.clone())
             },
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
-        .layer(middleware::from_fn_with_state(state, page_guard))
+        .layer(middleware::from_fn_with_state(console, page_guard))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .with_state(options)
         .merge(apis)
@@ -130,7 +129,7 @@ pub fn router(
 /// Console pages need a signed-in admin: without one, the browser goes to
 /// the sign-in page; a signed-in admin asking for sign-in goes to the app.
 /// APIs and static files answer for themselves.
-async fn page_guard(State(state): State<ConsoleState>, request: Request, next: Next) -> Response {
+async fn page_guard(State(console): State<Console>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let exempt = [
         "/pkg/",
@@ -143,9 +142,12 @@ async fn page_guard(State(state): State<ConsoleState>, request: Request, next: N
     if exempt.iter().any(|prefix| path.starts_with(prefix)) {
         return next.run(request).await;
     }
-    let admin = match admin_from_headers(&state, request.headers()).await {
+    let admin = match admin_from_headers(&console, request.headers()).await {
         Ok(admin) => admin,
-        Err(error) => return (error.status_code(), error.to_string()).into_response(),
+        Err(error) => {
+            let error = app::error::AppError::from(error);
+            return (error.status_code(), error.to_string()).into_response();
+        }
     };
     match (path == "/sign-in", admin.is_some()) {
         (true, true) => Redirect::to("/").into_response(),

@@ -26,10 +26,13 @@ async fn run(cli: Cli) -> Result<(), String> {
     let config = cli.config;
     if let Some(Command::CreateAdmin { email, password }) = &cli.command {
         let (email, password) = (email.clone(), password.clone());
-        let (pool, _) = app::db::connect_and_migrate(&config.database_url)
+        let (pool, engine) = store::connect_and_migrate(&config.database_url)
             .await
             .map_err(|error| error.to_string())?;
-        let admin = app::admins::ssr::create_admin(&pool, &email, &password)
+        let console = usecases::Console::open(pool, engine, server::settings(&config))
+            .await
+            .map_err(|error| error.to_string())?;
+        let admin = usecases::admins::create_admin(&console, &email, &password)
             .await
             .map_err(|error| error.to_string())?;
         println!("console admin `{}` created", admin.email);
@@ -45,11 +48,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         println!("{added} users added");
         return Ok(());
     }
-    if app::admins::ssr::admin_count(&state.pool)
-        .await
-        .unwrap_or(0)
-        == 0
-    {
+    if usecases::admins::admin_count(&state).await.unwrap_or(0) == 0 {
         tracing::warn!(
             "no console admin exists: create one with `server create-admin --email ...` \
              or CONSOLE_ADMIN_EMAIL and CONSOLE_ADMIN_PASSWORD"
@@ -57,9 +56,9 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
     // other servers on the same database: their changes show here within this
     state
-        .gateway
+        .runtime
         .clone()
-        .spawn_refresher(state.pool.clone(), std::time::Duration::from_millis(50));
+        .spawn_refresher(std::time::Duration::from_millis(50));
     let options = server::leptos_options(&config);
     let app = server::router(state, registry, options);
     let listener = tokio::net::TcpListener::bind(config.site_addr)

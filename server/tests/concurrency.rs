@@ -10,17 +10,17 @@ mod common;
 
 use std::time::Duration;
 
-use app::audit::ssr::Actor;
-use app::decision::Effect;
-use app::permissions::SubjectKind;
 use axum::body::Body;
 use http::{Request, StatusCode};
+use policy::cells::SubjectKind;
+use policy::decision::Effect;
 use tower::ServiceExt;
+use usecases::Actor;
 
 on_every_engine!(a_thousand_checks_while_permissions_change);
 
 async fn a_thousand_checks_while_permissions_change(engine: &str) {
-    let state = common::state_with(engine, app::state::Settings::default()).await;
+    let state = common::state_with(engine, usecases::Settings::default()).await;
     let router = common::router_for(&state);
     let changer = {
         let state = state.clone();
@@ -31,7 +31,7 @@ async fn a_thousand_checks_while_permissions_change(engine: &str) {
                 } else {
                     Effect::Inherit
                 };
-                app::permissions::ssr::set_cell(
+                usecases::permissions::set_cell(
                     &state,
                     &Actor::System,
                     "calculator",

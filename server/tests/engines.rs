@@ -11,9 +11,9 @@ mod common;
 
 use std::collections::HashMap;
 
-use app::decision::{decide, Decision};
-use app::fixture::{Fixture, Size};
-use app::gateway::Snapshot;
+use fixture::{Fixture, Size};
+use policy::decision::{decide, Decision};
+use runtime::snapshot::Snapshot;
 
 /// By email: object ids differ between the two databases.
 fn users_by_email(snapshot: &Snapshot) -> HashMap<String, String> {
@@ -35,14 +35,14 @@ async fn sqlite_and_postgres_decide_alike_on_generated_fixtures() {
     let mut tally: HashMap<&str, usize> = HashMap::new();
     for seed in [11, 12, 13] {
         let fixture = Fixture::generate(size, seed);
-        let sqlite = common::state_with("sqlite", app::state::Settings::default()).await;
-        let postgres = common::state_with("postgres", app::state::Settings::default()).await;
+        let sqlite = common::state_with("sqlite", usecases::Settings::default()).await;
+        let postgres = common::state_with("postgres", usecases::Settings::default()).await;
         for state in [&sqlite, &postgres] {
             server::demo::seed_fixture(state, &fixture)
                 .await
                 .expect("fixture stored");
         }
-        let (left, right) = (sqlite.gateway.snapshot(), postgres.gateway.snapshot());
+        let (left, right) = (sqlite.runtime.snapshot(), postgres.runtime.snapshot());
         assert_eq!(left.policy, right.policy, "seed {seed}: policies differ");
         // and both hold exactly what was generated
         let generated = fixture.policy();

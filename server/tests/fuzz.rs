@@ -18,7 +18,6 @@ use http::{HeaderValue, Request, StatusCode};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::Value;
-use tower::ServiceExt;
 
 const CASES: u32 = 400;
 
@@ -31,7 +30,7 @@ struct Fixture {
 fn fixture() -> Fixture {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (router, token) = runtime.block_on(async {
-        let state = common::state_with("sqlite", app::state::Settings::default()).await;
+        let state = common::state_with("sqlite", usecases::Settings::default()).await;
         server::demo::seed(&state).await.unwrap();
         let router = common::router_for(&state);
         let (status, body) = send(
@@ -54,15 +53,16 @@ fn fixture() -> Fixture {
     }
 }
 
+/// The status and JSON body of the answer; an answer that is not JSON fails.
 async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
-    let response = router.clone().oneshot(request).await.expect("an answer");
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .expect("a body");
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| panic!("{status}: not JSON: {:?}", String::from_utf8_lossy(&bytes)));
-    (status, body)
+    let reply = common::send(router, request).await;
+    assert!(
+        reply.is_json(),
+        "{}: not JSON: {:?}",
+        reply.status,
+        reply.text
+    );
+    (reply.status, reply.json)
 }
 
 /// An error answer has the shape of every error: a numeric code and a message.

@@ -10,12 +10,12 @@ mod common;
 
 use std::time::Duration;
 
-use app::admins::ssr::create_admin;
 use axum::body::Body;
 use axum::Router;
 use http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
+use usecases::admins::create_admin;
 
 on_every_engine!(
     pages_without_a_session_go_to_sign_in,
@@ -30,7 +30,7 @@ const HOST: &str = "127.0.0.1:3000";
 
 async fn console(engine: &str) -> Router {
     let state = common::state_for(engine, Duration::from_secs(3600)).await;
-    create_admin(&state.pool, "ops@example.com", "password-1")
+    create_admin(&state, "ops@example.com", "password-1")
         .await
         .expect("admin");
     common::router_for(&state)
@@ -292,10 +292,10 @@ const CONSOLE_FUNCTIONS: [(&str, &str); 14] = [
 
 async fn every_console_function_refuses_without_a_session_or_from_another_origin(engine: &str) {
     let state = common::state_for(engine, Duration::from_secs(3600)).await;
-    create_admin(&state.pool, "ops@example.com", "password-1")
+    create_admin(&state, "ops@example.com", "password-1")
         .await
         .expect("admin");
-    app::roles::ssr::create(&state, &app::audit::ssr::Actor::System, "Fixers")
+    usecases::roles::create(&state, &usecases::Actor::System, "Fixers")
         .await
         .expect("role");
     let app = common::router_for(&state);
@@ -328,7 +328,7 @@ async fn every_console_function_refuses_without_a_session_or_from_another_origin
         );
     }
     // nothing was changed by the refused calls
-    let roles = app::roles::ssr::list(&state.pool).await.expect("roles");
+    let roles = usecases::roles::list(&state).await.expect("roles");
     assert_eq!(
         roles
             .iter()
@@ -338,14 +338,14 @@ async fn every_console_function_refuses_without_a_session_or_from_another_origin
         ["Fixers"]
     );
     assert_eq!(
-        app::users::ssr::list(&state.pool, "", 0, 10)
+        usecases::users::list(&state, "", 0, 10)
             .await
             .expect("users")
             .total,
         0
     );
     assert_eq!(
-        app::permissions::ssr::export(&state.pool)
+        usecases::permissions::export(&state)
             .await
             .expect("export")
             .services["orders"],

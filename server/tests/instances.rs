@@ -14,45 +14,40 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::audit::ssr::Actor;
-use app::decision::{decide, Effect, Subject};
-use app::permissions::SubjectKind;
-use app::state::{ConsoleState, Settings};
 use axum::body::Body;
 use axum::Router;
 use http::{header, Request, StatusCode};
-use http_body_util::BodyExt;
+use policy::cells::SubjectKind;
+use policy::decision::{decide, Effect, Subject};
 use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
-use tower::ServiceExt;
+use usecases::Actor;
+use usecases::{Console, Settings};
 
 const POLL: Duration = Duration::from_millis(50);
 
 /// One "server": its own pool, gateway, refresher and router.
-async fn instance(url: &str) -> (ConsoleState, Router) {
-    let (pool, engine) = app::db::connect_and_migrate(url).await.expect("connect");
-    let state = ConsoleState::open(pool, engine, Settings::default())
+async fn instance(url: &str) -> (Console, Router) {
+    let (pool, engine) = store::connect_and_migrate(url).await.expect("connect");
+    let state = Console::open(pool, engine, Settings::default())
         .await
         .expect("open");
     let registry = Arc::new(server::services::Registry::with_demo_services());
-    app::services::ssr::sync(&state, &registry.descriptions())
+    usecases::services::register(&state, &registry.descriptions())
         .await
         .expect("sync");
-    state
-        .gateway
-        .clone()
-        .spawn_refresher(state.pool.clone(), POLL);
+    state.runtime.clone().spawn_refresher(POLL);
     let router = common::router_for(&state);
     (state, router)
 }
 
 /// Sets NotAuthenticatedUser's cell on `method` of the calculator.
 async fn set_anonymous(
-    state: &ConsoleState,
+    state: &Console,
     method: &str,
     effect: Effect,
-) -> Result<app::permissions::CellChange, app::error::AppError> {
-    app::permissions::ssr::set_cell(
+) -> Result<policy::cells::CellChange, usecases::Error> {
+    usecases::permissions::set_cell(
         state,
         &Actor::System,
         "calculator",
@@ -64,8 +59,8 @@ async fn set_anonymous(
     .await
 }
 
-fn anonymous_add_allowed(state: &ConsoleState) -> bool {
-    let snapshot = state.gateway.snapshot();
+fn anonymous_add_allowed(state: &Console) -> bool {
+    let snapshot = state.runtime.snapshot();
     decide(
         &snapshot.policy,
         &[Subject::Role("NotAuthenticatedUser".into())],
@@ -88,19 +83,10 @@ async fn within(mut condition: impl FnMut() -> bool) -> Duration {
     started.elapsed()
 }
 
+/// The status and JSON body of the answer (`Null` when it is not JSON).
 async fn call(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
-    let response = router.clone().oneshot(request).await.expect("response");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let reply = common::send(router, request).await;
+    (reply.status, reply.json)
 }
 
 fn whoami(token: &str) -> Request<Body> {
@@ -132,10 +118,10 @@ async fn a_logout_on_one_server_kills_the_token_on_the_other() {
     let url = common::postgres_url().await;
     let (a, router_a) = instance(&url).await;
     let (_b, router_b) = instance(&url).await;
-    app::users::ssr::create(
+    usecases::users::create(
         &a,
         &Actor::System,
-        app::users::NewUser {
+        policy::wire::NewUser {
             email: "alice@example.com".into(),
             name: "Alice".into(),
             password: "password-1".into(),
@@ -244,7 +230,7 @@ async fn without_its_database_a_server_answers_from_its_snapshot_and_refuses_wri
     );
     // writes fail with a clear 503 and change nothing
     let change = set_anonymous(&b, "add", Effect::Deny).await;
-    assert_eq!(change.err(), Some(app::error::AppError::Unavailable));
+    assert_eq!(change.err(), Some(usecases::Error::Unavailable));
     assert!(anonymous_add_allowed(&a));
     assert!(anonymous_add_allowed(&b));
 }

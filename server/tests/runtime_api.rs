@@ -11,17 +11,15 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::audit::ssr::Actor;
-use app::decision::Effect;
-use app::permissions::SubjectKind;
-use app::state::{ConsoleState, Settings};
-use app::users::{NewUser, UserChanges, UserStatus};
 use axum::body::Body;
 use axum::Router;
 use http::{header, Request, StatusCode};
-use http_body_util::BodyExt;
+use policy::cells::SubjectKind;
+use policy::decision::Effect;
+use policy::wire::{NewUser, UserChanges, UserStatus};
 use serde_json::{json, Value};
-use tower::ServiceExt;
+use usecases::Actor;
+use usecases::{Console, Settings};
 
 on_every_engine!(
     info_answers_for_sdks,
@@ -54,7 +52,7 @@ on_every_engine!(
 const PASSWORD: &str = "password-1";
 
 struct Runtime {
-    state: ConsoleState,
+    state: Console,
     router: Router,
 }
 
@@ -70,7 +68,7 @@ async fn runtime_with(engine: &str, settings: Settings) -> Runtime {
 
 impl Runtime {
     async fn user(&self, email: &str, roles: &[&str]) -> String {
-        let user = app::users::ssr::create(
+        let user = usecases::users::create(
             &self.state,
             &Actor::System,
             NewUser {
@@ -82,15 +80,12 @@ impl Runtime {
         .await
         .expect("user");
         for role in roles {
-            if app::roles::ssr::find_role(&self.state.pool, role)
-                .await
-                .is_err()
-            {
-                app::roles::ssr::create(&self.state, &Actor::System, role)
+            if usecases::roles::find(&self.state, role).await.is_err() {
+                usecases::roles::create(&self.state, &Actor::System, role)
                     .await
                     .expect("role");
             }
-            app::users::ssr::assign_role(&self.state, &Actor::System, &user.object_id, role)
+            usecases::users::assign_role(&self.state, &Actor::System, &user.object_id, role)
                 .await
                 .expect("assign");
         }
@@ -105,7 +100,7 @@ impl Runtime {
         method: &str,
         effect: Effect,
     ) {
-        app::permissions::ssr::set_cell(
+        usecases::permissions::set_cell(
             &self.state,
             &Actor::System,
             service,
@@ -118,27 +113,16 @@ impl Runtime {
         .expect("set cell");
     }
 
+    /// The status and body of the answer: its JSON, `Null` when it is
+    /// empty, its text as a JSON string when it is not JSON.
     async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("response");
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
+        let reply = common::send(&self.router, request).await;
+        let body = if reply.text.is_empty() || reply.is_json() {
+            reply.json
         } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+            Value::String(reply.text)
         };
-        (status, body)
+        (reply.status, body)
     }
 
     async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
@@ -260,7 +244,7 @@ async fn malformed_login_requests_are_clear_400s(engine: &str) {
 async fn disabled_users_cannot_log_in(engine: &str) {
     let rt = runtime(engine).await;
     let id = rt.user("alice@example.com", &[]).await;
-    app::users::ssr::update(
+    usecases::users::update(
         &rt.state,
         &Actor::System,
         &id,
@@ -825,7 +809,7 @@ async fn password_change_and_disable_end_sessions(engine: &str) {
     let rt = runtime(engine).await;
     let id = rt.user("alice@example.com", &[]).await;
     let token = rt.token("alice@example.com").await;
-    app::users::ssr::update(
+    usecases::users::update(
         &rt.state,
         &Actor::System,
         &id,
@@ -845,7 +829,7 @@ async fn password_change_and_disable_end_sessions(engine: &str) {
     let (status, body) = rt.login("alice@example.com", "password-2").await;
     assert_eq!(status, StatusCode::OK);
     let token = body["user-token"].as_str().expect("token").to_string();
-    app::users::ssr::update(
+    usecases::users::update(
         &rt.state,
         &Actor::System,
         &id,
@@ -929,9 +913,9 @@ async fn names_cannot_dodge_a_deny(engine: &str) {
 }
 
 /// The session's last activity as stored.
-async fn last_seen(state: &app::state::ConsoleState, token: &str) -> Option<i64> {
+async fn last_seen(state: &usecases::Console, token: &str) -> Option<i64> {
     sqlx::query_scalar("select last_seen_at from user_session where token_hash = $1")
-        .bind(app::secret::hash_token(token))
+        .bind(runtime::secret::hash_token(token))
         .fetch_optional(&state.pool)
         .await
         .expect("query")
@@ -941,13 +925,20 @@ async fn the_inactivity_boundary_is_exact(engine: &str) {
     let rt = runtime(engine).await;
     let id = rt.user("alice@example.com", &[]).await;
     let timeout = Duration::from_millis(1_000);
-    let gateway = &rt.state.gateway;
-    let pool = &rt.state.pool;
+    let gateway = &rt.state.runtime;
+    // what a logout elsewhere does to this server's cache
+    let forget = |token: &str| {
+        let applied = runtime::Applied {
+            ended_tokens: vec![runtime::secret::hash_token(token)],
+            ..runtime::Applied::default()
+        };
+        async move { gateway.apply(&applied).await }
+    };
 
     // from the cache: every activity moves the boundary
     let token = rt.token("alice@example.com").await;
     let t0 = last_seen(&rt.state, &token).await.expect("a session");
-    let at = |now| gateway.authenticate_at(pool, &token, timeout, now);
+    let at = |now| gateway.authenticate_at(&token, timeout, now);
     assert_eq!(at(t0 + 999).await.expect("db"), Some(id.clone()));
     assert_eq!(at(t0 + 1_998).await.expect("db"), Some(id.clone()));
     assert_eq!(at(t0 + 2_997).await.expect("db"), Some(id.clone()));
@@ -959,28 +950,28 @@ async fn the_inactivity_boundary_is_exact(engine: &str) {
     // from the database (another server, or after a restart): the same boundary
     let token = rt.token("alice@example.com").await;
     let t1 = last_seen(&rt.state, &token).await.expect("a session");
-    gateway.forget_token(&token);
+    forget(&token).await.expect("forget");
     assert_eq!(
         gateway
-            .authenticate_at(pool, &token, timeout, t1 + 999)
+            .authenticate_at(&token, timeout, t1 + 999)
             .await
             .expect("db"),
         Some(id.clone())
     );
     // that activity was written through: a fresh cache still sees it
-    gateway.forget_token(&token);
+    forget(&token).await.expect("forget");
     assert_eq!(last_seen(&rt.state, &token).await, Some(t1 + 999));
     assert_eq!(
         gateway
-            .authenticate_at(pool, &token, timeout, t1 + 1_998)
+            .authenticate_at(&token, timeout, t1 + 1_998)
             .await
             .expect("db"),
         Some(id.clone())
     );
-    gateway.forget_token(&token);
+    forget(&token).await.expect("forget");
     assert_eq!(
         gateway
-            .authenticate_at(pool, &token, timeout, t1 + 2_998)
+            .authenticate_at(&token, timeout, t1 + 2_998)
             .await
             .expect("db"),
         None
@@ -1060,7 +1051,7 @@ async fn logout_and_disable_stop_calls_in_flight(engine: &str) {
 
     let token = rt.token("alice@example.com").await;
     calls_across(&rt, &token, async {
-        app::users::ssr::update(
+        usecases::users::update(
             &rt.state,
             &Actor::System,
             &id,
@@ -1108,24 +1099,26 @@ async fn a_cell_change_racing_a_rename_is_not_lost(engine: &str) {
     .await
     .expect("rename");
     let mut conn = pool.acquire().await.expect("connection");
-    let version = app::gateway::Gateway::count_change(&mut conn)
+    let version = store::counters::bump_policy(&mut conn)
         .await
         .expect("count");
     drop(conn);
-    let old_name = app::decision::Subject::Role("Sales".to_string());
     rt.state
-        .gateway
-        .cell_changed(
-            pool,
-            version,
-            &app::gateway::CellKey {
-                service_id: &service_id,
-                service: "calculator",
-                subject_id: &role_id,
-                subject: &old_name,
-                method: "add",
-            },
-        )
+        .runtime
+        .apply(&runtime::Applied {
+            policy_version: Some(version),
+            cell: Some(runtime::ChangedCell {
+                ids: store::permissions::CellIds {
+                    service_id: service_id.clone(),
+                    subject_id: role_id.clone(),
+                },
+                service: "calculator".to_string(),
+                kind: SubjectKind::Roles,
+                subject: "Sales".to_string(),
+                method: "add".to_string(),
+            }),
+            ..runtime::Applied::default()
+        })
         .await
         .expect("applied");
 

@@ -10,12 +10,12 @@ mod common;
 
 use std::time::Duration;
 
-use app::admins::ssr::{
-    admin_count, admin_for_token, create_admin, end_session, ensure_admin, start_session,
-    CreateAdminError,
-};
-use app::error::AppError;
 use common::{state_for, url_for};
+use usecases::admins::{
+    admin_count, admin_for_token, create_admin, ensure_admin, sign_in as start_session,
+    sign_out as end_session, CreateAdminError,
+};
+use usecases::Error;
 
 on_every_engine!(
     migrations_apply_once_and_again,
@@ -29,12 +29,12 @@ on_every_engine!(
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// A database with one admin, signed in.
-async fn signed_in(engine: &str) -> (app::state::ConsoleState, app::secret::SessionToken) {
+async fn signed_in(engine: &str) -> (usecases::Console, runtime::secret::SessionToken) {
     let state = state_for(engine, HOUR).await;
-    create_admin(&state.pool, "ops@example.com", "password-1")
+    create_admin(&state, "ops@example.com", "password-1")
         .await
         .expect("create");
-    let (_, token) = start_session(&state.pool, "ops@example.com", "password-1".into())
+    let (_, token) = start_session(&state, "ops@example.com", "password-1".into())
         .await
         .expect("sign in");
     (state, token)
@@ -42,66 +42,70 @@ async fn signed_in(engine: &str) -> (app::state::ConsoleState, app::secret::Sess
 
 async fn migrations_apply_once_and_again(engine: &str) {
     let url = url_for(engine).await;
-    let (pool, _) = app::db::connect_and_migrate(&url)
+    let (pool, engine) = store::connect_and_migrate(&url).await.expect("first start");
+    let console = usecases::Console::open(pool.clone(), engine, usecases::Settings::default())
         .await
-        .expect("first start");
-    create_admin(&pool, "first@example.com", "password-1")
+        .expect("open");
+    create_admin(&console, "first@example.com", "password-1")
         .await
         .expect("admin");
     pool.close().await;
     // a second start applies nothing new and keeps the data
-    let (pool, _) = app::db::connect_and_migrate(&url)
+    let (pool, engine) = store::connect_and_migrate(&url)
         .await
         .expect("second start");
-    assert_eq!(admin_count(&pool).await.expect("count"), 1);
+    let console = usecases::Console::open(pool, engine, usecases::Settings::default())
+        .await
+        .expect("open");
+    assert_eq!(admin_count(&console).await.expect("count"), 1);
 }
 
 async fn admins_are_unique_case_insensitively(engine: &str) {
     let state = state_for(engine, HOUR).await;
-    let admin = create_admin(&state.pool, " Ops@Example.com ", "password-1")
+    let admin = create_admin(&state, " Ops@Example.com ", "password-1")
         .await
         .expect("create");
     assert_eq!(admin.email, "ops@example.com");
-    let again = create_admin(&state.pool, "OPS@example.COM", "password-2").await;
+    let again = create_admin(&state, "OPS@example.COM", "password-2").await;
     assert!(matches!(again, Err(CreateAdminError::Exists(email)) if email == "ops@example.com"));
-    assert!(!ensure_admin(&state.pool, "ops@example.com", "password-3")
+    assert!(!ensure_admin(&state, "ops@example.com", "password-3")
         .await
         .expect("ensure"));
-    assert!(ensure_admin(&state.pool, "other@example.com", "password-3")
+    assert!(ensure_admin(&state, "other@example.com", "password-3")
         .await
         .expect("ensure"));
-    assert_eq!(admin_count(&state.pool).await.expect("count"), 2);
+    assert_eq!(admin_count(&state).await.expect("count"), 2);
 }
 
 async fn bad_admin_input_is_refused(engine: &str) {
     let state = state_for(engine, HOUR).await;
     assert!(matches!(
-        create_admin(&state.pool, "not-an-email", "password-1").await,
+        create_admin(&state, "not-an-email", "password-1").await,
         Err(CreateAdminError::InvalidEmail(_))
     ));
     assert!(matches!(
-        create_admin(&state.pool, "a@example.com", "short").await,
+        create_admin(&state, "a@example.com", "short").await,
         Err(CreateAdminError::WeakPassword(_))
     ));
-    assert_eq!(admin_count(&state.pool).await.expect("count"), 0);
+    assert_eq!(admin_count(&state).await.expect("count"), 0);
 }
 
 async fn sessions_open_with_the_right_password_only(engine: &str) {
     let state = state_for(engine, HOUR).await;
-    create_admin(&state.pool, "ops@example.com", "password-1")
+    create_admin(&state, "ops@example.com", "password-1")
         .await
         .expect("create");
 
-    let wrong = start_session(&state.pool, "ops@example.com", "password-2".into()).await;
-    assert_eq!(wrong.err(), Some(AppError::InvalidCredentials));
-    let unknown = start_session(&state.pool, "nobody@example.com", "password-1".into()).await;
-    assert_eq!(unknown.err(), Some(AppError::InvalidCredentials));
+    let wrong = start_session(&state, "ops@example.com", "password-2".into()).await;
+    assert_eq!(wrong.err(), Some(Error::InvalidCredentials));
+    let unknown = start_session(&state, "nobody@example.com", "password-1".into()).await;
+    assert_eq!(unknown.err(), Some(Error::InvalidCredentials));
 
-    let (admin, token) = start_session(&state.pool, "OPS@example.com", "password-1".into())
+    let (admin, token) = start_session(&state, "OPS@example.com", "password-1".into())
         .await
         .expect("sign in");
     assert_eq!(admin.email, "ops@example.com");
-    let found = admin_for_token(&state.pool, token.reveal(), HOUR)
+    let found = admin_for_token(&state, token.reveal(), HOUR)
         .await
         .expect("lookup");
     assert_eq!(found.map(|a| a.email).as_deref(), Some("ops@example.com"));
@@ -114,7 +118,7 @@ async fn sessions_open_with_the_right_password_only(engine: &str) {
     assert_eq!(stored.len(), 1);
     assert_ne!(stored[0], token.reveal());
 
-    let (_, second) = start_session(&state.pool, "ops@example.com", "password-1".into())
+    let (_, second) = start_session(&state, "ops@example.com", "password-1".into())
         .await
         .expect("second sign in");
     assert_ne!(
@@ -122,7 +126,7 @@ async fn sessions_open_with_the_right_password_only(engine: &str) {
         token.reveal(),
         "every sign-in gets a new token"
     );
-    assert!(admin_for_token(&state.pool, "made-up-token", HOUR)
+    assert!(admin_for_token(&state, "made-up-token", HOUR)
         .await
         .expect("lookup")
         .is_none());
@@ -130,10 +134,8 @@ async fn sessions_open_with_the_right_password_only(engine: &str) {
 
 async fn sessions_end_on_sign_out(engine: &str) {
     let (state, token) = signed_in(engine).await;
-    end_session(&state.pool, token.reveal())
-        .await
-        .expect("sign out");
-    assert!(admin_for_token(&state.pool, token.reveal(), HOUR)
+    end_session(&state, token.reveal()).await.expect("sign out");
+    assert!(admin_for_token(&state, token.reveal(), HOUR)
         .await
         .expect("lookup")
         .is_none());
@@ -145,18 +147,18 @@ async fn idle_sessions_expire(engine: &str) {
     // activity renews the session
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(150)).await;
-        assert!(admin_for_token(&state.pool, token.reveal(), timeout)
+        assert!(admin_for_token(&state, token.reveal(), timeout)
             .await
             .expect("lookup")
             .is_some());
     }
     // idleness past the timeout ends it, for good
     tokio::time::sleep(Duration::from_millis(350)).await;
-    assert!(admin_for_token(&state.pool, token.reveal(), timeout)
+    assert!(admin_for_token(&state, token.reveal(), timeout)
         .await
         .expect("lookup")
         .is_none());
-    assert!(admin_for_token(&state.pool, token.reveal(), HOUR)
+    assert!(admin_for_token(&state, token.reveal(), HOUR)
         .await
         .expect("lookup")
         .is_none());

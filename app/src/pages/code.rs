@@ -5,9 +5,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 
-use crate::decision::Effect;
 use crate::error::AppError;
 use crate::pages::widgets::effect_name;
+use crate::permissions::Effect;
 use crate::permissions::{import_permissions, CellChange, PermissionDiff};
 
 #[component]

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::client::{self, curl_command, error_text, Reply, TestUser};
 use crate::pages::permissions::{encode, permissions_url};
 use crate::pages::widgets::{ErrorNotice, Loading};
-use crate::services::{list_services, MethodDto, Verb};
+use crate::services::{list_services, Method, Verb};
 
 /// The address of a method's invocation page.
 pub fn invoke_url(service: &str, method: &str) -> String {
@@ -89,7 +89,7 @@ fn status_text(status: u16) -> String {
 }
 
 #[component]
-fn Invoker(service: String, method: MethodDto) -> impl IntoView {
+fn Invoker(service: String, method: Method) -> impl IntoView {
     let verb = method.verb;
     let tab = RwSignal::new(Tab::Arguments);
     let rows = RwSignal::new(example_rows(&method.example));

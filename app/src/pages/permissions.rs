@@ -8,8 +8,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use leptos_router::NavigateOptions;
 
-use crate::decision::Effect;
 use crate::pages::widgets::{effect_name, next_effect, EffectIcon, ErrorNotice, Loading, Pager};
+use crate::permissions::Effect;
 use crate::permissions::{
     bulk_set_permissions, role_matrix, set_permission, user_matrix, MatrixRow, SubjectKind,
     ALL_METHODS,

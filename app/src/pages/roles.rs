@@ -5,7 +5,7 @@ use leptos_meta::Title;
 
 use crate::pages::action_error;
 use crate::pages::widgets::{ErrorNotice, Loading};
-use crate::roles::{list_roles, CreateRole, DeleteRole, RenameRole, RoleDto};
+use crate::roles::{list_roles, CreateRole, DeleteRole, RenameRole, Role};
 
 #[component]
 pub fn RolesPage() -> impl IntoView {
@@ -52,7 +52,7 @@ pub fn RolesPage() -> impl IntoView {
 
 #[component]
 fn RoleRow(
-    role: RoleDto,
+    role: Role,
     rename: ServerAction<RenameRole>,
     delete: ServerAction<DeleteRole>,
 ) -> impl IntoView {

@@ -6,9 +6,9 @@ use leptos_router::hooks::use_params_map;
 
 use crate::pages::permissions::{encode, permissions_url};
 use crate::pages::widgets::{ErrorNotice, Loading};
-use crate::services::{list_services, ServiceDto};
+use crate::services::{list_services, Service};
 
-fn matches(service: &ServiceDto, search: &str) -> bool {
+fn matches(service: &Service, search: &str) -> bool {
     let search = search.trim().to_lowercase();
     search.is_empty()
         || service.name.to_lowercase().contains(&search)
@@ -41,7 +41,7 @@ pub fn ServicesPage() -> impl IntoView {
                     <p class="empty">"No API services are registered. Services appear here when the server registers them at start."</p>
                 }.into_any(),
                 Ok(all) => {
-                    let shown: Vec<ServiceDto> = all.into_iter().filter(|s| matches(s, &search.get())).collect();
+                    let shown: Vec<Service> = all.into_iter().filter(|s| matches(s, &search.get())).collect();
                     if shown.is_empty() {
                         return view! { <p class="empty">{format!("No service or method matches `{}`.", search.get())}</p> }.into_any();
                     }
@@ -54,7 +54,7 @@ pub fn ServicesPage() -> impl IntoView {
 }
 
 #[component]
-fn ServiceCard(service: ServiceDto) -> impl IntoView {
+fn ServiceCard(service: Service) -> impl IntoView {
     let name = service.name.clone();
     let description = service.description.clone();
     let link = format!("/services/{}", encode(&service.name));
@@ -72,7 +72,7 @@ fn ServiceCard(service: ServiceDto) -> impl IntoView {
 }
 
 #[component]
-fn MethodTable(service: ServiceDto) -> impl IntoView {
+fn MethodTable(service: Service) -> impl IntoView {
     view! {
         <table class="methods">
             <thead>

@@ -8,7 +8,7 @@ use crate::pages::action_error;
 use crate::pages::widgets::{ErrorNotice, Loading, Pager};
 use crate::roles::list_roles;
 use crate::users::{
-    list_users, CreateUser, DeleteUser, SetUserRole, UpdateUser, UserChanges, UserDto, UserStatus,
+    list_users, CreateUser, DeleteUser, SetUserRole, UpdateUser, User, UserChanges, UserStatus,
 };
 
 const PAGE_SIZE: i64 = 25;
@@ -133,7 +133,7 @@ struct Actions {
 }
 
 #[component]
-fn UserRow(user: UserDto, all_roles: Vec<String>, actions: Actions) -> impl IntoView {
+fn UserRow(user: User, all_roles: Vec<String>, actions: Actions) -> impl IntoView {
     let resetting = RwSignal::new(false);
     let confirming = RwSignal::new(false);
     let new_password = RwSignal::new(String::new());

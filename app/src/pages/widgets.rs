@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 
-use crate::decision::Effect;
 use crate::error::AppError;
+use crate::permissions::Effect;
 
 #[component]
 pub fn Loading(#[prop(default = "Loading…")] text: &'static str) -> impl IntoView {

@@ -71,3 +71,33 @@ pub async fn json_body<T: DeserializeOwned>(
         )
     })
 }
+
+/// A JSON body of the admin API as an extractor: every refusal (too
+/// large, wrong content type, malformed, missing or mistyped fields) is our
+/// JSON error, bad input with 8105.
+pub struct AdminJson<T>(pub T);
+
+/// The same for the runtime API, bad input with 8003.
+pub struct RuntimeJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for AdminJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, _state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        json_body(&parts.headers, body, code::INVALID_INPUT)
+            .await
+            .map(AdminJson)
+    }
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for RuntimeJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, _state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        json_body(&parts.headers, body, code::BAD_ARGUMENTS)
+            .await
+            .map(RuntimeJson)
+    }
+}

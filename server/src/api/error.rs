@@ -1,7 +1,6 @@
 //! Errors of the runtime and admin REST APIs: always JSON `{"code", "message"}`
 //! with a fitting status; internals go to the log, never to the client.
 
-use app::error::AppError;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -69,6 +68,22 @@ impl ApiError {
         )
     }
 
+    pub fn admin_required() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            code::ADMIN_REQUIRED,
+            "sign in as a console admin or send an admin API key",
+        )
+    }
+
+    pub fn cross_origin() -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            code::CROSS_ORIGIN,
+            "cross-origin request refused",
+        )
+    }
+
     pub fn internal() -> ApiError {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -96,40 +111,34 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(error: sqlx::Error) -> ApiError {
-        AppError::from(error).into()
+impl From<store::StoreError> for ApiError {
+    fn from(error: store::StoreError) -> ApiError {
+        usecases::Error::from(error).into()
     }
 }
 
-/// Domain errors in the admin API's words.
-impl From<AppError> for ApiError {
-    fn from(error: AppError) -> ApiError {
+/// Use-case errors in the admin API's words.
+impl From<usecases::Error> for ApiError {
+    fn from(error: usecases::Error) -> ApiError {
+        use usecases::Error;
         let message = error.to_string();
         match error {
-            AppError::Unauthenticated => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                code::ADMIN_REQUIRED,
-                "sign in as a console admin or send an admin API key",
-            ),
-            AppError::InvalidCredentials => {
+            Error::Unauthenticated => ApiError::admin_required(),
+            Error::InvalidCredentials => {
                 ApiError::new(StatusCode::UNAUTHORIZED, code::INVALID_ADMIN_LOGIN, message)
             }
-            AppError::CrossOrigin => {
-                ApiError::new(StatusCode::FORBIDDEN, code::CROSS_ORIGIN, message)
-            }
-            AppError::BadInput(_) => {
+            Error::BadInput(_) => {
                 ApiError::new(StatusCode::BAD_REQUEST, code::INVALID_INPUT, message)
             }
-            AppError::NotFound(_) => {
+            Error::NotFound(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, code::ADMIN_NOT_FOUND, message)
             }
-            AppError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, code::CONFLICT, message),
-            AppError::Forbidden(_) => {
+            Error::Conflict(_) => ApiError::new(StatusCode::CONFLICT, code::CONFLICT, message),
+            Error::Forbidden(_) => {
                 ApiError::new(StatusCode::FORBIDDEN, code::FORBIDDEN_CHANGE, message)
             }
-            AppError::Unavailable => ApiError::unavailable(),
-            AppError::Internal | AppError::Transport(_) => ApiError::internal(),
+            Error::Unavailable => ApiError::unavailable(),
+            Error::Internal => ApiError::internal(),
         }
     }
 }

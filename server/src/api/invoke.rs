@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use app::decision::{decide, Decision, Scope, Subject};
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::Json;
@@ -10,26 +9,20 @@ use serde_json::{json, Value};
 
 use super::body::json_value;
 use super::error::{code, ApiError, ApiPath};
-use super::{caller_id, ApiState};
-use crate::services::{Caller, Invocation, ServiceError};
+use super::{ApiState, Caller};
+use crate::services::{Invocation, ServiceError};
+use policy::decision::{decide, Decision};
 
 pub async fn invoke(
     State(state): State<ApiState>,
     ApiPath((service, method)): ApiPath<(String, String)>,
+    caller: Caller,
     request: Request,
 ) -> Result<Json<Value>, ApiError> {
     // taken apart, not extracted piece by piece: no copy of the headers
     let (parts, body) = request.into_parts();
     let (http_method, headers) = (&parts.method, &parts.headers);
-    let console = &state.console;
-    let user_id = caller_id(console, headers).await?;
-    let snapshot = console.gateway.snapshot();
-    // a token whose user was disabled or deleted since is no identity at all
-    let subjects = snapshot
-        .subjects(user_id.as_deref())
-        .ok_or_else(ApiError::invalid_token)?;
-
-    let decision = decide(&snapshot.policy, &subjects, &service, &method);
+    let decision = decide(&caller.snapshot.policy, &caller.subjects, &service, &method);
     let registered = state.registry.get(&service);
     let descriptor = state.registry.method(&service, &method);
     match (&decision, registered, &descriptor) {
@@ -63,8 +56,8 @@ pub async fn invoke(
             ),
         ));
     }
-    if let Decision::Deny { subject, scope } = &decision {
-        return Err(denied(&decision, subject, scope));
+    if let Some(cell) = decision.deciding_cell() {
+        return Err(denied(&decision, cell));
     }
     if !decision.is_allowed() {
         // the rule's default: nothing but an explicit Allow gets through
@@ -77,22 +70,16 @@ pub async fn invoke(
             .await?
             .unwrap_or_else(|| json!({})),
     };
-    let caller = match user_id
-        .as_deref()
-        .and_then(|id| snapshot.users.get(id).map(|user| (id, user)))
-    {
-        Some((id, user)) => Caller::User {
-            object_id: id.to_string(),
-            user: user.clone(),
-        },
-        None => Caller::Anonymous,
+    let caller = match caller.user {
+        Some((object_id, user)) => crate::services::Caller::User { object_id, user },
+        None => crate::services::Caller::Anonymous,
     };
     let result = service_impl
         .invoke(Invocation {
             method: &method,
             args,
             caller: &caller,
-            pool: &console.pool,
+            pool: &state.console.pool,
         })
         .await;
     match result {
@@ -107,25 +94,18 @@ pub async fn invoke(
             code::NOT_FOUND,
             message,
         )),
-        Err(ServiceError::Database(error)) => Err(error.into()),
+        Err(ServiceError::Database(error)) => Err(store::StoreError::from(error).into()),
     }
 }
 
 /// The 403: the reason in words, and which cell decided, for the console's link.
-fn denied(decision: &Decision, subject: &Subject, scope: &Scope) -> ApiError {
-    let (kind, name) = match subject {
-        Subject::User(email) => ("user", email.clone()),
-        Subject::Role(role) => ("role", role.clone()),
-    };
-    let scope = match scope {
-        Scope::Method(method) => method.clone(),
-        Scope::AllMethods => app::permissions::ALL_METHODS.to_string(),
-    };
+fn denied(decision: &Decision, cell: (policy::cells::SubjectKind, String, String)) -> ApiError {
+    let (kind, name, scope) = cell;
     ApiError {
         status: StatusCode::FORBIDDEN,
         code: code::PERMISSION_DENIED,
         message: decision.to_string(),
-        details: Some(json!({"deniedBy": {"kind": kind, "name": name, "scope": scope}})),
+        details: Some(json!({"deniedBy": {"kind": kind.singular(), "name": name, "scope": scope}})),
     }
 }
 

@@ -1,5 +1,7 @@
 //! The runtime REST API (DESIGN section 3): login, logout, token checks,
-//! registration, and the permission-checked service calls.
+//! registration, and the permission-checked service calls. Handlers hold
+//! no SQL: the [`Caller`] extractor identifies the caller, the use cases
+//! do the rest.
 
 pub mod body;
 pub mod error;
@@ -8,11 +10,15 @@ mod users;
 
 use std::sync::Arc;
 
-use app::state::ConsoleState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
+use policy::decision::Subject;
+use runtime::snapshot::{Snapshot, SnapshotUser};
 use serde_json::{json, Value};
+use usecases::Console;
 
 use crate::services::Registry;
 use error::{code, ApiError};
@@ -20,7 +26,7 @@ use error::{code, ApiError};
 /// What the API handlers share.
 #[derive(Clone)]
 pub struct ApiState {
-    pub console: ConsoleState,
+    pub console: Console,
     pub registry: Arc<Registry>,
 }
 
@@ -82,20 +88,54 @@ pub fn user_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     Ok(Some(token))
 }
 
-/// The user behind a `user-token` header, `None` when there is no header.
-pub async fn caller_id(
-    state: &ConsoleState,
-    headers: &HeaderMap,
-) -> Result<Option<String>, ApiError> {
-    let Some(token) = user_token(headers)? else {
-        return Ok(None);
-    };
-    let user_id = state
-        .gateway
-        .authenticate(&state.pool, token, state.settings.session_timeout)
-        .await?
-        .ok_or_else(ApiError::invalid_token)?;
-    Ok(Some(user_id))
+/// The caller of a runtime call, identified before the handler runs: the
+/// snapshot it is judged by and its subjects. A `user-token` that is
+/// present but not a live session of an enabled user is a 401 (3064),
+/// never anonymous.
+pub struct Caller {
+    pub snapshot: Arc<Snapshot>,
+    pub subjects: Arc<[Subject]>,
+    /// `None` for an anonymous caller.
+    pub user: Option<(String, Arc<SnapshotUser>)>,
+}
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Caller, ApiError> {
+        let console = &state.console;
+        let user_id = match user_token(&parts.headers)? {
+            Some(token) => Some(
+                console
+                    .runtime
+                    .authenticate(token, console.settings.session_timeout)
+                    .await?
+                    .ok_or_else(ApiError::invalid_token)?,
+            ),
+            None => None,
+        };
+        let snapshot = console.runtime.snapshot();
+        // a token whose user was disabled or deleted since is no identity at all
+        let subjects = snapshot
+            .subjects(user_id.as_deref())
+            .ok_or_else(ApiError::invalid_token)?;
+        let user = match user_id {
+            Some(id) => {
+                let user = snapshot
+                    .users
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(ApiError::invalid_token)?;
+                Some((id, user))
+            }
+            None => None,
+        };
+        Ok(Caller {
+            snapshot,
+            subjects,
+            user,
+        })
+    }
 }
 
 #[cfg(test)]

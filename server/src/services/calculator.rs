@@ -1,24 +1,19 @@
 //! `calculator`: arithmetic, so permissions have something cheap to guard.
 
-use app::services::{MethodDto, ServiceDto, Verb};
+use policy::wire::{Method, Service as Description, Verb};
 use serde_json::{json, Value};
 
 use super::{number_arg, unknown_method, Invocation, InvokeFuture, Service, ServiceError};
 
 pub struct Calculator;
 
-fn method(name: &str, verb: Verb, description: &str, example: Value) -> MethodDto {
-    MethodDto {
-        name: name.to_string(),
-        verb,
-        description: description.to_string(),
-        example,
-    }
+fn method(name: &str, verb: Verb, description: &str, example: Value) -> Method {
+    Method::offered(name, verb, description, example)
 }
 
 impl Service for Calculator {
-    fn describe(&self) -> ServiceDto {
-        ServiceDto {
+    fn describe(&self) -> Description {
+        Description {
             name: "calculator".to_string(),
             description: "Arithmetic on the arguments".to_string(),
             methods: vec![

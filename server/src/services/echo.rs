@@ -1,6 +1,6 @@
 //! `echo`: tells callers who the runtime thinks they are.
 
-use app::services::{MethodDto, ServiceDto, Verb};
+use policy::wire::{Method, Service as Description, Verb};
 use serde_json::json;
 
 use super::{unknown_method, Caller, Invocation, InvokeFuture, Service};
@@ -8,23 +8,25 @@ use super::{unknown_method, Caller, Invocation, InvokeFuture, Service};
 pub struct Echo;
 
 impl Service for Echo {
-    fn describe(&self) -> ServiceDto {
-        ServiceDto {
+    fn describe(&self) -> Description {
+        Description {
             name: "echo".to_string(),
             description: "The caller's identity and arguments, as the runtime sees them"
                 .to_string(),
             methods: vec![
-                MethodDto {
+                Method {
                     name: "whoami".to_string(),
                     verb: Verb::Get,
                     description: "the caller's user and roles".to_string(),
                     example: json!({}),
+                    missing: false,
                 },
-                MethodDto {
+                Method {
                     name: "echo".to_string(),
                     verb: Verb::Post,
                     description: "returns the JSON body it was sent, with the caller".to_string(),
                     example: json!({"hello": "world"}),
+                    missing: false,
                 },
             ],
         }
@@ -35,10 +37,10 @@ impl Service for Echo {
             let identity = match call.caller {
                 Caller::Anonymous => json!({
                     "authenticated": false,
-                    "roles": [app::roles::NOT_AUTHENTICATED],
+                    "roles": [policy::names::NOT_AUTHENTICATED],
                 }),
                 Caller::User { object_id, user } => {
-                    let mut all = vec![app::roles::AUTHENTICATED];
+                    let mut all = vec![policy::names::AUTHENTICATED];
                     all.extend(user.roles.iter().map(String::as_str));
                     json!({
                         "authenticated": true,

@@ -11,9 +11,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use app::db::Pool;
-use app::services::ServiceDto;
+use policy::wire::{Method, Service as Description};
 use serde_json::Value;
+use store::Pool;
 
 /// Who is calling, as a service may want to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +22,7 @@ pub enum Caller {
     /// As the runtime's snapshot holds them (email, name, roles).
     User {
         object_id: String,
-        user: std::sync::Arc<app::gateway::SnapshotUser>,
+        user: std::sync::Arc<runtime::snapshot::SnapshotUser>,
     },
 }
 
@@ -60,7 +60,7 @@ pub enum ServiceError {
 pub type InvokeFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, ServiceError>> + Send + 'a>>;
 
 pub trait Service: Send + Sync {
-    fn describe(&self) -> ServiceDto;
+    fn describe(&self) -> Description;
     fn invoke<'a>(&'a self, call: Invocation<'a>) -> InvokeFuture<'a>;
 }
 
@@ -68,7 +68,7 @@ pub trait Service: Send + Sync {
 #[derive(Clone, Default)]
 pub struct Registry {
     /// Each service with its description, taken once when it is added.
-    services: HashMap<String, (Arc<dyn Service>, ServiceDto)>,
+    services: HashMap<String, (Arc<dyn Service>, Description)>,
 }
 
 impl Registry {
@@ -92,7 +92,7 @@ impl Registry {
     }
 
     /// A registered method's description, without describing the service again.
-    pub fn method(&self, service: &str, method: &str) -> Option<&app::services::MethodDto> {
+    pub fn method(&self, service: &str, method: &str) -> Option<&Method> {
         self.services
             .get(service)?
             .1
@@ -101,8 +101,8 @@ impl Registry {
             .find(|m| m.name == method)
     }
 
-    pub fn descriptions(&self) -> Vec<ServiceDto> {
-        let mut all: Vec<ServiceDto> = self.services.values().map(|(_, d)| d.clone()).collect();
+    pub fn descriptions(&self) -> Vec<Description> {
+        let mut all: Vec<Description> = self.services.values().map(|(_, d)| d.clone()).collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
     }

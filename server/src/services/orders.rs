@@ -1,9 +1,9 @@
 //! `orders`: an order book stored in the database.
 
-use app::db::{new_object_id, now_millis};
-use app::services::{MethodDto, ServiceDto, Verb};
+use policy::wire::{Method, Service as Description, Verb};
 use serde_json::{json, Value};
 use sqlx::Row;
+use store::{new_object_id, now_millis};
 
 use super::{
     number_arg, string_arg, unknown_method, Invocation, InvokeFuture, Service, ServiceError,
@@ -11,18 +11,13 @@ use super::{
 
 pub struct Orders;
 
-fn method(name: &str, verb: Verb, description: &str, example: Value) -> MethodDto {
-    MethodDto {
-        name: name.to_string(),
-        verb,
-        description: description.to_string(),
-        example,
-    }
+fn method(name: &str, verb: Verb, description: &str, example: Value) -> Method {
+    Method::offered(name, verb, description, example)
 }
 
 impl Service for Orders {
-    fn describe(&self) -> ServiceDto {
-        ServiceDto {
+    fn describe(&self) -> Description {
+        Description {
             name: "orders".to_string(),
             description: "An order book stored in the database".to_string(),
             methods: vec![

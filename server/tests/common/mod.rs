@@ -6,8 +6,13 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use app::state::{ConsoleState, Settings};
+use axum::body::Body;
+use axum::Router;
+use http::{header, HeaderMap, Request, StatusCode};
+use serde_json::Value;
 use sqlx::{Connection, Executor};
+use tower::ServiceExt;
+use usecases::{Console, Settings};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -61,7 +66,7 @@ pub async fn url_for(engine: &str) -> String {
     }
 }
 
-pub async fn state_for(engine: &str, session_timeout: Duration) -> ConsoleState {
+pub async fn state_for(engine: &str, session_timeout: Duration) -> Console {
     state_with(
         engine,
         Settings {
@@ -73,15 +78,15 @@ pub async fn state_for(engine: &str, session_timeout: Duration) -> ConsoleState 
 }
 
 /// A fresh database with the demo services registered.
-pub async fn state_with(engine: &str, settings: Settings) -> ConsoleState {
+pub async fn state_with(engine: &str, settings: Settings) -> Console {
     let url = url_for(engine).await;
-    let (pool, engine) = app::db::connect_and_migrate(&url)
+    let (pool, engine) = store::connect_and_migrate(&url)
         .await
         .unwrap_or_else(|error| panic!("setup failed: {error}"));
-    let state = ConsoleState::open(pool, engine, settings)
+    let state = Console::open(pool, engine, settings)
         .await
         .unwrap_or_else(|error| panic!("snapshot failed: {error}"));
-    app::services::ssr::sync(
+    usecases::services::register(
         &state,
         &server::services::Registry::with_demo_services().descriptions(),
     )
@@ -114,7 +119,7 @@ macro_rules! on_every_engine {
 }
 
 /// The whole router over `state`, with the demo services.
-pub fn router_for(state: &ConsoleState) -> axum::Router {
+pub fn router_for(state: &Console) -> axum::Router {
     let config = server::config::Config {
         database_url: String::new(),
         site_addr: "127.0.0.1:3000".parse().expect("addr"),
@@ -132,4 +137,49 @@ pub fn router_for(state: &ConsoleState) -> axum::Router {
         std::sync::Arc::new(server::services::Registry::with_demo_services()),
         server::leptos_options(&config),
     )
+}
+
+/// A response of the router, read whole.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    /// The body as text (invalid UTF-8 replaced).
+    pub text: String,
+    /// The body as JSON; `Null` when it is empty or not JSON (see `is_json`).
+    pub json: Value,
+}
+
+impl Reply {
+    /// Whether the body is JSON: `json` is `Null` both for a JSON `null`
+    /// and for a body that is not JSON at all.
+    pub fn is_json(&self) -> bool {
+        !self.json.is_null()
+            || self
+                .text
+                .trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+                == "null"
+    }
+
+    pub fn set_cookie(&self) -> Option<String> {
+        self.headers
+            .get(header::SET_COOKIE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string)
+    }
+}
+
+/// Runs one request through `router` and reads the whole answer.
+pub async fn send(router: &Router, request: Request<Body>) -> Reply {
+    let response = router.clone().oneshot(request).await.expect("response");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    Reply {
+        status,
+        headers,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+        json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
 }

@@ -192,18 +192,6 @@ fn dummy_hash() -> &'static str {
 #[error("password hashing failed")]
 pub struct PasswordError;
 
-/// The rule for every password this product stores.
-pub fn check_password_rules(password: &str) -> Result<(), String> {
-    let length = password.chars().count();
-    if length < 8 {
-        return Err("the password must have at least 8 characters".to_string());
-    }
-    if length > 256 {
-        return Err("the password must have at most 256 characters".to_string());
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,12 +225,5 @@ mod tests {
         assert!(verify_password(Some(hash.clone()), "correct horse".to_string()).await);
         assert!(!verify_password(Some(hash), "wrong horse".to_string()).await);
         assert!(!verify_password(None, "anything".to_string()).await);
-    }
-
-    #[test]
-    fn password_rules() {
-        assert!(check_password_rules("short").is_err());
-        assert!(check_password_rules("long enough").is_ok());
-        assert!(check_password_rules(&"x".repeat(257)).is_err());
     }
 }

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use app::decision::{
+use policy::decision::{
     decide, effective, Assignments, Decision, Effect, Policy, Scope, ServicePolicy, Subject,
 };
 use proptest::prelude::*;

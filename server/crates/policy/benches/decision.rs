@@ -11,9 +11,9 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use app::decision::{decide, Effect, Subject};
-use app::fixture::{Fixture, Rng, Size};
 use criterion::{criterion_group, criterion_main, Criterion};
+use fixture::{Fixture, Rng, Size};
+use policy::decision::{decide, Effect, Subject};
 
 /// Same model as the differential test in tests/decision.rs: a subject's
 /// method line hides its `*` line for that method (g2), the catalog is g3,

@@ -1,0 +1,264 @@
+//! Permission cells: per service, per user or role, per method or All Methods
+//! (`*`). Grant and Deny are stored; Inherit is the absence of a cell.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::decision::{Decision, Effect, Scope, Subject};
+
+/// The scope key of All Methods in paths, documents and storage.
+pub const ALL_METHODS: &str = "*";
+
+impl Effect {
+    /// The stored text of a Grant or Deny; Inherit is not stored.
+    pub fn as_stored(self) -> Option<&'static str> {
+        match self {
+            Effect::Grant => Some("grant"),
+            Effect::Deny => Some("deny"),
+            Effect::Inherit => None,
+        }
+    }
+
+    /// Reads a stored effect. Anything but `grant` or `deny` is an error,
+    /// never Inherit: a corrupt Deny must not turn into "allowed".
+    pub fn from_stored(text: &str) -> Result<Effect, UnreadableEffect> {
+        match text {
+            "grant" => Ok(Effect::Grant),
+            "deny" => Ok(Effect::Deny),
+            other => Err(UnreadableEffect(other.to_string())),
+        }
+    }
+}
+
+/// A stored effect that is neither `grant` nor `deny`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableEffect(pub String);
+
+impl fmt::Display for UnreadableEffect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "a stored permission has the effect `{}`, which is neither `grant` nor `deny`",
+            self.0.escape_debug()
+        )
+    }
+}
+
+impl std::error::Error for UnreadableEffect {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubjectKind {
+    Users,
+    Roles,
+}
+
+impl SubjectKind {
+    pub fn parse(text: &str) -> Option<SubjectKind> {
+        match text {
+            "users" => Some(SubjectKind::Users),
+            "roles" => Some(SubjectKind::Roles),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::Users => "users",
+            SubjectKind::Roles => "roles",
+        }
+    }
+
+    /// `user` or `role`, for messages.
+    pub fn singular(self) -> &'static str {
+        match self {
+            SubjectKind::Users => "user",
+            SubjectKind::Roles => "role",
+        }
+    }
+}
+
+/// Method name (or `*`) to effect.
+pub type Cells = BTreeMap<String, Effect>;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePermissions {
+    #[serde(default)]
+    pub users: BTreeMap<String, Cells>,
+    #[serde(default)]
+    pub roles: BTreeMap<String, Cells>,
+}
+
+impl ServicePermissions {
+    pub fn of_kind_mut(&mut self, kind: SubjectKind) -> &mut BTreeMap<String, Cells> {
+        match kind {
+            SubjectKind::Users => &mut self.users,
+            SubjectKind::Roles => &mut self.roles,
+        }
+    }
+}
+
+/// The whole permission set, as `GET /console/api/permissions` returns it and
+/// `PUT` takes it: absent cells are Inherit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionDocument {
+    pub services: BTreeMap<String, ServicePermissions>,
+}
+
+impl PermissionDocument {
+    /// Files one cell under its service, subject and method.
+    pub fn insert(
+        &mut self,
+        service: &str,
+        kind: SubjectKind,
+        subject: &str,
+        method: &str,
+        effect: Effect,
+    ) {
+        self.services
+            .entry(service.to_string())
+            .or_default()
+            .of_kind_mut(kind)
+            .entry(subject.to_string())
+            .or_default()
+            .insert(method.to_string(), effect);
+    }
+}
+
+impl Decision {
+    /// The cell that denied, as the cell API addresses it: kind, name and
+    /// method (or `*`). `None` unless this is a Deny.
+    pub fn deciding_cell(&self) -> Option<(SubjectKind, String, String)> {
+        let Decision::Deny { subject, scope } = self else {
+            return None;
+        };
+        let (kind, name) = match subject {
+            Subject::User(email) => (SubjectKind::Users, email.clone()),
+            Subject::Role(role) => (SubjectKind::Roles, role.clone()),
+        };
+        let method = match scope {
+            Scope::Method(method) => method.clone(),
+            Scope::AllMethods => ALL_METHODS.to_string(),
+        };
+        Some((kind, name, method))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EffectBody {
+    pub effect: Effect,
+}
+
+/// One cell that changes (or would change).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CellChange {
+    pub service: String,
+    pub kind: SubjectKind,
+    pub subject: String,
+    pub method: String,
+    pub before: Effect,
+    pub after: Effect,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermissionDiff {
+    pub added: Vec<CellChange>,
+    pub changed: Vec<CellChange>,
+    pub removed: Vec<CellChange>,
+    /// False for a dry run.
+    pub applied: bool,
+}
+
+/// A cell's address in a document: service, kind, subject, method.
+pub type CellAddress = (String, SubjectKind, String, String);
+
+/// Flattens a document into `(service, kind, subject, method) -> effect`,
+/// leaving out Inherit.
+pub fn flatten(document: &PermissionDocument) -> BTreeMap<CellAddress, Effect> {
+    let mut cells = BTreeMap::new();
+    for (service, permissions) in &document.services {
+        for (kind, subjects) in [
+            (SubjectKind::Users, &permissions.users),
+            (SubjectKind::Roles, &permissions.roles),
+        ] {
+            for (subject, subject_cells) in subjects {
+                for (method, effect) in subject_cells {
+                    if *effect != Effect::Inherit {
+                        cells.insert(
+                            (service.clone(), kind, subject.clone(), method.clone()),
+                            *effect,
+                        );
+                    }
+                }
+            }
+        }
+    }
+    cells
+}
+
+/// What turns `current` into `wanted`, cell by cell.
+pub fn diff(current: &PermissionDocument, wanted: &PermissionDocument) -> PermissionDiff {
+    let old = flatten(current);
+    let new = flatten(wanted);
+    let change = |key: &CellAddress, before: Effect, after: Effect| CellChange {
+        service: key.0.clone(),
+        kind: key.1,
+        subject: key.2.clone(),
+        method: key.3.clone(),
+        before,
+        after,
+    };
+    let mut result = PermissionDiff::default();
+    for (key, after) in &new {
+        match old.get(key) {
+            None => result.added.push(change(key, Effect::Inherit, *after)),
+            Some(before) if before != after => result.changed.push(change(key, *before, *after)),
+            Some(_) => {}
+        }
+    }
+    for (key, before) in &old {
+        if !new.contains_key(key) {
+            result.removed.push(change(key, *before, Effect::Inherit));
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_effects_fail_closed() {
+        assert_eq!(Effect::from_stored("grant"), Ok(Effect::Grant));
+        assert_eq!(Effect::from_stored("deny"), Ok(Effect::Deny));
+        for bad in ["", "Deny", "inherit", "deny "] {
+            assert!(Effect::from_stored(bad).is_err(), "{bad:?}");
+        }
+        for effect in [Effect::Grant, Effect::Deny] {
+            let stored = effect.as_stored().unwrap_or_default();
+            assert_eq!(Effect::from_stored(stored), Ok(effect));
+        }
+        assert_eq!(Effect::Inherit.as_stored(), None);
+    }
+
+    #[test]
+    fn diff_names_each_cell_once() {
+        let mut current = PermissionDocument::default();
+        current.insert("s", SubjectKind::Roles, "r", "*", Effect::Deny);
+        current.insert("s", SubjectKind::Users, "a@x", "m", Effect::Grant);
+        let mut wanted = PermissionDocument::default();
+        wanted.insert("s", SubjectKind::Roles, "r", "*", Effect::Grant);
+        wanted.insert("s", SubjectKind::Roles, "q", "m", Effect::Deny);
+        let result = diff(&current, &wanted);
+        assert_eq!(result.added.len(), 1);
+        assert_eq!(result.changed.len(), 1);
+        assert_eq!(result.removed.len(), 1);
+        assert_eq!(result.removed[0].after, Effect::Inherit);
+    }
+}

@@ -1,0 +1,13 @@
+//! The bottom layer: the decision rule and everything that is only data.
+//! No IO, no async, no feature flags; the server and the browser compile
+//! the same code.
+//!
+//! * [`decision`]: the rule (DESIGN section 2) and its snapshot types;
+//! * [`cells`]: permission cells, permission documents and their diff;
+//! * [`names`]: the rules for emails, role names, passwords, system roles;
+//! * [`wire`]: the types the console, the admin API and the use cases share.
+
+pub mod cells;
+pub mod decision;
+pub mod names;
+pub mod wire;

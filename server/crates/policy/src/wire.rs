@@ -1,0 +1,236 @@
+//! The shapes the console, the admin API and the use cases exchange. They
+//! cross the wire as JSON; none carries a secret.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cells::SubjectKind;
+use crate::decision::Effect;
+
+/// Largest page any list serves at once.
+pub const MAX_PAGE: i64 = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum UserStatus {
+    Enabled,
+    Disabled,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Enabled => "ENABLED",
+            UserStatus::Disabled => "DISABLED",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<UserStatus> {
+        match text {
+            "ENABLED" => Some(UserStatus::Enabled),
+            "DISABLED" => Some(UserStatus::Disabled),
+            _ => None,
+        }
+    }
+}
+
+/// An application user as the admin API lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    #[serde(rename = "objectId")]
+    pub object_id: String,
+    pub email: String,
+    pub name: String,
+    #[serde(rename = "userStatus")]
+    pub user_status: UserStatus,
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserPage {
+    pub total: i64,
+    pub items: Vec<User>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserChanges {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default, rename = "userStatus")]
+    pub user_status: Option<UserStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub name: String,
+    /// System roles cannot be renamed, deleted, assigned or removed.
+    pub system: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleName {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Verb {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl Verb {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "GET",
+            Verb::Post => "POST",
+            Verb::Put => "PUT",
+            Verb::Delete => "DELETE",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Verb> {
+        match text {
+            "GET" => Some(Verb::Get),
+            "POST" => Some(Verb::Post),
+            "PUT" => Some(Verb::Put),
+            "DELETE" => Some(Verb::Delete),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Method {
+    pub name: String,
+    pub verb: Verb,
+    pub description: String,
+    /// Example arguments: the JSON body, or for GET the query parameters as
+    /// an object of strings.
+    #[serde(default)]
+    pub example: serde_json::Value,
+    /// No running server offered this method when it last started; its
+    /// permissions are kept until an admin removes it.
+    #[serde(default)]
+    pub missing: bool,
+}
+
+impl Method {
+    /// A method as a server offers it (not missing).
+    pub fn offered(
+        name: &str,
+        verb: Verb,
+        description: &str,
+        example: serde_json::Value,
+    ) -> Method {
+        Method {
+            name: name.to_string(),
+            verb,
+            description: description.to_string(),
+            example,
+            missing: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service {
+    pub name: String,
+    pub description: String,
+    pub methods: Vec<Method>,
+}
+
+/// One audit event as the admin API and the console show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: i64,
+    /// Unix milliseconds.
+    pub at: i64,
+    /// `admin:<email>`, `key:<name>`, `self-registration` or `system`.
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub service: Option<String>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub total: i64,
+    pub items: Vec<AuditEvent>,
+}
+
+/// Filters of the audit page; all optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    pub service: Option<String>,
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+/// The signed-in console admin, as the browser sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminInfo {
+    pub email: String,
+}
+
+/// One row of a permission matrix: a user or a role and its cells in one
+/// service (method name or `*` to effect; absent = Inherit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatrixRow {
+    /// The email or role name the cell API takes.
+    pub subject: String,
+    /// A user's name; empty for roles.
+    pub label: String,
+    pub system: bool,
+    pub cells: BTreeMap<String, Effect>,
+}
+
+impl MatrixRow {
+    pub fn effect(&self, method: &str) -> Effect {
+        self.cells.get(method).copied().unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatrixPage {
+    pub total: i64,
+    pub rows: Vec<MatrixRow>,
+}
+
+/// One method's answer for the chosen caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectiveRow {
+    pub service: String,
+    pub method: String,
+    pub verb: Verb,
+    pub allowed: bool,
+    /// The decision in words (`allowed: no deny among 3 subjects`).
+    pub reason: String,
+    /// What denied: (`users`/`roles`, name, method or `*`).
+    pub denied_by: Option<(SubjectKind, String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectiveView {
+    /// The caller's subjects, as the runtime would see them.
+    pub subjects: Vec<String>,
+    pub rows: Vec<EffectiveRow>,
+}

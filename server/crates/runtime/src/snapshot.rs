@@ -1,0 +1,165 @@
+//! The permission snapshot: everything the decision needs, in memory,
+//! swapped as a whole. Loading it fails closed: a stored effect that cannot
+//! be read stops the load (the last good snapshot stays in force).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use policy::cells::{SubjectKind, ALL_METHODS};
+use policy::decision::{Assignments, Effect, Policy, ServicePolicy, Subject};
+use policy::names::{AUTHENTICATED, NOT_AUTHENTICATED};
+use store::{Pool, StoreError};
+
+/// A user as the runtime needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotUser {
+    pub email: String,
+    pub name: String,
+    pub enabled: bool,
+    pub roles: Vec<String>,
+    /// Themself, `AuthenticatedUser` and their roles, built once per
+    /// snapshot: a check allocates nothing for them.
+    pub subjects: Arc<[Subject]>,
+}
+
+impl SnapshotUser {
+    fn with_subjects(mut self) -> SnapshotUser {
+        let mut subjects = Vec::with_capacity(self.roles.len() + 2);
+        subjects.push(Subject::User(self.email.clone()));
+        subjects.push(Subject::Role(AUTHENTICATED.to_string()));
+        subjects.extend(self.roles.iter().cloned().map(Subject::Role));
+        self.subjects = subjects.into();
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub policy: Policy,
+    /// By objectId; shared between snapshots until a user changes, and
+    /// handed to the services that are called without a copy.
+    pub users: Arc<HashMap<String, Arc<SnapshotUser>>>,
+    anonymous: Arc<[Subject]>,
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Snapshot {
+            policy: Policy::default(),
+            users: Arc::default(),
+            anonymous: Arc::new([Subject::Role(NOT_AUTHENTICATED.to_string())]),
+        }
+    }
+}
+
+impl Snapshot {
+    /// The subjects of a call: anonymous callers hold `NotAuthenticatedUser`
+    /// only; a user is themself, `AuthenticatedUser` and their roles. `None`
+    /// when the user is gone or disabled.
+    pub fn subjects(&self, caller: Option<&str>) -> Option<Arc<[Subject]>> {
+        let Some(user_id) = caller else {
+            return Some(self.anonymous.clone());
+        };
+        let user = self.users.get(user_id).filter(|user| user.enabled)?;
+        Some(user.subjects.clone())
+    }
+
+    /// This snapshot with one cell set to `effect`: one service is copied,
+    /// everything else is shared.
+    pub fn with_cell(
+        &self,
+        service: &str,
+        subject: &Subject,
+        method: &str,
+        effect: Effect,
+    ) -> Option<Snapshot> {
+        let service_policy = self.policy.services.get(service)?;
+        let mut changed = ServicePolicy::clone(service_policy);
+        let assignments = changed.assignments.entry(subject.clone()).or_default();
+        set_assignment(assignments, method.to_string(), effect);
+        if assignments == &Assignments::default() {
+            changed.assignments.remove(subject);
+        }
+        let mut services = self.policy.services.clone();
+        services.insert(service.to_string(), Arc::new(changed));
+        Some(Snapshot {
+            policy: Policy { services },
+            users: self.users.clone(),
+            anonymous: self.anonymous.clone(),
+        })
+    }
+}
+
+pub fn subject_of(kind: SubjectKind, name: &str) -> Subject {
+    match kind {
+        SubjectKind::Users => Subject::User(name.to_string()),
+        SubjectKind::Roles => Subject::Role(name.to_string()),
+    }
+}
+
+fn set_assignment(assignments: &mut Assignments, method: String, effect: Effect) {
+    if method == ALL_METHODS {
+        assignments.all_methods = effect;
+    } else if effect == Effect::Inherit {
+        // as loaded: Inherit is the absence of a cell
+        assignments.methods.remove(&method);
+    } else {
+        assignments.methods.insert(method, effect);
+    }
+}
+
+/// Reads everything the decision needs from the database. A stored effect
+/// that is neither Grant nor Deny is an error, never Inherit.
+pub async fn load(pool: &Pool) -> Result<Snapshot, StoreError> {
+    let mut services: HashMap<String, ServicePolicy> = HashMap::new();
+    for (service, method) in store::services::catalog(pool).await? {
+        let service = services.entry(service).or_default();
+        if let Some(method) = method {
+            service.methods.insert(method);
+        }
+    }
+    let mut conn = pool.acquire().await?;
+    for cell in store::permissions::all(&mut conn).await? {
+        let assignments = services
+            .entry(cell.service)
+            .or_default()
+            .assignments
+            .entry(subject_of(cell.kind, &cell.subject))
+            .or_default();
+        set_assignment(assignments, cell.method, cell.effect);
+    }
+    drop(conn);
+    let mut users = HashMap::new();
+    for row in store::users::all(pool).await? {
+        users.insert(
+            row.app_user_id,
+            SnapshotUser {
+                email: row.email,
+                name: row.name,
+                enabled: row.user_status == "ENABLED",
+                roles: Vec::new(),
+                subjects: Arc::new([]),
+            },
+        );
+    }
+    for (user_id, role) in store::users::all_roles(pool).await? {
+        if let Some(user) = users.get_mut(&user_id) {
+            user.roles.push(role);
+        }
+    }
+    let users = users
+        .into_iter()
+        .map(|(id, user)| (id, Arc::new(user.with_subjects())))
+        .collect();
+    let policy = Policy {
+        services: services
+            .into_iter()
+            .map(|(name, service)| (name, Arc::new(service)))
+            .collect(),
+    };
+    Ok(Snapshot {
+        policy,
+        users: Arc::new(users),
+        ..Snapshot::default()
+    })
+}

@@ -1,0 +1,170 @@
+//! `console_admin`, `console_session` and `admin_api_key`: the console's
+//! own accounts, their sessions and their keys (tokens and keys stored only
+//! as SHA-256).
+
+use sqlx::FromRow;
+
+use crate::{Conn, Pool, StoreError};
+
+#[derive(FromRow)]
+pub struct AdminRecord {
+    pub console_admin_id: String,
+    pub password_hash: String,
+}
+
+pub async fn find_by_email(pool: &Pool, email: &str) -> Result<Option<AdminRecord>, StoreError> {
+    Ok(sqlx::query_as::<_, AdminRecord>(
+        "select console_admin_id, password_hash from console_admin where email = $1",
+    )
+    .bind(email)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// A taken email is [`crate::Unique::AdminEmail`].
+pub async fn insert(
+    conn: &mut Conn,
+    admin_id: &str,
+    email: &str,
+    password_hash: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into console_admin (console_admin_id, email, password_hash, created_at, updated_at) \
+         values ($1, $2, $3, $4, $4)",
+    )
+    .bind(admin_id)
+    .bind(email)
+    .bind(password_hash)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn count(pool: &Pool) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("select count(*) from console_admin")
+        .fetch_one(pool)
+        .await?)
+}
+
+#[derive(FromRow)]
+pub struct ConsoleSession {
+    pub email: String,
+    pub last_seen_at: i64,
+}
+
+pub async fn session(pool: &Pool, token_hash: &str) -> Result<Option<ConsoleSession>, StoreError> {
+    Ok(sqlx::query_as::<_, ConsoleSession>(
+        "select a.email, s.last_seen_at from console_session s \
+         join console_admin a on a.console_admin_id = s.console_admin_id \
+         where s.token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub async fn insert_session(
+    conn: &mut Conn,
+    token_hash: &str,
+    admin_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into console_session (token_hash, console_admin_id, created_at, last_seen_at) \
+         values ($1, $2, $3, $3)",
+    )
+    .bind(token_hash)
+    .bind(admin_id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The activity stamp of a console session.
+pub async fn touch_session(pool: &Pool, token_hash: &str, now: i64) -> Result<(), StoreError> {
+    sqlx::query("update console_session set last_seen_at = $1 where token_hash = $2")
+        .bind(now)
+        .bind(token_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Removes a console session that ran out of time.
+pub async fn delete_expired_session(pool: &Pool, token_hash: &str) -> Result<(), StoreError> {
+    sqlx::query("delete from console_session where token_hash = $1")
+        .bind(token_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> Result<(), StoreError> {
+    sqlx::query("delete from console_session where token_hash = $1")
+        .bind(token_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn id_for_email(pool: &Pool, email: &str) -> Result<Option<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("select console_admin_id from console_admin where email = $1")
+            .bind(email)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+pub async fn insert_key(
+    conn: &mut Conn,
+    key_hash: &str,
+    name: &str,
+    admin_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into admin_api_key (key_hash, name, console_admin_id, created_at) values ($1, $2, $3, $4)",
+    )
+    .bind(key_hash)
+    .bind(name)
+    .bind(admin_id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(FromRow)]
+pub struct KeyOwner {
+    pub name: String,
+    pub email: String,
+}
+
+pub async fn key_owner(pool: &Pool, key_hash: &str) -> Result<Option<KeyOwner>, StoreError> {
+    Ok(sqlx::query_as::<_, KeyOwner>(
+        "select k.name, a.email from admin_api_key k \
+         join console_admin a on a.console_admin_id = k.console_admin_id where k.key_hash = $1",
+    )
+    .bind(key_hash)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// The activity stamp of a key, to the minute: a write per call would cost
+/// every scripted change a second commit.
+pub async fn touch_key(pool: &Pool, key_hash: &str, now: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "update admin_api_key set last_used_at = $1 \
+         where key_hash = $2 and (last_used_at is null or last_used_at < $3)",
+    )
+    .bind(now)
+    .bind(key_hash)
+    .bind(now - 60_000)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

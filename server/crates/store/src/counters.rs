@@ -1,0 +1,40 @@
+//! The change counters in `policy_version`: every server polls them and
+//! acts when another server moved them. Only a change's transaction moves
+//! them, so a change and its count commit together.
+
+use sqlx::FromRow;
+
+use crate::{Conn, Pool, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct Versions {
+    /// Users, roles, services or permissions changed.
+    pub policy: i64,
+    /// Sessions were ended.
+    pub sessions: i64,
+}
+
+pub async fn read(pool: &Pool) -> Result<Versions, StoreError> {
+    Ok(sqlx::query_as::<_, Versions>(
+        "select policy, sessions from policy_version where policy_version_id = 1",
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Counts a change of the policy; returns the new count.
+pub async fn bump_policy(conn: &mut Conn) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "update policy_version set policy = policy + 1 where policy_version_id = 1 returning policy",
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Counts an end of sessions.
+pub async fn bump_sessions(conn: &mut Conn) -> Result<(), StoreError> {
+    sqlx::query("update policy_version set sessions = sessions + 1 where policy_version_id = 1")
+        .execute(conn)
+        .await?;
+    Ok(())
+}

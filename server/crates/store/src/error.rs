@@ -1,0 +1,75 @@
+//! The one error of the storage layer. Unique-key violations become
+//! [`StoreError::Duplicate`] by constraint name, so the layers above answer
+//! "already exists" without reading database messages.
+
+use policy::cells::UnreadableEffect;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key would be taken twice.
+    #[error("duplicate {0:?}")]
+    Duplicate(Unique),
+    /// Stored data that no rule can read; refused rather than guessed.
+    #[error(transparent)]
+    Unreadable(#[from] UnreadableEffect),
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+}
+
+/// The unique keys a person can collide with, by their constraint names
+/// (PostgreSQL reports the name; SQLite reports `table.column`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unique {
+    AdminEmail,
+    UserEmail,
+    RoleName,
+    ServiceName,
+    /// A key no person chooses (a primary key, say).
+    Other,
+}
+
+const CONSTRAINTS: [(&str, &str, Unique); 4] = [
+    (
+        "console_admin_email_key",
+        "console_admin.email",
+        Unique::AdminEmail,
+    ),
+    ("app_user_email_key", "app_user.email", Unique::UserEmail),
+    ("role_name_key", "role.name_key", Unique::RoleName),
+    ("service_name_key", "service.name", Unique::ServiceName),
+];
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> StoreError {
+        let sqlx::Error::Database(database) = &error else {
+            return StoreError::Database(error);
+        };
+        if !database.is_unique_violation() {
+            return StoreError::Database(error);
+        }
+        let message = database.message();
+        let constraint = database.constraint();
+        let unique = CONSTRAINTS
+            .iter()
+            .find(|(name, column, _)| {
+                constraint == Some(*name)
+                    || message
+                        .strip_prefix("UNIQUE constraint failed: ")
+                        .is_some_and(|columns| columns == *column)
+            })
+            .map_or(Unique::Other, |(_, _, unique)| *unique);
+        StoreError::Duplicate(unique)
+    }
+}
+
+impl StoreError {
+    /// True when the database could not be reached (nothing was changed).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+            )
+        )
+    }
+}

@@ -1,0 +1,286 @@
+//! `service` and `service_method`: the catalog of what can be called.
+
+use policy::wire::{Method, Service, Verb};
+use sqlx::FromRow;
+
+use crate::{Conn, Pool, StoreError};
+
+#[derive(FromRow)]
+struct CatalogRow {
+    service: String,
+    service_description: String,
+    method: Option<String>,
+    verb: Option<String>,
+    description: Option<String>,
+    example: Option<String>,
+    missing: Option<i64>,
+}
+
+/// Every service with its methods, by name and position.
+pub async fn list(pool: &Pool) -> Result<Vec<Service>, StoreError> {
+    let rows = sqlx::query_as::<_, CatalogRow>(
+        "select s.name as service, s.description as service_description, m.name as method, \
+         m.verb, m.description, m.example, m.missing from service s \
+         left join service_method m on m.service_id = s.service_id \
+         order by s.name, m.position",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut services: Vec<Service> = Vec::new();
+    for row in rows {
+        if services.last().is_none_or(|s| s.name != row.service) {
+            services.push(Service {
+                name: row.service.clone(),
+                description: row.service_description,
+                methods: Vec::new(),
+            });
+        }
+        if let (Some(method), Some(service)) = (row.method, services.last_mut()) {
+            service.methods.push(Method {
+                name: method,
+                // the table's check constraint allows only the four
+                verb: row
+                    .verb
+                    .as_deref()
+                    .and_then(Verb::parse)
+                    .unwrap_or(Verb::Post),
+                description: row.description.unwrap_or_default(),
+                example: row
+                    .example
+                    .and_then(|text| serde_json::from_str(&text).ok())
+                    .unwrap_or_default(),
+                missing: row.missing.unwrap_or(0) != 0,
+            });
+        }
+    }
+    Ok(services)
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ServiceRecord {
+    pub service_id: String,
+    pub name: String,
+    pub missing: i64,
+}
+
+pub async fn all(conn: &mut Conn) -> Result<Vec<ServiceRecord>, StoreError> {
+    Ok(
+        sqlx::query_as::<_, ServiceRecord>("select service_id, name, missing from service")
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+pub async fn id_of(conn: &mut Conn, name: &str) -> Result<Option<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("select service_id from service where name = $1")
+            .bind(name)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// A new service; a taken name is [`crate::Unique::ServiceName`].
+pub async fn insert(
+    conn: &mut Conn,
+    service_id: &str,
+    name: &str,
+    description: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into service (service_id, name, description, created_at, updated_at) \
+         values ($1, $2, $3, $4, $4)",
+    )
+    .bind(service_id)
+    .bind(name)
+    .bind(description)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Offered again by a starting server: its description, no longer missing.
+pub async fn refresh(
+    conn: &mut Conn,
+    service_id: &str,
+    description: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "update service set description = $1, missing = 0, updated_at = $2 where service_id = $3",
+    )
+    .bind(description)
+    .bind(now)
+    .bind(service_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_missing(conn: &mut Conn, service_id: &str, now: i64) -> Result<(), StoreError> {
+    sqlx::query("update service set missing = 1, updated_at = $1 where service_id = $2")
+        .bind(now)
+        .bind(service_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a service with its methods and cells (foreign keys cascade).
+pub async fn delete(conn: &mut Conn, service_id: &str) -> Result<(), StoreError> {
+    sqlx::query("delete from service where service_id = $1")
+        .bind(service_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct MethodRecord {
+    pub name: String,
+    pub missing: i64,
+}
+
+pub async fn methods(conn: &mut Conn, service_id: &str) -> Result<Vec<MethodRecord>, StoreError> {
+    Ok(sqlx::query_as::<_, MethodRecord>(
+        "select name, missing from service_method where service_id = $1 order by position",
+    )
+    .bind(service_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Writes a method as a starting server offers it (no longer missing).
+pub async fn upsert_method(
+    conn: &mut Conn,
+    service_id: &str,
+    method: &Method,
+    position: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into service_method (service_id, name, verb, description, position, example, missing) \
+         values ($1, $2, $3, $4, $5, $6, 0) \
+         on conflict (service_id, name) do update set verb = excluded.verb, \
+         description = excluded.description, position = excluded.position, \
+         example = excluded.example, missing = 0",
+    )
+    .bind(service_id)
+    .bind(&method.name)
+    .bind(method.verb.as_str())
+    .bind(&method.description)
+    .bind(position)
+    .bind(method.example.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_method_missing(
+    conn: &mut Conn,
+    service_id: &str,
+    name: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("update service_method set missing = 1 where service_id = $1 and name = $2")
+        .bind(service_id)
+        .bind(name)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a method and every cell on it.
+pub async fn delete_method(
+    conn: &mut Conn,
+    service_id: &str,
+    name: &str,
+) -> Result<(), StoreError> {
+    for sql in [
+        "delete from user_permission where service_id = $1 and method_name = $2",
+        "delete from role_permission where service_id = $1 and method_name = $2",
+        "delete from service_method where service_id = $1 and name = $2",
+    ] {
+        sqlx::query(sql)
+            .bind(service_id)
+            .bind(name)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Inserts a plain method (generated applications).
+pub async fn insert_method(
+    conn: &mut Conn,
+    service_id: &str,
+    name: &str,
+    verb: Verb,
+    position: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into service_method (service_id, name, verb, description, position) values ($1, $2, $3, '', $4)",
+    )
+    .bind(service_id)
+    .bind(name)
+    .bind(verb.as_str())
+    .bind(position)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// (service, method) for every method; services without methods have `None`.
+pub async fn catalog(pool: &Pool) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    #[derive(FromRow)]
+    struct Row {
+        service: String,
+        method: Option<String>,
+    }
+    let rows = sqlx::query_as::<_, Row>(
+        "select s.name as service, m.name as method from service s \
+         left join service_method m on m.service_id = s.service_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.service, row.method))
+        .collect())
+}
+
+pub async fn method_exists(
+    conn: &mut Conn,
+    service_id: &str,
+    name: &str,
+) -> Result<bool, StoreError> {
+    let found: Option<String> =
+        sqlx::query_scalar("select name from service_method where service_id = $1 and name = $2")
+            .bind(service_id)
+            .bind(name)
+            .fetch_optional(conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// (service id, service name, method name) of every method.
+pub async fn all_methods(
+    conn: &mut Conn,
+) -> Result<Vec<(String, String, Option<String>)>, StoreError> {
+    #[derive(FromRow)]
+    struct Row {
+        service_id: String,
+        service: String,
+        method: Option<String>,
+    }
+    let rows = sqlx::query_as::<_, Row>(
+        "select s.service_id, s.name as service, m.name as method from service s \
+         left join service_method m on m.service_id = s.service_id",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.service_id, row.service, row.method))
+        .collect())
+}

@@ -1,0 +1,84 @@
+//! `user_session`: runtime sessions of application users, by the SHA-256
+//! of their token. Creating and ending sessions happens inside a change;
+//! the activity stamp (`touch`) and the removal of an expired session are
+//! the runtime's own bookkeeping.
+
+use sqlx::FromRow;
+
+use crate::{Conn, Pool, StoreError};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct SessionRecord {
+    pub app_user_id: String,
+    pub last_seen_at: i64,
+}
+
+pub async fn insert(
+    conn: &mut Conn,
+    token_hash: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into user_session (token_hash, app_user_id, created_at, last_seen_at) values ($1, $2, $3, $3)",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find(pool: &Pool, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+    Ok(sqlx::query_as::<_, SessionRecord>(
+        "select app_user_id, last_seen_at from user_session where token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Renews a session's activity; false if the session is gone.
+pub async fn touch(pool: &Pool, token_hash: &str, now: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query("update user_session set last_seen_at = $1 where token_hash = $2")
+        .bind(now)
+        .bind(token_hash)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Removes a session that ran out of time (no other server can use it either).
+pub async fn delete_expired(pool: &Pool, token_hash: &str) -> Result<(), StoreError> {
+    sqlx::query("delete from user_session where token_hash = $1")
+        .bind(token_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Ends one session; false if it did not exist.
+pub async fn delete(conn: &mut Conn, token_hash: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("delete from user_session where token_hash = $1")
+        .bind(token_hash)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Ends every session of a user.
+pub async fn delete_for_user(conn: &mut Conn, user_id: &str) -> Result<(), StoreError> {
+    sqlx::query("delete from user_session where app_user_id = $1")
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// How many sessions exist (tests check that a logout removed its row).
+pub async fn count(pool: &Pool) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("select count(*) from user_session")
+        .fetch_one(pool)
+        .await?)
+}

@@ -1,0 +1,196 @@
+//! Console admins: accounts, sign-in sessions and admin API keys.
+
+use std::time::Duration;
+
+use policy::names::{check_password_rules, looks_like_email, normalize_email};
+use policy::wire::AdminInfo;
+use runtime::secret::{self, hash_token, SessionToken};
+use serde_json::json;
+
+use crate::change::{Change, Event};
+use crate::{Actor, Console, Error};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateAdminError {
+    #[error("`{0}` is not an email address")]
+    InvalidEmail(String),
+    #[error("{0}")]
+    WeakPassword(String),
+    #[error("a console admin `{0}` already exists")]
+    Exists(String),
+    #[error("password hashing failed")]
+    Hashing,
+    #[error(transparent)]
+    Failed(#[from] Error),
+}
+
+pub async fn create_admin(
+    console: &Console,
+    email: &str,
+    password: &str,
+) -> Result<AdminInfo, CreateAdminError> {
+    let email = normalize_email(email);
+    if !looks_like_email(&email) {
+        return Err(CreateAdminError::InvalidEmail(email));
+    }
+    check_password_rules(password).map_err(CreateAdminError::WeakPassword)?;
+    let hash = secret::hash_password(password.to_string())
+        .await
+        .map_err(|_| CreateAdminError::Hashing)?;
+    let actor = Actor::System;
+    let mut change = Change::begin(console, &actor).await?;
+    let inserted = store::admins::insert(
+        change.conn(),
+        &store::new_object_id(),
+        &email,
+        &hash,
+        store::now_millis(),
+    )
+    .await;
+    match inserted {
+        Ok(()) => {}
+        Err(store::StoreError::Duplicate(store::Unique::AdminEmail)) => {
+            return Err(CreateAdminError::Exists(email))
+        }
+        Err(other) => return Err(Error::from(other).into()),
+    }
+    change
+        .audit(Event {
+            action: "admin.create",
+            target: format!("admin:{email}"),
+            service: None,
+            before: None,
+            after: Some(json!({"email": email})),
+        })
+        .await?;
+    change.commit().await?;
+    Ok(AdminInfo { email })
+}
+
+/// Creates the admin unless one with that email exists; true if created.
+pub async fn ensure_admin(
+    console: &Console,
+    email: &str,
+    password: &str,
+) -> Result<bool, CreateAdminError> {
+    match create_admin(console, email, password).await {
+        Ok(_) => Ok(true),
+        Err(CreateAdminError::Exists(_)) => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
+pub async fn admin_count(console: &Console) -> Result<i64, Error> {
+    Ok(store::admins::count(&console.pool).await?)
+}
+
+/// Checks the credentials and opens a session. Unknown email and wrong
+/// password give the same error after the same work.
+pub async fn sign_in(
+    console: &Console,
+    email: &str,
+    password: String,
+) -> Result<(AdminInfo, SessionToken), Error> {
+    let email = normalize_email(email);
+    let record = store::admins::find_by_email(&console.pool, &email).await?;
+    let (admin_id, hash) = match record {
+        Some(record) => (Some(record.console_admin_id), Some(record.password_hash)),
+        None => (None, None),
+    };
+    let verified = secret::verify_password(hash, password).await;
+    let Some(admin_id) = admin_id.filter(|_| verified) else {
+        return Err(Error::InvalidCredentials);
+    };
+    let token = SessionToken::generate();
+    let actor = Actor::Admin(email.clone());
+    let mut change = Change::begin(console, &actor).await?;
+    store::admins::insert_session(change.conn(), &token.hash(), &admin_id, store::now_millis())
+        .await?;
+    change.commit().await?;
+    tracing::info!(admin = %email, "console admin signed in");
+    Ok((AdminInfo { email }, token))
+}
+
+/// Ends a console session.
+pub async fn sign_out(console: &Console, token: &str) -> Result<(), Error> {
+    let actor = Actor::System;
+    let mut change = Change::begin(console, &actor).await?;
+    store::admins::delete_session(change.conn(), &hash_token(token)).await?;
+    change.commit().await
+}
+
+/// Looks a session up by the hash of its token. A session idle for longer
+/// than `timeout` is deleted; a live one has its activity time renewed.
+pub async fn admin_for_token(
+    console: &Console,
+    token: &str,
+    timeout: Duration,
+) -> Result<Option<AdminInfo>, Error> {
+    let token_hash = hash_token(token);
+    let Some(session) = store::admins::session(&console.pool, &token_hash).await? else {
+        return Ok(None);
+    };
+    let now = store::now_millis();
+    let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+    if now.saturating_sub(session.last_seen_at) >= timeout_ms {
+        store::admins::delete_expired_session(&console.pool, &token_hash).await?;
+        return Ok(None);
+    }
+    store::admins::touch_session(&console.pool, &token_hash, now).await?;
+    Ok(Some(AdminInfo {
+        email: session.email,
+    }))
+}
+
+/// Creates an admin API key owned by the admin `owner_email`; the key is
+/// returned once and stored only as its SHA-256.
+pub async fn create_api_key(
+    console: &Console,
+    actor: &Actor,
+    owner_email: &str,
+    name: &str,
+) -> Result<SessionToken, Error> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Error::BadInput(
+            "an API key needs a name of 1 to 100 characters".to_string(),
+        ));
+    }
+    let owner = store::admins::id_for_email(&console.pool, &normalize_email(owner_email))
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    let key = SessionToken::generate();
+    let mut change = Change::begin(console, actor).await?;
+    store::admins::insert_key(
+        change.conn(),
+        &key.hash(),
+        name,
+        &owner,
+        store::now_millis(),
+    )
+    .await?;
+    change
+        .audit(Event {
+            action: "apikey.create",
+            target: format!("key:{name}"),
+            service: None,
+            before: None,
+            after: Some(json!({"name": name, "owner": owner_email})),
+        })
+        .await?;
+    change.commit().await?;
+    Ok(key)
+}
+
+/// The name and owner email of an API key, if it exists.
+pub async fn api_key_owner(
+    console: &Console,
+    key: &str,
+) -> Result<Option<(String, String)>, Error> {
+    let key_hash = hash_token(key);
+    let Some(owner) = store::admins::key_owner(&console.pool, &key_hash).await? else {
+        return Ok(None);
+    };
+    store::admins::touch_key(&console.pool, &key_hash, store::now_millis()).await?;
+    Ok(Some((owner.name, owner.email)))
+}

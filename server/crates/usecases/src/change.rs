@@ -1,0 +1,155 @@
+//! The one way anything is written: begin, audit event, change counter,
+//! commit, then apply to the runtime. Every mutation of the product (the
+//! console, the admin API, runtime logins and logouts, start-up
+//! registration, demo seeding) is a [`Change`]; nothing else commits.
+
+use runtime::{Applied, ChangedCell};
+use serde_json::Value;
+use store::{Conn, Transaction};
+
+use crate::{Console, Error};
+
+/// Who made a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Admin(String),
+    ApiKey(String),
+    /// An application user, through the runtime API (login, logout).
+    User(String),
+    SelfRegistration,
+    System,
+}
+
+impl Actor {
+    pub fn label(&self) -> String {
+        match self {
+            Actor::Admin(email) => format!("admin:{email}"),
+            Actor::ApiKey(name) => format!("key:{name}"),
+            Actor::User(email) => format!("user:{email}"),
+            Actor::SelfRegistration => "self-registration".to_string(),
+            Actor::System => "system".to_string(),
+        }
+    }
+}
+
+/// One audit event, written inside the change's transaction.
+pub struct Event<'a> {
+    pub action: &'a str,
+    pub target: String,
+    pub service: Option<&'a str>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// What the change did to the policy, so the runtime can follow.
+enum PolicyEffect {
+    Unchanged,
+    /// Exactly one cell: patched in place.
+    Cell(ChangedCell),
+    /// Anything more: reloaded.
+    Reload,
+}
+
+#[must_use = "a change that is not committed is rolled back"]
+pub struct Change<'c> {
+    console: &'c Console,
+    actor: &'c Actor,
+    tx: Transaction,
+    policy: PolicyEffect,
+    ended_users: Vec<String>,
+    ended_tokens: Vec<String>,
+}
+
+impl<'c> Change<'c> {
+    pub async fn begin(console: &'c Console, actor: &'c Actor) -> Result<Change<'c>, Error> {
+        Ok(Change {
+            console,
+            actor,
+            tx: store::begin(&console.pool).await?,
+            policy: PolicyEffect::Unchanged,
+            ended_users: Vec::new(),
+            ended_tokens: Vec::new(),
+        })
+    }
+
+    /// The transaction, for the store's write functions.
+    pub fn conn(&mut self) -> &mut Conn {
+        &mut self.tx
+    }
+
+    pub fn actor(&self) -> &Actor {
+        self.actor
+    }
+
+    pub async fn audit(&mut self, event: Event<'_>) -> Result<(), Error> {
+        store::audit::insert(
+            &mut self.tx,
+            store::audit::NewEvent {
+                at: store::now_millis(),
+                actor: &self.actor.label(),
+                action: event.action,
+                target: &event.target,
+                service: event.service,
+                before: event.before.map(|value| value.to_string()),
+                after: event.after.map(|value| value.to_string()),
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Users, roles, services or permissions changed: the runtime reloads.
+    pub fn policy_changed(&mut self) {
+        self.policy = PolicyEffect::Reload;
+    }
+
+    /// One permission cell changed; alone, it is patched in place.
+    pub fn cell_changed(&mut self, cell: ChangedCell) {
+        self.policy = match self.policy {
+            PolicyEffect::Unchanged => PolicyEffect::Cell(cell),
+            PolicyEffect::Cell(_) | PolicyEffect::Reload => PolicyEffect::Reload,
+        };
+    }
+
+    /// Every session of the user ended (deleted in this change).
+    pub fn sessions_ended_for(&mut self, user_id: &str) {
+        self.ended_users.push(user_id.to_string());
+    }
+
+    /// One session ended (deleted in this change), by token hash.
+    pub fn session_ended(&mut self, token_hash: &str) {
+        self.ended_tokens.push(token_hash.to_string());
+    }
+
+    /// Counts the change (in its own transaction, so a crash after the
+    /// commit cannot hide it from the other servers), commits, and tells
+    /// the runtime here.
+    pub async fn commit(mut self) -> Result<(), Error> {
+        let policy_version = match self.policy {
+            PolicyEffect::Unchanged => None,
+            PolicyEffect::Cell(_) | PolicyEffect::Reload => {
+                Some(store::counters::bump_policy(&mut self.tx).await?)
+            }
+        };
+        let sessions_ended = !self.ended_users.is_empty() || !self.ended_tokens.is_empty();
+        if sessions_ended {
+            store::counters::bump_sessions(&mut self.tx).await?;
+        }
+        store::commit(self.tx).await?;
+        let applied = Applied {
+            policy_version,
+            cell: match self.policy {
+                PolicyEffect::Cell(cell) => Some(cell),
+                PolicyEffect::Unchanged | PolicyEffect::Reload => None,
+            },
+            ended_users: self.ended_users,
+            ended_tokens: self.ended_tokens,
+        };
+        // committed is committed: if the runtime cannot follow now, the
+        // counters make the refresher catch up, so this is not an error
+        if let Err(error) = self.console.runtime.apply(&applied).await {
+            tracing::warn!(%error, "a committed change is not in the snapshot yet; the refresher will load it");
+        }
+        Ok(())
+    }
+}

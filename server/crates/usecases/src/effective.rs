@@ -1,0 +1,49 @@
+//! Effective permissions: for one user (or an anonymous caller), every
+//! method of every service, allowed or denied and why, from the same pure
+//! decision function and the same snapshot the runtime uses.
+
+use policy::decision::{decide, Subject};
+use policy::wire::{EffectiveRow, EffectiveView};
+
+use crate::{Console, Error};
+
+/// `email` empty: a caller without a user-token.
+pub async fn effective(console: &Console, email: &str) -> Result<EffectiveView, Error> {
+    let caller = if email.trim().is_empty() {
+        None
+    } else {
+        Some(
+            crate::users::id_for_email(console, email)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("no user `{email}`")))?,
+        )
+    };
+    let snapshot = console.runtime.snapshot();
+    let Some(subjects) = snapshot.subjects(caller.as_deref()) else {
+        return Err(Error::BadInput(format!(
+            "`{email}` is disabled: every call with their token is refused (3064)"
+        )));
+    };
+    let mut rows = Vec::new();
+    for service in crate::services::list(console).await? {
+        for method in service.methods {
+            let decision = decide(&snapshot.policy, &subjects, &service.name, &method.name);
+            rows.push(EffectiveRow {
+                service: service.name.clone(),
+                method: method.name.clone(),
+                verb: method.verb,
+                allowed: decision.is_allowed(),
+                reason: decision.to_string(),
+                denied_by: decision.deciding_cell(),
+            });
+        }
+    }
+    let subjects = subjects
+        .iter()
+        .map(|subject| match subject {
+            Subject::User(email) => format!("user {email}"),
+            Subject::Role(role) => format!("role {role}"),
+        })
+        .collect();
+    Ok(EffectiveView { subjects, rows })
+}

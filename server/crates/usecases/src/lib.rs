@@ -1,0 +1,86 @@
+//! The use cases: one function per thing an admin, a script or a client
+//! can do, called alike by the console's server functions and by the HTTP
+//! APIs, so there is one way to change anything. Every write goes through
+//! [`change::Change`]: begin, audit, count, commit, apply to the runtime.
+
+pub mod admins;
+pub mod audit;
+pub mod change;
+pub mod effective;
+pub mod error;
+pub mod login;
+pub mod permissions;
+pub mod roles;
+pub mod seed;
+pub mod services;
+pub mod users;
+pub mod web;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use change::Actor;
+pub use error::Error;
+use runtime::Runtime;
+use store::{Engine, Pool, StoreError};
+
+/// The runtime's knobs (DESIGN "Configuration names" and the README).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Inactivity after which a session (console or application) ends.
+    pub session_timeout: Duration,
+    /// Failed logins in a row that lock an application account.
+    pub max_failed_logins: i64,
+    /// How long a locked account stays locked.
+    pub lockout: Duration,
+    /// Whether `POST /api/users/register` is open.
+    pub registration: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            session_timeout: Duration::from_secs(3600),
+            max_failed_logins: 5,
+            lockout: Duration::from_secs(900),
+            registration: false,
+        }
+    }
+}
+
+/// What every use case works on: the database, the runtime and the settings.
+#[derive(Clone)]
+pub struct Console {
+    pub pool: Pool,
+    pub engine: Engine,
+    pub settings: Settings,
+    pub runtime: Arc<Runtime>,
+}
+
+impl Console {
+    /// Wraps an open pool and loads the first snapshot.
+    pub async fn open(
+        pool: Pool,
+        engine: Engine,
+        settings: Settings,
+    ) -> Result<Console, StoreError> {
+        let runtime = Runtime::open(pool.clone()).await?;
+        Ok(Console {
+            pool,
+            engine,
+            settings,
+            runtime,
+        })
+    }
+}
+
+/// `offset` and `limit` of a page, checked.
+pub(crate) fn check_page(offset: i64, limit: i64) -> Result<(), Error> {
+    if offset < 0 || !(1..=policy::wire::MAX_PAGE).contains(&limit) {
+        return Err(Error::BadInput(format!(
+            "offset must be 0 or more and limit between 1 and {}",
+            policy::wire::MAX_PAGE
+        )));
+    }
+    Ok(())
+}

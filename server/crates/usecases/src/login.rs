@@ -1,0 +1,125 @@
+//! What application users do through the runtime API: log in, log out,
+//! check a token, register. Each write is a change like any other.
+
+use policy::names::normalize_email;
+use policy::wire::{NewUser, User, UserStatus};
+use runtime::secret::{self, SessionToken, TokenHash};
+
+use crate::change::Change;
+use crate::{Actor, Console, Error};
+
+/// Why a login was refused (the runtime API's codes 3003, 3036, 3000).
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("invalid login or password")]
+    InvalidLogin,
+    #[error("the account is locked after too many failed logins; try again later")]
+    Locked,
+    #[error("login has been disabled for this user account")]
+    Disabled,
+    #[error(transparent)]
+    Failed(#[from] Error),
+}
+
+impl From<store::StoreError> for LoginError {
+    fn from(error: store::StoreError) -> LoginError {
+        LoginError::Failed(error.into())
+    }
+}
+
+/// Checks the password and opens a session: the user and their new token.
+pub async fn login(
+    console: &Console,
+    login: &str,
+    password: String,
+) -> Result<(User, SessionToken), LoginError> {
+    let record = store::users::login_record(&console.pool, login).await?;
+    let now = store::now_millis();
+    // the hash is checked in every case, so all answers take the same time
+    let verified = secret::verify_password(
+        record.as_ref().map(|record| record.password_hash.clone()),
+        password,
+    )
+    .await;
+    let Some(record) = record else {
+        return Err(LoginError::InvalidLogin);
+    };
+    let user = record.user();
+    let actor = Actor::User(user.email.clone());
+    if record.locked_until.is_some_and(|until| until > now) {
+        return Err(LoginError::Locked);
+    }
+    if !verified {
+        let settings = &console.settings;
+        let lockout_ms = i64::try_from(settings.lockout.as_millis()).unwrap_or(i64::MAX);
+        let mut change = Change::begin(console, &actor).await?;
+        store::users::record_failed_login(
+            change.conn(),
+            &record.app_user_id,
+            settings.max_failed_logins,
+            now.saturating_add(lockout_ms),
+        )
+        .await?;
+        change.commit().await?;
+        return Err(LoginError::InvalidLogin);
+    }
+    if user.user_status != UserStatus::Enabled {
+        return Err(LoginError::Disabled);
+    }
+    let token = SessionToken::generate();
+    let mut change = Change::begin(console, &actor).await?;
+    if record.failed_logins > 0 || record.locked_until.is_some() {
+        store::users::clear_failed_logins(change.conn(), &record.app_user_id).await?;
+    }
+    store::sessions::insert(change.conn(), &token.hash(), &record.app_user_id, now).await?;
+    change.commit().await?;
+    tracing::info!(user = %user.email, "user logged in");
+    Ok((user, token))
+}
+
+/// Ends the session of `token`; false if it was not a live session. The
+/// delete and the count that tells the other servers commit together.
+pub async fn logout(console: &Console, token: &str) -> Result<bool, Error> {
+    let Some(user_id) = console
+        .runtime
+        .authenticate(token, console.settings.session_timeout)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let email = console
+        .runtime
+        .snapshot()
+        .users
+        .get(&user_id)
+        .map(|user| user.email.clone())
+        .unwrap_or_default();
+    let actor = Actor::User(email);
+    let token_hash = TokenHash::of(token);
+    let mut change = Change::begin(console, &actor).await?;
+    store::sessions::delete(change.conn(), token_hash.as_str()).await?;
+    change.session_ended(token_hash.as_str());
+    change.commit().await?;
+    Ok(true)
+}
+
+/// True if `token` is a live session of an enabled user.
+pub async fn is_valid_user_token(console: &Console, token: &str) -> Result<bool, Error> {
+    if token.is_empty() || token.len() > 256 {
+        return Ok(false);
+    }
+    let user = console
+        .runtime
+        .authenticate(token, console.settings.session_timeout)
+        .await?;
+    Ok(user.is_some_and(|id| console.runtime.snapshot().subjects(Some(&id)).is_some()))
+}
+
+/// Self-registration (the caller checks that it is open).
+pub async fn register(console: &Console, new_user: NewUser) -> Result<User, Error> {
+    let new_user = NewUser {
+        email: normalize_email(&new_user.email),
+        ..new_user
+    };
+    crate::users::create(console, &Actor::SelfRegistration, new_user).await
+}

@@ -1,0 +1,438 @@
+//! Permission cells: the matrices, one cell, many cells, and the whole set
+//! as a document (permissions as code).
+
+use std::collections::{BTreeMap, HashMap};
+
+use policy::cells::{
+    diff, flatten, CellAddress, CellChange, PermissionDiff, PermissionDocument, SubjectKind,
+    ALL_METHODS,
+};
+use policy::decision::Effect;
+use policy::names::{normalize_email, role_key};
+use policy::wire::{MatrixPage, MatrixRow};
+use runtime::ChangedCell;
+use serde_json::json;
+use store::permissions::CellIds;
+use store::Conn;
+
+use crate::change::{Change, Event};
+use crate::{Actor, Console, Error};
+
+/// Largest number of cells one bulk edit changes.
+pub const MAX_BULK_CELLS: usize = 10_000;
+
+/// The whole set, keyed by service name, user email and role name.
+pub async fn export(console: &Console) -> Result<PermissionDocument, Error> {
+    let mut conn = console
+        .pool
+        .acquire()
+        .await
+        .map_err(store::StoreError::from)?;
+    Ok(store::permissions::export(&mut conn).await?)
+}
+
+async fn service_id(console: &Console, service: &str) -> Result<String, Error> {
+    let mut conn = console
+        .pool
+        .acquire()
+        .await
+        .map_err(store::StoreError::from)?;
+    store::services::id_of(&mut conn, service)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("unknown service `{service}`")))
+}
+
+/// A page of users (searched by email or name) with their cells in `service`.
+pub async fn user_matrix(
+    console: &Console,
+    service: &str,
+    search: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<MatrixPage, Error> {
+    let service_id = service_id(console, service).await?;
+    let page = crate::users::list(console, search, offset, limit).await?;
+    let mut rows: Vec<MatrixRow> = page
+        .items
+        .iter()
+        .map(|user| MatrixRow {
+            subject: user.email.clone(),
+            label: user.name.clone(),
+            system: false,
+            cells: BTreeMap::new(),
+        })
+        .collect();
+    let ids: Vec<String> = page
+        .items
+        .iter()
+        .map(|user| user.object_id.clone())
+        .collect();
+    for (email, method, effect) in
+        store::permissions::user_cells(&console.pool, &service_id, &ids).await?
+    {
+        if let Some(row) = rows.iter_mut().find(|row| row.subject == email) {
+            row.cells.insert(method, effect);
+        }
+    }
+    Ok(MatrixPage {
+        total: page.total,
+        rows,
+    })
+}
+
+/// Every role with its cells in `service`, system roles first.
+pub async fn role_matrix(console: &Console, service: &str) -> Result<MatrixPage, Error> {
+    let service_id = service_id(console, service).await?;
+    let mut rows: Vec<MatrixRow> = crate::roles::list(console)
+        .await?
+        .into_iter()
+        .map(|role| MatrixRow {
+            subject: role.name,
+            label: String::new(),
+            system: role.system,
+            cells: BTreeMap::new(),
+        })
+        .collect();
+    for (name, method, effect) in store::permissions::role_cells(&console.pool, &service_id).await?
+    {
+        if let Some(row) = rows.iter_mut().find(|row| row.subject == name) {
+            row.cells.insert(method, effect);
+        }
+    }
+    let total = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+    Ok(MatrixPage { total, rows })
+}
+
+/// A cell resolved to the ids it is stored under and its subject's
+/// canonical name (`Alice@X` and `alice@x` are one user).
+struct Resolved {
+    ids: CellIds,
+    subject: String,
+}
+
+/// What [`Names::resolve`] answers for one cell, by indexed lookups
+/// instead of loading every name (one click must not read 10,000 users).
+async fn resolve_one(
+    conn: &mut Conn,
+    service: &str,
+    kind: SubjectKind,
+    subject: &str,
+    method: &str,
+) -> Result<Resolved, Error> {
+    let service_id = store::services::id_of(conn, service)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("unknown service `{service}`")))?;
+    if method != ALL_METHODS && !store::services::method_exists(conn, &service_id, method).await? {
+        return Err(Error::NotFound(format!(
+            "unknown method `{method}` in service `{service}`"
+        )));
+    }
+    let unknown = || Error::NotFound(format!("unknown {} `{subject}`", kind.singular()));
+    let (subject_id, name) = match kind {
+        SubjectKind::Users => {
+            let email = normalize_email(subject);
+            let id = store::users::id_for_email(conn, &email)
+                .await?
+                .ok_or_else(unknown)?;
+            (id, email)
+        }
+        SubjectKind::Roles => {
+            let role = store::roles::find(conn, subject)
+                .await?
+                .ok_or_else(unknown)?;
+            (role.role_id, role.name)
+        }
+    };
+    Ok(Resolved {
+        ids: CellIds {
+            service_id,
+            subject_id,
+        },
+        subject: name,
+    })
+}
+
+/// Sets one cell and returns what changed; the runtime enforces it from
+/// the next call on.
+pub async fn set_cell(
+    console: &Console,
+    actor: &Actor,
+    service: &str,
+    kind: SubjectKind,
+    subject: &str,
+    method: &str,
+    effect: Effect,
+) -> Result<CellChange, Error> {
+    let mut change = Change::begin(console, actor).await?;
+    let resolved = resolve_one(change.conn(), service, kind, subject, method).await?;
+    let before = store::permissions::read(change.conn(), kind, &resolved.ids, method).await?;
+    let cell_change = CellChange {
+        service: service.to_string(),
+        kind,
+        subject: resolved.subject.clone(),
+        method: method.to_string(),
+        before,
+        after: effect,
+    };
+    if before == effect {
+        return Ok(cell_change);
+    }
+    store::permissions::write(
+        change.conn(),
+        kind,
+        &resolved.ids,
+        method,
+        effect,
+        store::now_millis(),
+    )
+    .await?;
+    change
+        .audit(Event {
+            action: "permission.set",
+            target: format!("{}:{}", kind.as_str(), resolved.subject),
+            service: Some(service),
+            before: Some(json!({ method: before })),
+            after: Some(json!({ method: effect })),
+        })
+        .await?;
+    change.cell_changed(ChangedCell {
+        ids: resolved.ids,
+        service: service.to_string(),
+        kind,
+        subject: resolved.subject,
+        method: method.to_string(),
+    });
+    change.commit().await?;
+    Ok(cell_change)
+}
+
+/// Ids of everything a document may name, loaded at once; errors say what
+/// is unknown.
+struct Names {
+    /// service -> (id, methods)
+    services: HashMap<String, (String, Vec<String>)>,
+    /// email -> id
+    users: HashMap<String, String>,
+    /// lowercase name -> (id, name)
+    roles: HashMap<String, (String, String)>,
+}
+
+impl Names {
+    async fn load(conn: &mut Conn) -> Result<Names, Error> {
+        let mut services: HashMap<String, (String, Vec<String>)> = HashMap::new();
+        for (id, service, method) in store::services::all_methods(conn).await? {
+            let entry = services.entry(service).or_insert_with(|| (id, Vec::new()));
+            if let Some(method) = method {
+                entry.1.push(method);
+            }
+        }
+        let users = store::users::ids_by_email(conn)
+            .await?
+            .into_iter()
+            .collect();
+        let roles = store::roles::all(conn)
+            .await?
+            .into_iter()
+            .map(|role| (role_key(&role.name), (role.role_id, role.name)))
+            .collect();
+        Ok(Names {
+            services,
+            users,
+            roles,
+        })
+    }
+
+    fn resolve(
+        &self,
+        service: &str,
+        kind: SubjectKind,
+        subject: &str,
+        method: &str,
+    ) -> Result<Resolved, String> {
+        let (service_id, methods) = self
+            .services
+            .get(service)
+            .ok_or_else(|| format!("unknown service `{service}`"))?;
+        if method != ALL_METHODS && !methods.iter().any(|m| m == method) {
+            return Err(format!("unknown method `{method}` in service `{service}`"));
+        }
+        let (subject_id, name) = match kind {
+            SubjectKind::Users => {
+                let email = normalize_email(subject);
+                let id = self
+                    .users
+                    .get(&email)
+                    .ok_or_else(|| format!("unknown user `{subject}`"))?;
+                (id.clone(), email)
+            }
+            SubjectKind::Roles => {
+                let (id, name) = self
+                    .roles
+                    .get(&role_key(subject))
+                    .ok_or_else(|| format!("unknown role `{subject}`"))?;
+                (id.clone(), name.clone())
+            }
+        };
+        Ok(Resolved {
+            ids: CellIds {
+                service_id: service_id.clone(),
+                subject_id,
+            },
+            subject: name,
+        })
+    }
+
+    /// Every unknown name in a document, each once, including subjects
+    /// whose cells are all Inherit.
+    fn unknown_names(&self, document: &PermissionDocument) -> Vec<String> {
+        let mut errors = Vec::new();
+        for (service, permissions) in &document.services {
+            let Some((_, methods)) = self.services.get(service) else {
+                errors.push(format!("unknown service `{service}`"));
+                continue;
+            };
+            for (kind, subjects) in [
+                (SubjectKind::Users, &permissions.users),
+                (SubjectKind::Roles, &permissions.roles),
+            ] {
+                for (subject, cells) in subjects {
+                    let known = match kind {
+                        SubjectKind::Users => self.users.contains_key(&normalize_email(subject)),
+                        SubjectKind::Roles => self.roles.contains_key(&role_key(subject)),
+                    };
+                    if !known {
+                        errors.push(format!("unknown {} `{subject}`", kind.singular()));
+                    }
+                    for method in cells.keys() {
+                        if method != ALL_METHODS && !methods.iter().any(|m| m == method) {
+                            errors
+                                .push(format!("unknown method `{method}` in service `{service}`"));
+                        }
+                    }
+                }
+            }
+        }
+        errors
+    }
+}
+
+/// Sets many cells of one service to one effect, in one change and one
+/// audit event; returns the cells that changed.
+pub async fn bulk_set(
+    console: &Console,
+    actor: &Actor,
+    service: &str,
+    cells: &[(SubjectKind, String, String)],
+    effect: Effect,
+) -> Result<Vec<CellChange>, Error> {
+    if cells.len() > MAX_BULK_CELLS {
+        return Err(Error::BadInput(
+            "a bulk edit changes at most 10,000 cells".to_string(),
+        ));
+    }
+    let mut change = Change::begin(console, actor).await?;
+    let names = Names::load(change.conn()).await?;
+    let now = store::now_millis();
+    let mut changes = Vec::new();
+    for (kind, subject, method) in cells {
+        let resolved = names
+            .resolve(service, *kind, subject, method)
+            .map_err(Error::NotFound)?;
+        let before = store::permissions::read(change.conn(), *kind, &resolved.ids, method).await?;
+        if before != effect {
+            store::permissions::write(change.conn(), *kind, &resolved.ids, method, effect, now)
+                .await?;
+            changes.push(CellChange {
+                service: service.to_string(),
+                kind: *kind,
+                subject: resolved.subject,
+                method: method.clone(),
+                before,
+                after: effect,
+            });
+        }
+    }
+    if changes.is_empty() {
+        return Ok(changes);
+    }
+    change
+        .audit(Event {
+            action: "permission.bulk",
+            target: format!("{} cells", changes.len()),
+            service: Some(service),
+            before: Some(serde_json::to_value(&changes).unwrap_or_default()),
+            after: Some(json!({ "effect": effect })),
+        })
+        .await?;
+    change.policy_changed();
+    change.commit().await?;
+    Ok(changes)
+}
+
+/// Replaces the whole set with `wanted`, in one change and one audit
+/// event; with `dry_run`, only says what would change. Any unknown
+/// service, method, user or role refuses the whole document.
+pub async fn replace_all(
+    console: &Console,
+    actor: &Actor,
+    wanted: &PermissionDocument,
+    dry_run: bool,
+) -> Result<PermissionDiff, Error> {
+    let mut change = Change::begin(console, actor).await?;
+    let names = Names::load(change.conn()).await?;
+    let mut errors = names.unknown_names(wanted);
+    let mut resolved: BTreeMap<CellAddress, (Resolved, Effect)> = BTreeMap::new();
+    for ((service, kind, subject, method), effect) in flatten(wanted) {
+        match names.resolve(&service, kind, &subject, &method) {
+            Ok(cell) => {
+                // the canonical names, so `Alice@X` and `alice@x` are one cell
+                let key = (service.clone(), kind, cell.subject.clone(), method.clone());
+                if resolved
+                    .get(&key)
+                    .is_some_and(|(_, other)| *other != effect)
+                {
+                    errors.push(format!(
+                        "`{subject}` is named twice in service `{service}` with different effects on `{method}`"
+                    ));
+                }
+                resolved.insert(key, (cell, effect));
+            }
+            Err(error) => errors.push(error),
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort();
+        errors.dedup();
+        return Err(Error::BadInput(format!(
+            "the document is refused, nothing was changed: {}",
+            errors.join("; ")
+        )));
+    }
+    let mut canonical = PermissionDocument::default();
+    for ((service, kind, subject, method), (_, effect)) in &resolved {
+        canonical.insert(service, *kind, subject, method, *effect);
+    }
+    let current = store::permissions::export(change.conn()).await?;
+    let mut result = diff(&current, &canonical);
+    if dry_run {
+        return Ok(result);
+    }
+    store::permissions::delete_all(change.conn()).await?;
+    let now = store::now_millis();
+    for ((_, kind, _, method), (cell, effect)) in &resolved {
+        store::permissions::write(change.conn(), *kind, &cell.ids, method, *effect, now).await?;
+    }
+    change
+        .audit(Event {
+            action: "permission.import",
+            target: "permissions".to_string(),
+            service: None,
+            before: Some(serde_json::to_value(&current).unwrap_or_default()),
+            after: Some(serde_json::to_value(&canonical).unwrap_or_default()),
+        })
+        .await?;
+    change.policy_changed();
+    change.commit().await?;
+    result.applied = true;
+    Ok(result)
+}

@@ -1,0 +1,164 @@
+//! API services and their methods: the catalog, its registration by a
+//! starting server, and the removal of what no server offers any more.
+
+use policy::wire::Service;
+use serde_json::json;
+
+use crate::change::{Change, Event};
+use crate::{Actor, Console, Error};
+
+pub async fn list(console: &Console) -> Result<Vec<Service>, Error> {
+    Ok(store::services::list(&console.pool).await?)
+}
+
+/// Registers what a starting server offers. Services and methods it offers
+/// are written (and no longer missing); those it does not offer are kept
+/// with their permissions, marked missing, with an audit event: during a
+/// rolling deploy several versions of the server share one database, and
+/// a permission never vanishes unless an admin removes it.
+pub async fn register(console: &Console, offered: &[Service]) -> Result<(), Error> {
+    let actor = Actor::System;
+    let mut change = Change::begin(console, &actor).await?;
+    let now = store::now_millis();
+    let existing = store::services::all(change.conn()).await?;
+    for service in &existing {
+        if service.missing == 0 && !offered.iter().any(|o| o.name == service.name) {
+            store::services::mark_missing(change.conn(), &service.service_id, now).await?;
+            let methods = store::services::methods(change.conn(), &service.service_id).await?;
+            for method in &methods {
+                store::services::mark_method_missing(
+                    change.conn(),
+                    &service.service_id,
+                    &method.name,
+                )
+                .await?;
+            }
+            let names: Vec<&str> = methods.iter().map(|m| m.name.as_str()).collect();
+            change
+                .audit(Event {
+                    action: "service.missing",
+                    target: format!("service:{}", service.name),
+                    service: Some(&service.name),
+                    before: None,
+                    after: Some(json!({"missing": true, "methods": names})),
+                })
+                .await?;
+        }
+    }
+    for service in offered {
+        let id = match existing.iter().find(|e| e.name == service.name) {
+            Some(found) => {
+                store::services::refresh(
+                    change.conn(),
+                    &found.service_id,
+                    &service.description,
+                    now,
+                )
+                .await?;
+                found.service_id.clone()
+            }
+            None => {
+                let id = store::new_object_id();
+                store::services::insert(
+                    change.conn(),
+                    &id,
+                    &service.name,
+                    &service.description,
+                    now,
+                )
+                .await?;
+                id
+            }
+        };
+        let stored = store::services::methods(change.conn(), &id).await?;
+        for (position, method) in service.methods.iter().enumerate() {
+            let position = i64::try_from(position).unwrap_or(i64::MAX);
+            store::services::upsert_method(change.conn(), &id, method, position).await?;
+        }
+        for method in stored {
+            let offered_now = service.methods.iter().any(|m| m.name == method.name);
+            if method.missing == 0 && !offered_now {
+                store::services::mark_method_missing(change.conn(), &id, &method.name).await?;
+                change
+                    .audit(Event {
+                        action: "service.method.missing",
+                        target: format!("method:{}.{}", service.name, method.name),
+                        service: Some(&service.name),
+                        before: None,
+                        after: Some(json!({"method": method.name, "missing": true})),
+                    })
+                    .await?;
+            }
+        }
+    }
+    change.policy_changed();
+    change.commit().await
+}
+
+/// Removes a method no running server offers, with every cell on it.
+pub async fn remove_missing_method(
+    console: &Console,
+    actor: &Actor,
+    service: &str,
+    method: &str,
+) -> Result<(), Error> {
+    let mut change = Change::begin(console, actor).await?;
+    let service_id = store::services::id_of(change.conn(), service)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("unknown service `{service}`")))?;
+    let found = store::services::methods(change.conn(), &service_id)
+        .await?
+        .into_iter()
+        .find(|m| m.name == method)
+        .ok_or_else(|| {
+            Error::NotFound(format!("unknown method `{method}` in service `{service}`"))
+        })?;
+    if found.missing == 0 {
+        return Err(Error::Forbidden(format!(
+            "`{service}.{method}` is offered by the running server; only a missing method can be removed"
+        )));
+    }
+    store::services::delete_method(change.conn(), &service_id, method).await?;
+    change
+        .audit(Event {
+            action: "service.method.remove",
+            target: format!("method:{service}.{method}"),
+            service: Some(service),
+            before: Some(json!({"method": method, "missing": true})),
+            after: None,
+        })
+        .await?;
+    change.policy_changed();
+    change.commit().await
+}
+
+/// Removes a service no running server offers, with its methods and cells.
+pub async fn remove_missing_service(
+    console: &Console,
+    actor: &Actor,
+    service: &str,
+) -> Result<(), Error> {
+    let mut change = Change::begin(console, actor).await?;
+    let found = store::services::all(change.conn())
+        .await?
+        .into_iter()
+        .find(|s| s.name == service)
+        .ok_or_else(|| Error::NotFound(format!("unknown service `{service}`")))?;
+    if found.missing == 0 {
+        return Err(Error::Forbidden(format!(
+            "`{service}` is offered by the running server; only a missing service can be removed"
+        )));
+    }
+    store::services::delete(change.conn(), &found.service_id).await?;
+    change
+        .audit(Event {
+            action: "service.remove",
+            target: format!("service:{service}"),
+            service: Some(service),
+            before: Some(json!({"missing": true})),
+            after: None,
+        })
+        .await?;
+    change.policy_changed();
+    change.commit().await
+}

@@ -1,0 +1,48 @@
+//! `/console/api/roles`: custom roles (system roles are fixed).
+
+use axum::extract::State;
+use axum::Json;
+use policy::wire::RoleName;
+use serde_json::{json, Value};
+use usecases::Console;
+
+use super::AdminCaller;
+use crate::api::body::AdminJson;
+use crate::api::error::{ApiError, ApiPath};
+
+pub async fn list(
+    State(console): State<Console>,
+    AdminCaller(..): AdminCaller,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(usecases::roles::list(&console).await?)))
+}
+
+pub async fn create(
+    State(console): State<Console>,
+    AdminCaller(actor, _): AdminCaller,
+    AdminJson(role): AdminJson<RoleName>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(
+        usecases::roles::create(&console, &actor, &role.name).await?
+    )))
+}
+
+pub async fn rename(
+    State(console): State<Console>,
+    AdminCaller(actor, _): AdminCaller,
+    ApiPath(role): ApiPath<String>,
+    AdminJson(new_name): AdminJson<RoleName>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(
+        usecases::roles::rename(&console, &actor, &role, &new_name.name).await?
+    )))
+}
+
+pub async fn delete(
+    State(console): State<Console>,
+    AdminCaller(actor, _): AdminCaller,
+    ApiPath(role): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    usecases::roles::delete(&console, &actor, &role).await?;
+    Ok(Json(json!({"deleted": role})))
+}
