@@ -160,7 +160,7 @@ mod browser {
     pub async fn is_valid(token: &str) -> Option<bool> {
         let url = format!(
             "/api/users/isvalidusertoken/{}",
-            crate::pages::permissions::encode(token)
+            crate::pages::links::encode(token)
         );
         let response = Request::get(&url).send().await.ok()?;
         let (_, body) = read(response).await;

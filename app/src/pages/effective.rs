@@ -7,7 +7,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::effective::effective_permissions;
 use crate::pages::invoke::invoke_url;
-use crate::pages::permissions::{encode, permissions_url};
+use crate::pages::links::{encode, permissions_url};
 use crate::pages::widgets::{ErrorNotice, Loading};
 use crate::permissions::SubjectKind;
 use crate::users::list_users;

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_params_map;
 use serde_json::Value;
 
 use crate::client::{self, curl_command, error_text, Reply, TestUser};
-use crate::pages::permissions::{encode, permissions_url};
+use crate::pages::links::{encode, permissions_url};
 use crate::pages::widgets::{ErrorNotice, Loading};
 use crate::services::{list_services, Method, Verb};
 

@@ -5,6 +5,7 @@ pub mod code;
 pub mod effective;
 pub mod invoke;
 pub mod layout;
+pub mod links;
 pub mod not_found;
 pub mod permissions;
 pub mod roles;

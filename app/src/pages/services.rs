@@ -4,9 +4,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::pages::permissions::{encode, permissions_url};
+use crate::pages::links::{encode, permissions_url};
 use crate::pages::widgets::{ErrorNotice, Loading};
-use crate::services::{list_services, Service};
+use crate::services::{list_services, RemoveMissingMethod, Service};
 
 fn matches(service: &Service, search: &str) -> bool {
     let search = search.trim().to_lowercase();
@@ -83,19 +83,65 @@ fn MethodTable(service: Service) -> impl IntoView {
                     let permissions = permissions_url(&service.name, &method.name, false, "", 0);
                     view! {
                         <tr>
-                            <td><a href=crate::pages::invoke::invoke_url(&service.name, &method.name)><code>{method.name.clone()}</code></a></td>
+                            <td>
+                                <a href=crate::pages::invoke::invoke_url(&service.name, &method.name)><code>{method.name.clone()}</code></a>
+                                {method.missing.then(|| view! {
+                                    " "
+                                    <span class="badge missing" title="No running server offered this method when it last started. Its permissions are kept until you remove it.">"missing"</span>
+                                })}
+                            </td>
                             <td><span class=format!("verb {}", method.verb.as_str().to_lowercase())>{method.verb.as_str()}</span></td>
                             <td>{method.description.clone()}</td>
                             <td class="links">
                                 <a href=crate::pages::invoke::invoke_url(&service.name, &method.name) aria-label=format!("Invoke {}", method.name)>"Invoke"</a>
                                 " · "
                                 <a href=permissions aria-label=format!("{} permissions", method.name)>"Permissions"</a>
+                                {method.missing.then(|| view! {
+                                    " · "
+                                    <RemoveMissing service=service.name.clone() method=method.name.clone()/>
+                                })}
                             </td>
                         </tr>
                     }
                 }).collect_view()}
             </tbody>
         </table>
+    }
+}
+
+/// Removes a missing method and its permissions, after a second click.
+#[component]
+fn RemoveMissing(service: String, method: String) -> impl IntoView {
+    let remove = ServerAction::<RemoveMissingMethod>::new();
+    let armed = RwSignal::new(false);
+    let label = format!("Remove {method} and its permissions");
+    Effect::new(move |_| {
+        if let Some(Ok(())) = remove.value().get() {
+            crate::hard_navigate(&crate::pages::links::current_path());
+        }
+    });
+    view! {
+        <button
+            type="button"
+            class="link-button danger-outline"
+            aria-label=label
+            disabled=move || remove.pending().get()
+            on:click=move |_| {
+                if armed.get() {
+                    remove.dispatch(RemoveMissingMethod {
+                        service: service.clone(),
+                        method: method.clone(),
+                    });
+                } else {
+                    armed.set(true);
+                }
+            }
+        >
+            {move || if armed.get() { "Click again to remove" } else { "Remove…" }}
+        </button>
+        {move || remove.value().get().and_then(Result::err).map(|error| view! {
+            <span class="error" role="alert">{format!(" Not removed: {error}")}</span>
+        })}
     }
 }
 

@@ -47,10 +47,6 @@ pub fn router(console: Console) -> Router {
         )
         .route("/console/api/services", get(services::list))
         .route(
-            "/console/api/services/{service}",
-            delete(services::remove_missing_service),
-        )
-        .route(
             "/console/api/services/{service}/methods/{method}",
             delete(services::remove_missing_method),
         )

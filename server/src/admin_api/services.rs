@@ -23,12 +23,3 @@ pub async fn remove_missing_method(
     usecases::services::remove_missing_method(&console, &actor, &service, &method).await?;
     Ok(Json(json!({"deleted": format!("{service}.{method}")})))
 }
-
-pub async fn remove_missing_service(
-    State(console): State<Console>,
-    AdminCaller(actor, _): AdminCaller,
-    ApiPath(service): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
-    usecases::services::remove_missing_service(&console, &actor, &service).await?;
-    Ok(Json(json!({"deleted": service})))
-}

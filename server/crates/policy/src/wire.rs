@@ -124,8 +124,8 @@ pub struct Method {
     #[serde(default)]
     pub example: serde_json::Value,
     /// No running server offered this method when it last started; its
-    /// permissions are kept until an admin removes it.
-    #[serde(default)]
+    /// permissions are kept until an admin removes it. Only sent when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub missing: bool,
 }
 

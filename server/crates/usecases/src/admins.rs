@@ -54,15 +54,6 @@ pub async fn create_admin(
         }
         Err(other) => return Err(Error::from(other).into()),
     }
-    change
-        .audit(Event {
-            action: "admin.create",
-            target: format!("admin:{email}"),
-            service: None,
-            before: None,
-            after: Some(json!({"email": email})),
-        })
-        .await?;
     change.commit().await?;
     Ok(AdminInfo { email })
 }

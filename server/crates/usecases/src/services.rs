@@ -95,7 +95,8 @@ pub async fn register(console: &Console, offered: &[Service]) -> Result<(), Erro
     change.commit().await
 }
 
-/// Removes a method no running server offers, with every cell on it.
+/// Removes a method no running server offers, with every cell on it; a
+/// missing service goes with its last method.
 pub async fn remove_missing_method(
     console: &Console,
     actor: &Actor,
@@ -119,44 +120,23 @@ pub async fn remove_missing_method(
         )));
     }
     store::services::delete_method(change.conn(), &service_id, method).await?;
+    let service_gone = store::services::all(change.conn())
+        .await?
+        .iter()
+        .any(|s| s.service_id == service_id && s.missing != 0)
+        && store::services::methods(change.conn(), &service_id)
+            .await?
+            .is_empty();
+    if service_gone {
+        store::services::delete(change.conn(), &service_id).await?;
+    }
     change
         .audit(Event {
             action: "service.method.remove",
             target: format!("method:{service}.{method}"),
             service: Some(service),
             before: Some(json!({"method": method, "missing": true})),
-            after: None,
-        })
-        .await?;
-    change.policy_changed();
-    change.commit().await
-}
-
-/// Removes a service no running server offers, with its methods and cells.
-pub async fn remove_missing_service(
-    console: &Console,
-    actor: &Actor,
-    service: &str,
-) -> Result<(), Error> {
-    let mut change = Change::begin(console, actor).await?;
-    let found = store::services::all(change.conn())
-        .await?
-        .into_iter()
-        .find(|s| s.name == service)
-        .ok_or_else(|| Error::NotFound(format!("unknown service `{service}`")))?;
-    if found.missing == 0 {
-        return Err(Error::Forbidden(format!(
-            "`{service}` is offered by the running server; only a missing service can be removed"
-        )));
-    }
-    store::services::delete(change.conn(), &found.service_id).await?;
-    change
-        .audit(Event {
-            action: "service.remove",
-            target: format!("service:{service}"),
-            service: Some(service),
-            before: Some(json!({"missing": true})),
-            after: None,
+            after: service_gone.then(|| json!({"service": "removed with its last method"})),
         })
         .await?;
     change.policy_changed();

@@ -8,32 +8,36 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use leptos_router::NavigateOptions;
 
-use crate::pages::widgets::{effect_name, next_effect, EffectIcon, ErrorNotice, Loading, Pager};
+use crate::pages::links::{encode, permissions_url};
+use crate::pages::widgets::{effect_name, ErrorNotice, Loading, Pager};
 use crate::permissions::Effect;
 use crate::permissions::{
-    bulk_set_permissions, role_matrix, set_permission, user_matrix, MatrixRow, SubjectKind,
-    ALL_METHODS,
+    bulk_set_permissions, role_matrix, user_matrix, MatrixRow, SubjectKind, ALL_METHODS,
 };
 use crate::services::list_services;
+
+mod matrix;
+
+use matrix::Matrix;
 
 /// Users per page of the matrix.
 pub const PAGE_SIZE: i64 = 50;
 
 /// Saves confirmed in this page's life, so a re-rendered table (another
 /// method, another view) shows them without a refetch.
-type Confirmed = RwSignal<BTreeMap<(SubjectKind, String, String), Effect>>;
+pub(crate) type Confirmed = RwSignal<BTreeMap<(SubjectKind, String, String), Effect>>;
 
 /// A bulk edit waiting for the admin's confirmation.
 #[derive(Debug, Clone, PartialEq)]
-struct BulkPlan {
-    what: String,
-    cells: Vec<(SubjectKind, String, String)>,
-    effect: Effect,
-    changes: usize,
+pub(crate) struct BulkPlan {
+    pub(crate) what: String,
+    pub(crate) cells: Vec<(SubjectKind, String, String)>,
+    pub(crate) effect: Effect,
+    pub(crate) changes: usize,
 }
 
 /// The state a cell shows: saved here, else loaded, else Inherit.
-fn current_effect(
+pub(crate) fn current_effect(
     confirmed: &BTreeMap<(SubjectKind, String, String), Effect>,
     kind: SubjectKind,
     row: &MatrixRow,
@@ -45,45 +49,7 @@ fn current_effect(
         .unwrap_or_else(|| row.effect(scope))
 }
 
-/// Percent-encodes a query value.
-pub fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// The address of a permissions view, so a reload or a shared link keeps it.
-pub fn permissions_url(
-    service: &str,
-    method: &str,
-    columns: bool,
-    search: &str,
-    offset: i64,
-) -> String {
-    let mut url = format!(
-        "/services/{}/permissions?method={}",
-        encode(service),
-        encode(method)
-    );
-    if columns {
-        url.push_str("&view=columns");
-    }
-    if !search.is_empty() {
-        url.push_str(&format!("&q={}", encode(search)));
-    }
-    if offset > 0 {
-        url.push_str(&format!("&offset={offset}"));
-    }
-    url
-}
-
-fn scope_label(scope: &str) -> String {
+pub(crate) fn scope_label(scope: &str) -> String {
     if scope == ALL_METHODS {
         "All Methods".to_string()
     } else {
@@ -369,304 +335,4 @@ fn spawn_bulk(
             )),
         }
     });
-}
-
-/// A "set all" menu: choosing a state proposes a bulk edit.
-#[component]
-fn BulkMenu(label: String, on_pick: Callback<Effect>) -> impl IntoView {
-    view! {
-        <select
-            class="bulk"
-            aria-label=label
-            on:change=move |ev| {
-                let effect = match event_target_value(&ev).as_str() {
-                    "grant" => Some(Effect::Grant),
-                    "deny" => Some(Effect::Deny),
-                    "inherit" => Some(Effect::Inherit),
-                    _ => None,
-                };
-                if let Some(effect) = effect {
-                    on_pick.run(effect);
-                }
-                // back to the prompt, so the same choice can be made again
-                event_target::<leptos::web_sys::HtmlSelectElement>(&ev).set_value("");
-            }
-        >
-            <option value="" selected=true>"Set all…"</option>
-            <option value="grant">"Grant"</option>
-            <option value="deny">"Deny"</option>
-            <option value="inherit">"Inherit"</option>
-        </select>
-    }
-}
-
-#[component]
-#[allow(clippy::too_many_arguments, reason = "a component's props")]
-fn Matrix(
-    kind: SubjectKind,
-    service: Memo<String>,
-    rows: Vec<MatrixRow>,
-    scopes: Memo<Vec<String>>,
-    all_scopes: Memo<Vec<String>>,
-    confirmed: Confirmed,
-    generation: RwSignal<u32>,
-    bulk: RwSignal<Option<BulkPlan>>,
-    report: Callback<String>,
-) -> impl IntoView {
-    let heading = match kind {
-        SubjectKind::Users => "User",
-        SubjectKind::Roles => "Role",
-    };
-    let plural = match kind {
-        SubjectKind::Users => "users",
-        SubjectKind::Roles => "roles",
-    };
-    let rows = StoredValue::new(rows);
-    let propose_column = move |scope: String, effect: Effect| {
-        let (cells, changes) = rows.with_value(|rows| {
-            confirmed.with_untracked(|saved| {
-                let cells: Vec<_> = rows
-                    .iter()
-                    .map(|row| (kind, row.subject.clone(), scope.clone()))
-                    .collect();
-                let changes = rows
-                    .iter()
-                    .filter(|row| current_effect(saved, kind, row, &scope) != effect)
-                    .count();
-                (cells, changes)
-            })
-        });
-        let count = cells.len();
-        bulk.set(Some(BulkPlan {
-            what: format!("{} for all {count} listed {plural}", scope_label(&scope)),
-            cells,
-            effect,
-            changes,
-        }));
-    };
-    let propose_row = move |subject: String, effect: Effect| {
-        let scopes = all_scopes.get_untracked();
-        let (cells, changes) = rows.with_value(|rows| {
-            confirmed.with_untracked(|saved| {
-                let row = rows.iter().find(|row| row.subject == subject);
-                let cells: Vec<_> = scopes
-                    .iter()
-                    .map(|scope| (kind, subject.clone(), scope.clone()))
-                    .collect();
-                let changes = match row {
-                    Some(row) => scopes
-                        .iter()
-                        .filter(|scope| current_effect(saved, kind, row, scope) != effect)
-                        .count(),
-                    None => 0,
-                };
-                (cells, changes)
-            })
-        });
-        bulk.set(Some(BulkPlan {
-            what: format!("every scope of {subject} (All Methods and each method)"),
-            cells,
-            effect,
-            changes,
-        }));
-    };
-    view! {
-        <div class="matrix-wrap">
-            <table class="matrix" data-kind=kind.as_str()>
-                <thead>
-                    <tr>
-                        <th scope="col">{heading}</th>
-                        {move || scopes.get().into_iter().map(|scope| {
-                            let label = format!("Set the {} column", scope_label(&scope));
-                            let pick = scope.clone();
-                            view! {
-                                <th scope="col">
-                                    <span class="column-name">{scope_label(&scope)}</span>
-                                    <BulkMenu label on_pick=Callback::new(move |effect| propose_column(pick.clone(), effect))/>
-                                </th>
-                            }
-                        }).collect_view()}
-                    </tr>
-                </thead>
-                <tbody>
-                    {move || {
-                        let service = service.get();
-                        let scopes = scopes.get();
-                        // a confirmed bulk edit redraws the rows with the new states
-                        generation.track();
-                        rows.get_value().iter()
-                            .map(|row| {
-                                // what this page saved since the data was loaded wins
-                                let mut cells = row.cells.clone();
-                                confirmed.with_untracked(|saved| {
-                                    for ((saved_kind, subject, scope), effect) in saved {
-                                        if *saved_kind == kind && *subject == row.subject {
-                                            cells.insert(scope.clone(), *effect);
-                                        }
-                                    }
-                                });
-                                let cells = RwSignal::new(cells);
-                                let subject = row.subject.clone();
-                                let label = row.label.clone();
-                                let system = row.system;
-                                view! {
-                                    <tr data-subject=subject.clone()>
-                                        <th scope="row">
-                                            <span class="subject">{subject.clone()}</span>
-                                            {(!label.is_empty()).then(|| view! { <span class="muted small">{label.clone()}</span> })}
-                                            {system.then(|| view! { <span class="badge">"system"</span> })}
-                                            {
-                                                let pick = subject.clone();
-                                                view! { <BulkMenu label=format!("Set every scope of {subject}") on_pick=Callback::new(move |effect| propose_row(pick.clone(), effect))/> }
-                                            }
-                                        </th>
-                                        {scopes
-                                            .iter()
-                                            .map(|scope| view! {
-                                                <td>
-                                                    <Cell service=service.clone() kind subject=subject.clone() scope=scope.clone() cells confirmed report/>
-                                                </td>
-                                            })
-                                            .collect_view()}
-                                    </tr>
-                                }
-                            })
-                            .collect_view()
-                    }}
-                </tbody>
-            </table>
-        </div>
-    }
-}
-
-/// One tri-state cell: a real button, saved at once, rolled back on refusal.
-#[component]
-fn Cell(
-    service: String,
-    kind: SubjectKind,
-    subject: String,
-    scope: String,
-    cells: RwSignal<BTreeMap<String, Effect>>,
-    confirmed: Confirmed,
-    report: Callback<String>,
-) -> impl IntoView {
-    let effect = {
-        let scope = scope.clone();
-        Memo::new(move |_| cells.with(|c| c.get(&scope).copied().unwrap_or_default()))
-    };
-    let all_methods =
-        Memo::new(move |_| cells.with(|c| c.get(ALL_METHODS).copied().unwrap_or_default()));
-    // an Inherit method cell shows what All Methods says for the same row
-    let hint = {
-        let scope = scope.clone();
-        Memo::new(move |_| {
-            (scope != ALL_METHODS
-                && effect.get() == Effect::Inherit
-                && all_methods.get() != Effect::Inherit)
-                .then(|| all_methods.get())
-        })
-    };
-    let saving = RwSignal::new(false);
-    let label = {
-        let subject = subject.clone();
-        let scope = scope.clone();
-        move || {
-            let base = format!(
-                "{subject}, {}: {}",
-                scope_label(&scope),
-                effect_name(effect.get())
-            );
-            match hint.get() {
-                Some(inherited) => format!("{base} (All Methods: {})", effect_name(inherited)),
-                None => base,
-            }
-        }
-    };
-    let title = move || match (effect.get(), hint.get()) {
-        (Effect::Grant, _) => "Grant: allowed. Click for Deny.".to_string(),
-        (Effect::Deny, _) => "Deny: refused. Click for Inherit.".to_string(),
-        (Effect::Inherit, Some(inherited)) => format!(
-            "Inherit: All Methods says {}. Click for Grant.",
-            effect_name(inherited)
-        ),
-        (Effect::Inherit, None) => {
-            "Inherit: allowed unless something else denies. Click for Grant.".to_string()
-        }
-    };
-    let class = move || {
-        let mut class = format!("cell {}", effect_name(effect.get()));
-        if let Some(inherited) = hint.get() {
-            class.push_str(&format!(" from-{}", effect_name(inherited)));
-        }
-        class
-    };
-    let on_click = {
-        let scope = scope.clone();
-        move |_| {
-            let before = effect.get_untracked();
-            let wanted = next_effect(before);
-            cells.update(|c| {
-                c.insert(scope.clone(), wanted);
-            });
-            if saving.get_untracked() {
-                // the save in flight picks the newest state up when it returns
-                return;
-            }
-            saving.set(true);
-            let (service, subject, scope) = (service.clone(), subject.clone(), scope.clone());
-            leptos::task::spawn_local(async move {
-                // no save was in flight, so the cell showed the server's state
-                let mut last_saved = before;
-                loop {
-                    let wanted = effect.get_untracked();
-                    match set_permission(
-                        service.clone(),
-                        kind,
-                        subject.clone(),
-                        scope.clone(),
-                        wanted,
-                    )
-                    .await
-                    {
-                        Ok(change) => {
-                            last_saved = change.after;
-                            confirmed.update(|saved| {
-                                saved.insert((kind, subject.clone(), scope.clone()), change.after);
-                            });
-                            if effect.get_untracked() == wanted {
-                                break;
-                            }
-                        }
-                        Err(error) => {
-                            // back to what the server holds, and say so
-                            let back = last_saved;
-                            cells.update(|c| {
-                                c.insert(scope.clone(), back);
-                            });
-                            report.run(format!(
-                                "{subject}, {}: not saved ({error}); the cell is back to {}.",
-                                scope_label(&scope),
-                                effect_name(back)
-                            ));
-                            break;
-                        }
-                    }
-                }
-                saving.set(false);
-            });
-        }
-    };
-    view! {
-        <button
-            type="button"
-            class=class
-            data-state=move || effect_name(effect.get())
-            data-saving=move || saving.get().to_string()
-            aria-label=label
-            title=title
-            on:click=on_click
-        >
-            {move || view! { <EffectIcon effect=effect.get()/> }}
-        </button>
-    }
 }
