@@ -22,6 +22,7 @@ on_every_engine!(
     a_corrupt_stored_effect_stops_the_load,
     a_server_without_a_method_keeps_its_permissions,
     logout_deletes_and_counts_in_one_commit,
+    servers_starting_at_once_all_register,
 );
 
 fn workspace() -> PathBuf {
@@ -193,6 +194,31 @@ async fn a_corrupt_stored_effect_stops_the_load(engine: &str) {
     ));
     // and the admin API's export refuses rather than showing Inherit
     assert!(usecases::permissions::export(&state).await.is_err());
+
+    // setting the cell repairs it, audited with what was there
+    let repaired = usecases::permissions::set_cell(
+        &state,
+        &Actor::System,
+        "calculator",
+        SubjectKind::Roles,
+        "Interns",
+        "add",
+        Effect::Deny,
+    )
+    .await
+    .expect("repair");
+    assert_eq!(repaired.after, Effect::Deny);
+    state.runtime.reload().await.expect("loads again");
+    let exported = usecases::permissions::export(&state).await.expect("export");
+    assert_eq!(
+        exported.services["calculator"].roles["Interns"].get("add"),
+        Some(&Effect::Deny)
+    );
+    let audit = usecases::audit::list(&state, &Default::default(), 0, 5)
+        .await
+        .expect("audit");
+    let before = audit.items[0].before.as_ref().expect("before").to_string();
+    assert!(before.contains("unreadable `DENY`"), "{before}");
 }
 
 /// The demo services as a server offers them, without `calculator.add`.
@@ -350,4 +376,41 @@ async fn logout_deletes_and_counts_in_one_commit(engine: &str) {
     assert!(!usecases::login::is_valid_user_token(&state, &token)
         .await
         .expect("check"));
+}
+
+/// Servers starting at the same moment on one database, of the same version
+/// (both adding a new service) and of two versions (one without it): every
+/// registration succeeds, one after the other, and nothing is lost.
+async fn servers_starting_at_once_all_register(engine: &str) {
+    let state = common::state_with(engine, usecases::Settings::default()).await;
+    let mut newer = server::services::Registry::with_demo_services().descriptions();
+    newer.push(Service {
+        name: "zeta".to_string(),
+        description: "a service only the newer version offers".to_string(),
+        methods: vec![policy::wire::Method::offered(
+            "ping",
+            policy::wire::Verb::Get,
+            "answers",
+            serde_json::json!({}),
+        )],
+    });
+    let older = server::services::Registry::with_demo_services().descriptions();
+    for round in 0..5 {
+        let (a, b, c) = tokio::join!(
+            usecases::services::register(&state, &newer),
+            usecases::services::register(&state, &newer),
+            usecases::services::register(&state, &older),
+        );
+        assert!(
+            a.is_ok() && b.is_ok() && c.is_ok(),
+            "round {round}: {a:?} {b:?} {c:?}"
+        );
+    }
+    let services = usecases::services::list(&state).await.expect("services");
+    assert_eq!(services.iter().filter(|s| s.name == "zeta").count(), 1);
+    usecases::services::register(&state, &newer)
+        .await
+        .expect("register");
+    let services = usecases::services::list(&state).await.expect("services");
+    assert!(services.iter().flat_map(|s| &s.methods).all(|m| !m.missing));
 }

@@ -24,6 +24,7 @@ on_every_engine!(
     server_functions_refuse_cross_origin_requests,
     sign_out_kills_the_cookie,
     every_console_function_refuses_without_a_session_or_from_another_origin,
+    a_missing_method_is_shown_and_removed_from_the_console,
 );
 
 const HOST: &str = "127.0.0.1:3000";
@@ -374,4 +375,99 @@ async fn every_console_function_refuses_without_a_session_or_from_another_origin
         .expect("response");
     assert_eq!(listed.status(), StatusCode::OK);
     assert!(body_text(listed).await.contains("\"total\":0"));
+}
+
+/// An older server started without `calculator.add`: the service page marks
+/// the method missing with a Remove button, and the console's server
+/// function removes it with its permissions.
+async fn a_missing_method_is_shown_and_removed_from_the_console(engine: &str) {
+    use policy::cells::SubjectKind;
+    use policy::decision::Effect;
+    use usecases::Actor;
+
+    let state = common::state_for(engine, Duration::from_secs(3600)).await;
+    create_admin(&state, "ops@example.com", "password-1")
+        .await
+        .expect("admin");
+    usecases::roles::create(&state, &Actor::System, "Interns")
+        .await
+        .expect("role");
+    usecases::permissions::set_cell(
+        &state,
+        &Actor::System,
+        "calculator",
+        SubjectKind::Roles,
+        "Interns",
+        "add",
+        Effect::Deny,
+    )
+    .await
+    .expect("cell");
+    let mut offered = server::services::Registry::with_demo_services().descriptions();
+    for service in &mut offered {
+        service
+            .methods
+            .retain(|m| !(service.name == "calculator" && m.name == "add"));
+    }
+    usecases::services::register(&state, &offered)
+        .await
+        .expect("register");
+    let app = common::router_for(&state);
+    let cookie = signed_in_cookie(&app).await;
+
+    let page = app
+        .clone()
+        .oneshot(
+            call("/services/calculator")
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = body_text(page).await;
+    assert!(html.contains("badge missing"), "{html}");
+    assert!(html.contains("Remove add and its permissions"), "{html}");
+    assert!(
+        !html.contains("Remove divide"),
+        "only missing methods can go"
+    );
+
+    let removed = app
+        .clone()
+        .oneshot(server_fn(
+            "remove_missing_method",
+            "service=calculator&method=add",
+            Some("http://127.0.0.1:3000"),
+            Some(&cookie),
+        ))
+        .await
+        .expect("response");
+    assert_eq!(
+        removed.status(),
+        StatusCode::OK,
+        "{}",
+        body_text(removed).await
+    );
+    let refused = app
+        .oneshot(server_fn(
+            "remove_missing_method",
+            "service=calculator&method=divide",
+            Some("http://127.0.0.1:3000"),
+            Some(&cookie),
+        ))
+        .await
+        .expect("response");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let document = usecases::permissions::export(&state).await.expect("export");
+    assert!(!document.services["calculator"]
+        .roles
+        .contains_key("Interns"));
+    let services = usecases::services::list(&state).await.expect("services");
+    let calculator = services
+        .iter()
+        .find(|s| s.name == "calculator")
+        .expect("calculator");
+    assert!(!calculator.methods.iter().any(|m| m.name == "add"));
 }

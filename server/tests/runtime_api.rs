@@ -42,6 +42,7 @@ on_every_engine!(
     a_permission_change_is_enforced_by_the_next_call,
     idle_tokens_expire,
     the_inactivity_boundary_is_exact,
+    a_stale_cache_does_not_end_a_session_live_elsewhere,
     a_cell_change_racing_a_rename_is_not_lost,
     logout_and_disable_stop_calls_in_flight,
     password_change_and_disable_end_sessions,
@@ -1064,6 +1065,54 @@ async fn logout_and_disable_stop_calls_in_flight(engine: &str) {
         .expect("disable");
     })
     .await;
+}
+
+/// Two servers on one database: this one cached the session, then the user
+/// worked only through the other. When this one's cached activity runs out,
+/// the database (which the other kept up to date) decides: still live.
+async fn a_stale_cache_does_not_end_a_session_live_elsewhere(engine: &str) {
+    let rt = runtime(engine).await;
+    let id = rt.user("alice@example.com", &[]).await;
+    let timeout = Duration::from_millis(1_000);
+    let here = &rt.state.runtime;
+    let elsewhere = runtime::Runtime::open(rt.state.pool.clone())
+        .await
+        .expect("a second server");
+    let token = rt.token("alice@example.com").await;
+    let t0 = last_seen(&rt.state, &token).await.expect("a session");
+    assert_eq!(
+        here.authenticate_at(&token, timeout, t0 + 10)
+            .await
+            .expect("db"),
+        Some(id.clone())
+    );
+    // the other server sees activity and writes it through
+    for at in [t0 + 400, t0 + 800, t0 + 1_200] {
+        assert_eq!(
+            elsewhere
+                .authenticate_at(&token, timeout, at)
+                .await
+                .expect("db"),
+            Some(id.clone())
+        );
+    }
+    assert_eq!(last_seen(&rt.state, &token).await, Some(t0 + 1_200));
+    // by its own cache this server's copy ran out; the session did not
+    assert_eq!(
+        here.authenticate_at(&token, timeout, t0 + 1_500)
+            .await
+            .expect("db"),
+        Some(id.clone())
+    );
+    assert!(last_seen(&rt.state, &token).await.is_some());
+    // and idle for the timeout as stored, it is over on both
+    assert_eq!(
+        here.authenticate_at(&token, timeout, t0 + 2_500)
+            .await
+            .expect("db"),
+        None
+    );
+    assert_eq!(last_seen(&rt.state, &token).await, None);
 }
 
 /// What `set_cell` commits, with the role renamed before this server's

@@ -87,7 +87,7 @@ fn MethodTable(service: Service) -> impl IntoView {
                                 <a href=crate::pages::invoke::invoke_url(&service.name, &method.name)><code>{method.name.clone()}</code></a>
                                 {method.missing.then(|| view! {
                                     " "
-                                    <span class="badge missing" title="No running server offered this method when it last started. Its permissions are kept until you remove it.">"missing"</span>
+                                    <span class="badge missing" title="The last server to start did not offer this method. Its permissions are kept until you remove it; remove it only once no server of any version offers it.">"missing"</span>
                                 })}
                             </td>
                             <td><span class=format!("verb {}", method.verb.as_str().to_lowercase())>{method.verb.as_str()}</span></td>

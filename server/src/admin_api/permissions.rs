@@ -1,7 +1,8 @@
 //! `/console/api/services/.../permissions/...` and `/console/api/permissions`:
 //! one cell, and the whole set as a document.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
 use policy::cells::{EffectBody, PermissionDocument, SubjectKind};
@@ -13,19 +14,33 @@ use super::{query, AdminCaller};
 use crate::api::body::AdminJson;
 use crate::api::error::{code, ApiError, ApiPath};
 
+/// The path's subject kind, checked before the body is read: an unknown
+/// kind is an unknown path whatever the body.
+pub struct KindPath(SubjectKind, String, String, String);
+
+impl FromRequestParts<Console> for KindPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, console: &Console) -> Result<Self, ApiError> {
+        let ApiPath((service, kind, subject, method)) =
+            ApiPath::<(String, String, String, String)>::from_request_parts(parts, console).await?;
+        let kind = SubjectKind::parse(&kind).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                code::UNKNOWN_PATH,
+                "permissions are set for `users` or `roles`",
+            )
+        })?;
+        Ok(KindPath(kind, service, subject, method))
+    }
+}
+
 pub async fn set_cell(
     State(console): State<Console>,
     AdminCaller(actor, _): AdminCaller,
-    ApiPath((service, kind, subject, method)): ApiPath<(String, String, String, String)>,
+    KindPath(kind, service, subject, method): KindPath,
     AdminJson(EffectBody { effect }): AdminJson<EffectBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let kind = SubjectKind::parse(&kind).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            code::UNKNOWN_PATH,
-            "permissions are set for `users` or `roles`",
-        )
-    })?;
     let change = usecases::permissions::set_cell(
         &console, &actor, &service, kind, &subject, &method, effect,
     )
@@ -42,17 +57,25 @@ pub async fn export(
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct ImportQuery {
+pub struct ImportQuery {
     dry_run: bool,
+}
+
+/// The import's query string, checked before the body is read.
+impl FromRequestParts<Console> for ImportQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _console: &Console) -> Result<Self, ApiError> {
+        query(parts.uri.query())
+    }
 }
 
 pub async fn import(
     State(console): State<Console>,
     AdminCaller(actor, _): AdminCaller,
-    RawQuery(raw): RawQuery,
+    q: ImportQuery,
     AdminJson(document): AdminJson<PermissionDocument>,
 ) -> Result<Json<Value>, ApiError> {
-    let q: ImportQuery = query(raw.as_deref())?;
     let diff = usecases::permissions::replace_all(&console, &actor, &document, q.dry_run).await?;
     Ok(Json(json!(diff)))
 }

@@ -2,7 +2,7 @@
 
 use policy::wire::{Method, Service as Description, Verb};
 use serde_json::{json, Value};
-use sqlx::Row;
+use sqlx::FromRow;
 use store::{new_object_id, now_millis};
 
 use super::{
@@ -55,27 +55,38 @@ impl Service for Orders {
     }
 }
 
-fn order_json(row: &sqlx::any::AnyRow) -> Result<Value, ServiceError> {
-    let cents: i64 = row.try_get(3)?;
-    Ok(json!({
-        "orderId": row.try_get::<String, _>(0)?,
-        "item": row.try_get::<String, _>(1)?,
-        "quantity": row.try_get::<i64, _>(2)?,
-        "price": cents as f64 / 100.0,
-        "createdBy": row.try_get::<String, _>(4)?,
-        "created": row.try_get::<i64, _>(5)?,
-    }))
+/// One stored order.
+#[derive(FromRow)]
+struct OrderRow {
+    demo_order_id: String,
+    item: String,
+    quantity: i64,
+    price_cents: i64,
+    created_by: String,
+    created_at: i64,
+}
+
+const ORDER_COLUMNS: &str = "demo_order_id, item, quantity, price_cents, created_by, created_at";
+
+fn order_json(row: &OrderRow) -> Value {
+    json!({
+        "orderId": row.demo_order_id,
+        "item": row.item,
+        "quantity": row.quantity,
+        "price": row.price_cents as f64 / 100.0,
+        "createdBy": row.created_by,
+        "created": row.created_at,
+    })
 }
 
 async fn get_orders(call: &Invocation<'_>) -> Result<Value, ServiceError> {
-    let rows = sqlx::query(
-        "select demo_order_id, item, quantity, price_cents, created_by, created_at from demo_order \
-         order by created_at desc, demo_order_id limit 1000",
-    )
+    let rows = sqlx::query_as::<_, OrderRow>(&format!(
+        "select {ORDER_COLUMNS} from demo_order \
+         order by created_at desc, demo_order_id limit 1000"
+    ))
     .fetch_all(call.pool)
     .await?;
-    let orders = rows.iter().map(order_json).collect::<Result<Vec<_>, _>>()?;
-    Ok(Value::Array(orders))
+    Ok(Value::Array(rows.iter().map(order_json).collect()))
 }
 
 async fn add_order(call: &Invocation<'_>) -> Result<Value, ServiceError> {
@@ -113,13 +124,13 @@ async fn add_order(call: &Invocation<'_>) -> Result<Value, ServiceError> {
     .bind(now_millis())
     .execute(call.pool)
     .await?;
-    let row = sqlx::query(
-        "select demo_order_id, item, quantity, price_cents, created_by, created_at from demo_order where demo_order_id = $1",
-    )
+    let row = sqlx::query_as::<_, OrderRow>(&format!(
+        "select {ORDER_COLUMNS} from demo_order where demo_order_id = $1"
+    ))
     .bind(&id)
     .fetch_one(call.pool)
     .await?;
-    order_json(&row)
+    Ok(order_json(&row))
 }
 
 async fn delete_order(call: &Invocation<'_>) -> Result<Value, ServiceError> {

@@ -2,6 +2,7 @@
 //! cross the wire as JSON; none carries a secret.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -53,14 +54,14 @@ pub struct UserPage {
     pub items: Vec<User>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewUser {
     pub email: String,
     pub name: String,
     pub password: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserChanges {
     #[serde(default)]
@@ -69,6 +70,27 @@ pub struct UserChanges {
     pub password: Option<String>,
     #[serde(default, rename = "userStatus")]
     pub user_status: Option<UserStatus>,
+}
+
+/// Passwords never reach a log through `{:?}`.
+impl fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewUser")
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+impl fmt::Debug for UserChanges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserChanges")
+            .field("name", &self.name)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("user_status", &self.user_status)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -186,17 +186,16 @@ impl Runtime {
                 }
                 Ok(Some(user_id))
             }
-            Cached::Expired => {
-                store::sessions::delete_expired(&self.pool, token_hash).await?;
-                Ok(None)
-            }
-            Cached::Missing => {
+            // expired by this cache's clock: the database may know of
+            // activity on another server since, so it decides
+            Cached::Expired | Cached::Missing => {
                 let generation = self.sessions.generation();
                 let Some(session) = store::sessions::find(&self.pool, token_hash).await? else {
                     return Ok(None);
                 };
                 if now.saturating_sub(session.last_seen_at) >= timeout_ms {
-                    store::sessions::delete_expired(&self.pool, token_hash).await?;
+                    let cutoff = now.saturating_sub(timeout_ms);
+                    store::sessions::delete_expired(&self.pool, token_hash, cutoff).await?;
                     return Ok(None);
                 }
                 if !store::sessions::touch(&self.pool, token_hash, now).await? {

@@ -93,10 +93,17 @@ pub async fn connect_and_migrate(url: &str) -> Result<(Pool, Engine), DbSetupErr
             url: redact_url(&url),
             source,
         })?;
-    let migrator = match engine {
+    let embedded = match engine {
         Engine::Sqlite => &SQLITE_MIGRATIONS,
         Engine::Postgres => &POSTGRES_MIGRATIONS,
     };
+    // a database migrated by a newer server (a rolling deploy) still opens:
+    // migrations only ever add, so an older server works on it
+    let mut migrator = Migrator {
+        migrations: embedded.migrations.clone(),
+        ..Migrator::DEFAULT
+    };
+    migrator.set_ignore_missing(true);
     migrator
         .run(&pool)
         .await

@@ -49,10 +49,12 @@ pub async fn touch(pool: &Pool, token_hash: &str, now: i64) -> Result<bool, Stor
     Ok(done.rows_affected() > 0)
 }
 
-/// Removes a session that ran out of time (no other server can use it either).
-pub async fn delete_expired(pool: &Pool, token_hash: &str) -> Result<(), StoreError> {
-    sqlx::query("delete from user_session where token_hash = $1")
+/// Removes a session that ran out of time: idle since `cutoff` or longer,
+/// as stored (activity on another server since keeps it).
+pub async fn delete_expired(pool: &Pool, token_hash: &str, cutoff: i64) -> Result<(), StoreError> {
+    sqlx::query("delete from user_session where token_hash = $1 and last_seen_at <= $2")
         .bind(token_hash)
+        .bind(cutoff)
         .execute(pool)
         .await?;
     Ok(())

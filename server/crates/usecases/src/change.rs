@@ -56,6 +56,8 @@ pub struct Change<'c> {
     actor: &'c Actor,
     tx: Transaction,
     policy: PolicyEffect,
+    /// The policy counter, when [`Change::serialize`] moved it already.
+    counted: Option<i64>,
     ended_users: Vec<String>,
     ended_tokens: Vec<String>,
 }
@@ -67,9 +69,23 @@ impl<'c> Change<'c> {
             actor,
             tx: store::begin(&console.pool).await?,
             policy: PolicyEffect::Unchanged,
+            counted: None,
             ended_users: Vec::new(),
             ended_tokens: Vec::new(),
         })
+    }
+
+    /// Moves the policy counter first thing, which takes its row lock
+    /// (PostgreSQL) or the database's write lock (SQLite) for the rest of
+    /// the change: changes that read before they write, and start-up
+    /// registrations of several servers at once, then run one at a time and
+    /// never act on a state another is replacing. Call it right after
+    /// [`Change::begin`].
+    pub async fn serialize(&mut self) -> Result<(), Error> {
+        if self.counted.is_none() {
+            self.counted = Some(store::counters::bump_policy(&mut self.tx).await?);
+        }
+        Ok(())
     }
 
     /// The transaction, for the store's write functions.
@@ -125,9 +141,10 @@ impl<'c> Change<'c> {
     /// commit cannot hide it from the other servers), commits, and tells
     /// the runtime here.
     pub async fn commit(mut self) -> Result<(), Error> {
-        let policy_version = match self.policy {
-            PolicyEffect::Unchanged => None,
-            PolicyEffect::Cell(_) | PolicyEffect::Reload => {
+        let policy_version = match (&self.policy, self.counted) {
+            (_, Some(counted)) => Some(counted),
+            (PolicyEffect::Unchanged, None) => None,
+            (PolicyEffect::Cell(_) | PolicyEffect::Reload, None) => {
                 Some(store::counters::bump_policy(&mut self.tx).await?)
             }
         };

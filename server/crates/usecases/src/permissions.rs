@@ -164,8 +164,15 @@ pub async fn set_cell(
     effect: Effect,
 ) -> Result<CellChange, Error> {
     let mut change = Change::begin(console, actor).await?;
+    change.serialize().await?;
     let resolved = resolve_one(change.conn(), service, kind, subject, method).await?;
-    let before = store::permissions::read(change.conn(), kind, &resolved.ids, method).await?;
+    // a cell whose stored effect is unreadable is repaired by setting it
+    let (before, unreadable) =
+        match store::permissions::read(change.conn(), kind, &resolved.ids, method).await {
+            Ok(before) => (before, None),
+            Err(store::StoreError::Unreadable(bad)) => (Effect::Inherit, Some(bad.0)),
+            Err(other) => return Err(other.into()),
+        };
     let cell_change = CellChange {
         service: service.to_string(),
         kind,
@@ -174,7 +181,7 @@ pub async fn set_cell(
         before,
         after: effect,
     };
-    if before == effect {
+    if before == effect && unreadable.is_none() {
         return Ok(cell_change);
     }
     store::permissions::write(
@@ -191,7 +198,10 @@ pub async fn set_cell(
             action: "permission.set",
             target: format!("{}:{}", kind.as_str(), resolved.subject),
             service: Some(service),
-            before: Some(json!({ method: before })),
+            before: Some(match &unreadable {
+                Some(bad) => json!({ method: format!("unreadable `{bad}`") }),
+                None => json!({ method: before }),
+            }),
             after: Some(json!({ method: effect })),
         })
         .await?;
@@ -331,6 +341,7 @@ pub async fn bulk_set(
         ));
     }
     let mut change = Change::begin(console, actor).await?;
+    change.serialize().await?;
     let names = Names::load(change.conn()).await?;
     let now = store::now_millis();
     let mut changes = Vec::new();
@@ -379,6 +390,7 @@ pub async fn replace_all(
     dry_run: bool,
 ) -> Result<PermissionDiff, Error> {
     let mut change = Change::begin(console, actor).await?;
+    change.serialize().await?;
     let names = Names::load(change.conn()).await?;
     let mut errors = names.unknown_names(wanted);
     let mut resolved: BTreeMap<CellAddress, (Resolved, Effect)> = BTreeMap::new();

@@ -19,6 +19,8 @@ pub async fn list(console: &Console) -> Result<Vec<Service>, Error> {
 pub async fn register(console: &Console, offered: &[Service]) -> Result<(), Error> {
     let actor = Actor::System;
     let mut change = Change::begin(console, &actor).await?;
+    // servers starting at once register one after the other
+    change.serialize().await?;
     let now = store::now_millis();
     let existing = store::services::all(change.conn()).await?;
     for service in &existing {
@@ -95,8 +97,9 @@ pub async fn register(console: &Console, offered: &[Service]) -> Result<(), Erro
     change.commit().await
 }
 
-/// Removes a method no running server offers, with every cell on it; a
-/// missing service goes with its last method.
+/// Removes a method marked missing (the last server to start did not offer
+/// it), with every cell on it; the audit event lists the cells. The service
+/// itself stays, with its All Methods cells.
 pub async fn remove_missing_method(
     console: &Console,
     actor: &Actor,
@@ -104,6 +107,8 @@ pub async fn remove_missing_method(
     method: &str,
 ) -> Result<(), Error> {
     let mut change = Change::begin(console, actor).await?;
+    // a server registering at the same time waits for this, or this for it
+    change.serialize().await?;
     let service_id = store::services::id_of(change.conn(), service)
         .await?
         .ok_or_else(|| Error::NotFound(format!("unknown service `{service}`")))?;
@@ -116,27 +121,23 @@ pub async fn remove_missing_method(
         })?;
     if found.missing == 0 {
         return Err(Error::Forbidden(format!(
-            "`{service}.{method}` is offered by the running server; only a missing method can be removed"
+            "`{service}.{method}` was offered by the last server that started; only a method marked missing can be removed"
         )));
     }
-    store::services::delete_method(change.conn(), &service_id, method).await?;
-    let service_gone = store::services::all(change.conn())
+    let cells: Vec<_> = store::permissions::all(change.conn())
         .await?
-        .iter()
-        .any(|s| s.service_id == service_id && s.missing != 0)
-        && store::services::methods(change.conn(), &service_id)
-            .await?
-            .is_empty();
-    if service_gone {
-        store::services::delete(change.conn(), &service_id).await?;
-    }
+        .into_iter()
+        .filter(|cell| cell.service == service && cell.method == method)
+        .map(|cell| json!({"kind": cell.kind, "subject": cell.subject, "effect": cell.effect}))
+        .collect();
+    store::services::delete_method(change.conn(), &service_id, method).await?;
     change
         .audit(Event {
             action: "service.method.remove",
             target: format!("method:{service}.{method}"),
             service: Some(service),
-            before: Some(json!({"method": method, "missing": true})),
-            after: service_gone.then(|| json!({"service": "removed with its last method"})),
+            before: Some(json!({"method": method, "missing": true, "cells": cells})),
+            after: None,
         })
         .await?;
     change.policy_changed();
