@@ -20,15 +20,22 @@ pub async fn sign_in(email: String, password: String) -> Result<AdminInfo, AppEr
     )
 }
 
-/// Ends the caller's own session, if any, and clears the cookie.
+/// Ends the caller's own session, if any, and clears the cookie; with
+/// `test_token` (the application user the console was testing as), ends
+/// that session too.
 #[server(prefix = "/console/fn", endpoint = "sign_out")]
-pub async fn sign_out() -> Result<(), AppError> {
+pub async fn sign_out(test_token: Option<String>) -> Result<(), AppError> {
     use crate::guard::{answer, console, refuse_cross_origin, set_cookie};
     answer(
         async {
             let parts = refuse_cross_origin()?;
+            let console = console()?;
             if let Some(token) = usecases::web::session_cookie_value(&parts.headers) {
-                usecases::admins::sign_out(&console()?, &token).await?;
+                usecases::admins::sign_out(&console, &token).await?;
+            }
+            if let Some(token) = test_token.filter(|token| !token.is_empty()) {
+                // a dead or malformed token is already what we want
+                usecases::login::logout(&console, &token).await?;
             }
             set_cookie(&usecases::web::cleared_cookie(usecases::web::is_tls(
                 &parts.headers,

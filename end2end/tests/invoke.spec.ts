@@ -128,3 +128,17 @@ test("the body is validated and can be reset to the example", async ({ page }) =
   await expect(page.getByTestId("status")).toHaveText("400 Bad Request");
   await expect(page.locator(".response [role=alert]")).toContainText("(code 8003)");
 });
+
+test("signing out of the console logs the tested user out too", async ({ page, request }) => {
+  await open(page, "/services/echo/methods/whoami");
+  await logInOnHeaders(page, "bob@example.com", "demo-password");
+  await expect(page.getByTestId("test-user")).toHaveText("bob@example.com");
+  const token = (await page.getByTestId("user-token").textContent()) ?? "";
+  expect(token).not.toBe("");
+  expect(await (await request.get(`/api/users/isvalidusertoken/${token}`)).json()).toBe(true);
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/sign-in$/);
+  expect(await page.evaluate(() => sessionStorage.getItem("console.test-user"))).toBeNull();
+  expect(await (await request.get(`/api/users/isvalidusertoken/${token}`)).json()).toBe(false);
+});

@@ -59,6 +59,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         .runtime
         .clone()
         .spawn_refresher(std::time::Duration::from_millis(50));
+    // expired sessions and stale failed-login counts go on a schedule
+    usecases::maintenance::spawn_purger(std::sync::Arc::new(state.clone()));
     let options = server::leptos_options(&config);
     let app = server::router(state, registry, options);
     let listener = tokio::net::TcpListener::bind(config.site_addr)

@@ -2,7 +2,8 @@
 //! arguments and JSON bodies get random bytes through the real router.
 //! Whatever comes in, the answer is a JSON error or a result with a fitting
 //! status: never a panic, never a 500, never anonymous for a bad token.
-//! Parsing happens before storage, so SQLite is enough here.
+//! Every case runs on SQLite and on PostgreSQL, which refuses text SQLite
+//! takes (a NUL character): the answers must not differ in kind.
 
 #![allow(
     clippy::expect_used,
@@ -19,6 +20,26 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::Value;
 
+/// Each fuzz test, once per engine.
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$name("sqlite") })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { super::$name("postgres") })*
+        }
+    };
+}
+
+on_both_engines!(
+    any_bad_token_is_a_401_with_3064,
+    any_path_segment_is_answered_not_crashed,
+    any_get_arguments_are_a_result_or_a_400,
+    any_body_is_a_result_or_a_clear_4xx,
+    a_nul_in_any_string_field_is_a_400,
+);
+
 const CASES: u32 = 400;
 
 struct Fixture {
@@ -27,10 +48,14 @@ struct Fixture {
     token: String,
 }
 
-fn fixture() -> Fixture {
+fn fixture(engine: &str) -> Fixture {
+    fixture_with(engine, usecases::Settings::default())
+}
+
+fn fixture_with(engine: &str, settings: usecases::Settings) -> Fixture {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (router, token) = runtime.block_on(async {
-        let state = common::state_with("sqlite", usecases::Settings::default()).await;
+        let state = common::state_with(engine, settings).await;
         server::demo::seed(&state).await.unwrap();
         let router = common::router_for(&state);
         let (status, body) = send(
@@ -84,9 +109,8 @@ fn runner() -> TestRunner {
     )
 }
 
-#[test]
-fn any_bad_token_is_a_401_with_3064() {
-    let fixture = fixture();
+fn any_bad_token_is_a_401_with_3064(engine: &str) {
+    let fixture = fixture(engine);
     let valid = fixture.token.clone();
     // random bytes, and the valid token with random bytes around it
     let strategy = (
@@ -122,9 +146,8 @@ fn any_bad_token_is_a_401_with_3064() {
         .unwrap();
 }
 
-#[test]
-fn any_path_segment_is_answered_not_crashed() {
-    let fixture = fixture();
+fn any_path_segment_is_answered_not_crashed(engine: &str) {
+    let fixture = fixture(engine);
     let segment = prop_oneof![
         prop::collection::vec(any::<u8>(), 1..40).prop_map(|bytes| {
             bytes
@@ -168,9 +191,8 @@ fn any_path_segment_is_answered_not_crashed() {
         .unwrap();
 }
 
-#[test]
-fn any_get_arguments_are_a_result_or_a_400() {
-    let fixture = fixture();
+fn any_get_arguments_are_a_result_or_a_400(engine: &str) {
+    let fixture = fixture(engine);
     let query = prop_oneof![
         prop::collection::vec(any::<u8>(), 0..200).prop_map(|bytes| {
             bytes
@@ -198,9 +220,8 @@ fn any_get_arguments_are_a_result_or_a_400() {
         .unwrap();
 }
 
-#[test]
-fn any_body_is_a_result_or_a_clear_4xx() {
-    let fixture = fixture();
+fn any_body_is_a_result_or_a_clear_4xx(engine: &str) {
+    let fixture = fixture(engine);
     let body = prop_oneof![
         prop::collection::vec(any::<u8>(), 0..300),
         "[\\[\\]{}\":,0-9a-z .e+-]{0,80}".prop_map(String::into_bytes),
@@ -242,4 +263,60 @@ fn any_body_is_a_result_or_a_clear_4xx() {
             },
         )
         .unwrap();
+}
+
+/// A NUL character in any string field of a body (logins, emails, names,
+/// a service's arguments) is a 400 on both engines, never a 500.
+fn a_nul_in_any_string_field_is_a_400(engine: &str) {
+    let fixture = fixture_with(
+        engine,
+        usecases::Settings {
+            registration: true,
+            ..usecases::Settings::default()
+        },
+    );
+    let post = |path: &str, body: &str| {
+        Request::post(path)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    for (path, body, code) in [
+        (
+            "/api/users/login",
+            r#"{"login":"a\u0000@example.com","password":"password-1"}"#,
+            8003,
+        ),
+        (
+            "/api/users/login",
+            r#"{"login":"alice@example.com","password":"demo\u0000pass"}"#,
+            8003,
+        ),
+        (
+            "/api/users/register",
+            r#"{"email":"n\u0000@example.com","password":"password-1"}"#,
+            8003,
+        ),
+        (
+            "/api/users/register",
+            r#"{"email":"n@example.com","password":"password-1","name":"N\u0000"}"#,
+            8003,
+        ),
+        ("/api/services/echo/echo", r#"{"text":"a\u0000b"}"#, 8003),
+        (
+            "/api/services/orders/addOrder",
+            r#"{"item":"pen\u0000","quantity":1,"price":1}"#,
+            8003,
+        ),
+    ] {
+        let mut request = post(path, body);
+        if path.contains("orders") || path.contains("echo") {
+            request
+                .headers_mut()
+                .insert("user-token", HeaderValue::from_str(&fixture.token).unwrap());
+        }
+        let (status, answer) = fixture.runtime.block_on(send(&fixture.router, request));
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}: {answer}");
+        assert_eq!(answer["code"].as_u64(), Some(code), "{path}: {answer}");
+    }
 }

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 
 use crate::admins::{current_admin, SignOut};
+use crate::client;
 use crate::error::AppError;
 use crate::hard_navigate;
 use crate::pages::action_error;
@@ -17,6 +18,19 @@ pub fn Layout() -> impl IntoView {
         }
     });
     let sign_out_error = action_error(sign_out.value(), "error banner");
+    // the application user the console tests as is signed out with the
+    // admin: the click hands its token to the form and forgets it here
+    let test_token = NodeRef::<leptos::html::Input>::new();
+    let hand_over_test_user = move |_| {
+        if let Some(input) = test_token.get() {
+            input.set_value(
+                &client::load_user()
+                    .map(|user| user.token)
+                    .unwrap_or_default(),
+            );
+        }
+        client::save_user(None);
+    };
 
     view! {
         <header class="topbar">
@@ -56,7 +70,10 @@ pub fn Layout() -> impl IntoView {
                     })}
                 </Transition>
                 <ActionForm action=sign_out>
-                    <button type="submit" class="secondary">"Sign out"</button>
+                    <input type="hidden" name="test_token" node_ref=test_token/>
+                    <button type="submit" class="secondary" on:click=hand_over_test_user>
+                        "Sign out"
+                    </button>
                 </ActionForm>
             </div>
         </header>

@@ -55,6 +55,9 @@ pub async fn login(
                 code::LOGIN_DISABLED,
                 error.to_string(),
             ),
+            LoginError::BadInput(message) => {
+                ApiError::new(StatusCode::BAD_REQUEST, code::BAD_ARGUMENTS, message)
+            }
             LoginError::Failed(error) => error.into(),
         })?;
     Ok(Json(user_object(&user, Some(token.reveal()))))

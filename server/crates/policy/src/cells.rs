@@ -86,9 +86,9 @@ pub type Cells = BTreeMap<String, Effect>;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServicePermissions {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_subjects")]
     pub users: BTreeMap<String, Cells>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_subjects")]
     pub roles: BTreeMap<String, Cells>,
 }
 
@@ -106,7 +106,62 @@ impl ServicePermissions {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PermissionDocument {
+    #[serde(deserialize_with = "unique_keys")]
     pub services: BTreeMap<String, ServicePermissions>,
+}
+
+/// A JSON object read without letting a repeated key silently win: a
+/// document naming a service, subject or method twice is refused.
+struct UniqueKeys<V>(BTreeMap<String, V>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueKeys<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Keys<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Keys<V> {
+            type Value = UniqueKeys<V>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object whose keys are all different")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut entries = BTreeMap::new();
+                while let Some((key, value)) = map.next_entry::<String, V>()? {
+                    if entries.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format!(
+                            "`{key}` is named twice in one object"
+                        )));
+                    }
+                    entries.insert(key, value);
+                }
+                Ok(UniqueKeys(entries))
+            }
+        }
+        deserializer.deserialize_map(Keys(std::marker::PhantomData))
+    }
+}
+
+fn unique_keys<'de, D, V>(deserializer: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    UniqueKeys::deserialize(deserializer).map(|unique| unique.0)
+}
+
+fn unique_subjects<'de, D>(deserializer: D) -> Result<BTreeMap<String, Cells>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let subjects = UniqueKeys::<UniqueKeys<Effect>>::deserialize(deserializer)?;
+    Ok(subjects
+        .0
+        .into_iter()
+        .map(|(subject, cells)| (subject, cells.0))
+        .collect())
 }
 
 impl PermissionDocument {
@@ -245,6 +300,23 @@ mod tests {
             assert_eq!(Effect::from_stored(stored), Ok(effect));
         }
         assert_eq!(Effect::Inherit.as_stored(), None);
+    }
+
+    #[test]
+    fn repeated_keys_are_refused_at_every_level() {
+        let parse = |text: &str| serde_json::from_str::<PermissionDocument>(text);
+        assert!(parse(r#"{"services":{"s":{"roles":{"r":{"*":"deny"}}}}}"#).is_ok());
+        for twice in [
+            r#"{"services":{"s":{},"s":{}}}"#,
+            r#"{"services":{"s":{"roles":{"r":{"*":"deny"},"r":{}}}}}"#,
+            r#"{"services":{"s":{"users":{"a@x":{"m":"deny","m":"grant"}}}}}"#,
+        ] {
+            let error = parse(twice)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(error.contains("named twice"), "{twice}: {error}");
+        }
     }
 
     #[test]

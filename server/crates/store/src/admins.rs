@@ -110,6 +110,15 @@ pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> Result<(), Sto
     Ok(())
 }
 
+/// Removes every console session idle since `cutoff` or longer.
+pub async fn purge_expired_sessions(conn: &mut Conn, cutoff: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query("delete from console_session where last_seen_at <= $1")
+        .bind(cutoff)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn id_for_email(pool: &Pool, email: &str) -> Result<Option<String>, StoreError> {
     Ok(
         sqlx::query_scalar("select console_admin_id from console_admin where email = $1")

@@ -9,6 +9,9 @@ pub enum StoreError {
     /// A unique key would be taken twice.
     #[error("duplicate {0:?}")]
     Duplicate(Unique),
+    /// Text the database cannot hold (a NUL character, on PostgreSQL).
+    #[error("text that cannot be stored")]
+    BadText,
     /// Stored data that no rule can read; refused rather than guessed.
     #[error(transparent)]
     Unreadable(#[from] UnreadableEffect),
@@ -44,6 +47,11 @@ impl From<sqlx::Error> for StoreError {
         let sqlx::Error::Database(database) = &error else {
             return StoreError::Database(error);
         };
+        // PostgreSQL: 22021 character not in repertoire (a NUL byte),
+        // 22P05 untranslatable character
+        if matches!(database.code().as_deref(), Some("22021" | "22P05")) {
+            return StoreError::BadText;
+        }
         if !database.is_unique_violation() {
             return StoreError::Database(error);
         }

@@ -7,6 +7,7 @@
 //! transaction of a `Change` (the layer above): nothing here commits.
 
 pub mod admins;
+pub mod attempts;
 pub mod audit;
 pub mod counters;
 pub mod error;

@@ -84,3 +84,12 @@ pub async fn count(pool: &Pool) -> Result<i64, StoreError> {
         .fetch_one(pool)
         .await?)
 }
+
+/// Removes every session idle since `cutoff` or longer; returns how many.
+pub async fn purge_expired(conn: &mut Conn, cutoff: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query("delete from user_session where last_seen_at <= $1")
+        .bind(cutoff)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

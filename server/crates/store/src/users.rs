@@ -262,8 +262,6 @@ pub struct LoginRecord {
     pub name: String,
     pub user_status: String,
     pub password_hash: String,
-    pub failed_logins: i64,
-    pub locked_until: Option<i64>,
 }
 
 impl LoginRecord {
@@ -279,42 +277,11 @@ impl LoginRecord {
 
 pub async fn login_record(pool: &Pool, email: &str) -> Result<Option<LoginRecord>, StoreError> {
     Ok(sqlx::query_as::<_, LoginRecord>(
-        "select app_user_id, email, name, user_status, password_hash, failed_logins, locked_until \
-         from app_user where email = $1",
+        "select app_user_id, email, name, user_status, password_hash from app_user where email = $1",
     )
     .bind(normalize_email(email))
     .fetch_optional(pool)
     .await?)
-}
-
-/// Counts a failed login; at `max_failures` the account locks until `lock_until`.
-pub async fn record_failed_login(
-    conn: &mut Conn,
-    object_id: &str,
-    max_failures: i64,
-    lock_until: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "update app_user set failed_logins = failed_logins + 1, \
-         locked_until = case when failed_logins + 1 >= $1 then $2 else locked_until end \
-         where app_user_id = $3",
-    )
-    .bind(max_failures)
-    .bind(lock_until)
-    .bind(object_id)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn clear_failed_logins(conn: &mut Conn, object_id: &str) -> Result<(), StoreError> {
-    sqlx::query(
-        "update app_user set failed_logins = 0, locked_until = null where app_user_id = $1",
-    )
-    .bind(object_id)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// Every user, as the runtime's snapshot needs them.

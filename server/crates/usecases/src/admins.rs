@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use policy::names::{check_password_rules, looks_like_email, normalize_email};
+use policy::names::{check_password_rules, looks_like_email, normalize_email, MAX_PASSWORD_CHARS};
 use policy::wire::AdminInfo;
 use runtime::secret::{self, hash_token, SessionToken};
 use serde_json::json;
@@ -82,6 +82,11 @@ pub async fn sign_in(
     email: &str,
     password: String,
 ) -> Result<(AdminInfo, SessionToken), Error> {
+    if password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(Error::BadInput(format!(
+            "a password has at most {MAX_PASSWORD_CHARS} characters"
+        )));
+    }
     let email = normalize_email(email);
     let record = store::admins::find_by_email(&console.pool, &email).await?;
     let (admin_id, hash) = match record {

@@ -9,6 +9,7 @@ pub mod change;
 pub mod effective;
 pub mod error;
 pub mod login;
+pub mod maintenance;
 pub mod permissions;
 pub mod roles;
 pub mod seed;

@@ -1,14 +1,15 @@
 //! What application users do through the runtime API: log in, log out,
 //! check a token, register. Each write is a change like any other.
 
-use policy::names::normalize_email;
+use policy::names::{normalize_email, MAX_PASSWORD_CHARS};
 use policy::wire::{NewUser, User, UserStatus};
 use runtime::secret::{self, SessionToken, TokenHash};
+use store::attempts::Admission;
 
 use crate::change::Change;
 use crate::{Actor, Console, Error};
 
-/// Why a login was refused (the runtime API's codes 3003, 3036, 3000).
+/// Why a login was refused (the runtime API's codes 3003, 3036, 3000, 8003).
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
     #[error("invalid login or password")]
@@ -17,6 +18,9 @@ pub enum LoginError {
     Locked,
     #[error("login has been disabled for this user account")]
     Disabled,
+    /// Refused before any work (an over-long password, say).
+    #[error("{0}")]
+    BadInput(String),
     #[error(transparent)]
     Failed(#[from] Error),
 }
@@ -28,49 +32,58 @@ impl From<store::StoreError> for LoginError {
 }
 
 /// Checks the password and opens a session: the user and their new token.
+///
+/// Every email, known or not, is treated alike: the attempt is counted
+/// first (a locked email answers 3036 without a check), then the password
+/// is checked against the account's hash or a dummy of the same cost, and a
+/// right password forgives the count. Parallel guesses are counted before
+/// any of them is judged, so at most `max_failed_logins` are.
 pub async fn login(
     console: &Console,
     login: &str,
     password: String,
 ) -> Result<(User, SessionToken), LoginError> {
-    let record = store::users::login_record(&console.pool, login).await?;
+    if password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(LoginError::BadInput(format!(
+            "a password has at most {MAX_PASSWORD_CHARS} characters"
+        )));
+    }
+    let email = normalize_email(login);
+    let settings = &console.settings;
     let now = store::now_millis();
+    let lockout_ms = i64::try_from(settings.lockout.as_millis()).unwrap_or(i64::MAX);
+    let actor = Actor::User(email.clone());
+    let mut change = Change::begin(console, &actor).await?;
+    let admission = store::attempts::admit(
+        change.conn(),
+        &email,
+        now,
+        settings.max_failed_logins,
+        now.saturating_add(lockout_ms),
+    )
+    .await?;
+    change.commit().await?;
+    if admission == Admission::Locked {
+        return Err(LoginError::Locked);
+    }
+    let record = store::users::login_record(&console.pool, &email).await?;
     // the hash is checked in every case, so all answers take the same time
     let verified = secret::verify_password(
         record.as_ref().map(|record| record.password_hash.clone()),
         password,
     )
     .await;
-    let Some(record) = record else {
+    let Some(record) = record.filter(|_| verified) else {
         return Err(LoginError::InvalidLogin);
     };
     let user = record.user();
-    let actor = Actor::User(user.email.clone());
-    if record.locked_until.is_some_and(|until| until > now) {
-        return Err(LoginError::Locked);
-    }
-    if !verified {
-        let settings = &console.settings;
-        let lockout_ms = i64::try_from(settings.lockout.as_millis()).unwrap_or(i64::MAX);
-        let mut change = Change::begin(console, &actor).await?;
-        store::users::record_failed_login(
-            change.conn(),
-            &record.app_user_id,
-            settings.max_failed_logins,
-            now.saturating_add(lockout_ms),
-        )
-        .await?;
-        change.commit().await?;
-        return Err(LoginError::InvalidLogin);
-    }
+    let mut change = Change::begin(console, &actor).await?;
+    store::attempts::forgive(change.conn(), &email).await?;
     if user.user_status != UserStatus::Enabled {
+        change.commit().await?;
         return Err(LoginError::Disabled);
     }
     let token = SessionToken::generate();
-    let mut change = Change::begin(console, &actor).await?;
-    if record.failed_logins > 0 || record.locked_until.is_some() {
-        store::users::clear_failed_logins(change.conn(), &record.app_user_id).await?;
-    }
     store::sessions::insert(change.conn(), &token.hash(), &record.app_user_id, now).await?;
     change.commit().await?;
     tracing::info!(user = %user.email, "user logged in");

@@ -125,6 +125,10 @@ pub async fn update(
     if let Some(status) = changes.user_status {
         store::users::set_status(change.conn(), object_id, status, now).await?;
     }
+    if hash.is_some() || changes.user_status.is_some() {
+        // a new password or status clears the failed logins and any lock
+        store::attempts::forgive(change.conn(), &before.email).await?;
+    }
     if ends_sessions {
         store::sessions::delete_for_user(change.conn(), object_id).await?;
         change.sessions_ended_for(object_id);

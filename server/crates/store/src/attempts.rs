@@ -1,0 +1,77 @@
+//! `login_attempt`: failed application logins by email, known or unknown.
+//! An attempt is counted before the password is checked and forgiven when
+//! it succeeds, so however many guesses arrive at once, at most the limit
+//! are judged before the email answers "locked".
+
+use crate::{Conn, StoreError};
+
+/// What counting an attempt found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Counted; the password may be checked.
+    Judge,
+    /// Locked: refused without a check.
+    Locked,
+}
+
+/// Counts one attempt for `email` as of `now`, unless it is locked. The
+/// attempt that reaches `max_failures` sets the lock until `lock_until`; a
+/// lock that has run out starts a fresh count.
+pub async fn admit(
+    conn: &mut Conn,
+    email: &str,
+    now: i64,
+    max_failures: i64,
+    lock_until: i64,
+) -> Result<Admission, StoreError> {
+    // in an update, every right-hand side sees the row as it was
+    let done = sqlx::query(
+        "insert into login_attempt (email, failed_logins, locked_until, updated_at) \
+         values ($1, 1, case when 1 >= $2 then $3 else null end, $4) \
+         on conflict (email) do update set \
+         failed_logins = case when login_attempt.locked_until <= $4 then 1 \
+             else login_attempt.failed_logins + 1 end, \
+         locked_until = case \
+             when (case when login_attempt.locked_until <= $4 then 1 \
+                   else login_attempt.failed_logins + 1 end) >= $2 then $3 \
+             when login_attempt.locked_until <= $4 then null \
+             else login_attempt.locked_until end, \
+         updated_at = $4 \
+         where login_attempt.locked_until is null or login_attempt.locked_until <= $4",
+    )
+    .bind(email)
+    .bind(max_failures)
+    .bind(lock_until)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(if done.rows_affected() > 0 {
+        Admission::Judge
+    } else {
+        Admission::Locked
+    })
+}
+
+/// Forgets the failures of `email` (a right password, a new password, a
+/// status change by an admin).
+pub async fn forgive(conn: &mut Conn, email: &str) -> Result<(), StoreError> {
+    sqlx::query("delete from login_attempt where email = $1")
+        .bind(email)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes counts that can no longer lock anything: unlocked or expired,
+/// and untouched since `before`. Returns how many went.
+pub async fn purge(conn: &mut Conn, now: i64, before: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "delete from login_attempt where updated_at < $1 \
+         and (locked_until is null or locked_until <= $2)",
+    )
+    .bind(before)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,55 @@
+//! Housekeeping that no request triggers: expired sessions and stale
+//! failed-login counts are purged on a schedule, as one change.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::change::Change;
+use crate::{Actor, Console, Error};
+
+/// How often a server purges.
+pub const PURGE_EVERY: Duration = Duration::from_secs(600);
+
+/// What one purge removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub user_sessions: u64,
+    pub console_sessions: u64,
+    pub login_attempts: u64,
+}
+
+/// Removes sessions idle for the session timeout (they can never be used
+/// again) and failed-login counts that neither lock nor were touched within
+/// the lockout time (a new failure would start a fresh count anyway).
+pub async fn purge_expired(console: &Console) -> Result<Purged, Error> {
+    let settings = &console.settings;
+    let now = store::now_millis();
+    let millis = |duration: Duration| i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+    let session_cutoff = now.saturating_sub(millis(settings.session_timeout));
+    let attempt_cutoff = now.saturating_sub(millis(settings.lockout));
+    let actor = Actor::System;
+    let mut change = Change::begin(console, &actor).await?;
+    let purged = Purged {
+        user_sessions: store::sessions::purge_expired(change.conn(), session_cutoff).await?,
+        console_sessions: store::admins::purge_expired_sessions(change.conn(), session_cutoff)
+            .await?,
+        login_attempts: store::attempts::purge(change.conn(), now, attempt_cutoff).await?,
+    };
+    change.commit().await?;
+    Ok(purged)
+}
+
+/// Purges every [`PURGE_EVERY`] for as long as the process runs.
+pub fn spawn_purger(console: Arc<Console>) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(PURGE_EVERY);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match purge_expired(&console).await {
+                Ok(purged) => tracing::debug!(?purged, "expired rows purged"),
+                Err(error) => tracing::warn!(%error, "cannot purge expired rows"),
+            }
+        }
+    });
+}

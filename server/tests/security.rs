@@ -1,0 +1,269 @@
+//! Security round 2, the promises about application logins, stored rows and
+//! permission documents, through the real router on SQLite and PostgreSQL:
+//! parallel guesses are judged at most up to the limit, an expired lock
+//! starts a fresh count, unknown emails answer exactly like known ones,
+//! over-long passwords are refused before any hashing, expired rows are
+//! purged, and a document naming anything twice is refused.
+
+#![allow(
+    clippy::expect_used,
+    reason = "integration tests fail loudly on a broken precondition"
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::Router;
+use http::{header, Request, StatusCode};
+use policy::wire::NewUser;
+use serde_json::{json, Value};
+use usecases::{Actor, Console, Settings};
+
+on_every_engine!(
+    parallel_guesses_are_judged_at_most_up_to_the_limit,
+    an_expired_lock_starts_a_fresh_count,
+    unknown_emails_answer_like_known_ones,
+    over_long_passwords_are_refused_before_hashing,
+    expired_rows_are_purged,
+    a_document_naming_anything_twice_is_refused,
+);
+
+const PASSWORD: &str = "password-1";
+
+async fn console(engine: &str, max_failed_logins: i64, lockout: Duration) -> (Console, Router) {
+    let state = common::state_with(
+        engine,
+        Settings {
+            max_failed_logins,
+            lockout,
+            ..Settings::default()
+        },
+    )
+    .await;
+    usecases::users::create(
+        &state,
+        &Actor::System,
+        NewUser {
+            email: "alice@example.com".to_string(),
+            name: "Alice".to_string(),
+            password: PASSWORD.to_string(),
+        },
+    )
+    .await
+    .expect("user");
+    let router = common::router_for(&state);
+    (state, router)
+}
+
+async fn login(router: &Router, email: &str, password: &str) -> (StatusCode, Value) {
+    let reply = common::send(
+        router,
+        Request::post("/api/users/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                json!({"login": email, "password": password}).to_string(),
+            ))
+            .expect("request"),
+    )
+    .await;
+    (reply.status, reply.json)
+}
+
+fn code(answer: &(StatusCode, Value)) -> u64 {
+    answer.1["code"].as_u64().unwrap_or(0)
+}
+
+async fn parallel_guesses_are_judged_at_most_up_to_the_limit(engine: &str) {
+    let (_state, router) = console(engine, 3, Duration::from_secs(600)).await;
+    // twenty wrong guesses at once: exactly the limit are judged
+    let mut guesses = Vec::new();
+    for _ in 0..20 {
+        let router = router.clone();
+        guesses.push(tokio::spawn(async move {
+            login(&router, "alice@example.com", "wrong-password").await
+        }));
+    }
+    let mut codes = Vec::new();
+    for guess in guesses {
+        codes.push(code(&guess.await.expect("task")));
+    }
+    codes.sort_unstable();
+    let mut expected = vec![3003; 3];
+    expected.extend([3036; 17]);
+    assert_eq!(codes, expected);
+    // and a right password while locked is refused like a wrong one
+    let right = login(&router, "alice@example.com", PASSWORD).await;
+    assert_eq!(code(&right), 3036, "{}", right.1);
+}
+
+async fn an_expired_lock_starts_a_fresh_count(engine: &str) {
+    let (_state, router) = console(engine, 3, Duration::from_millis(800)).await;
+    for _ in 0..3 {
+        assert_eq!(
+            code(&login(&router, "alice@example.com", "wrong").await),
+            3003
+        );
+    }
+    assert_eq!(
+        code(&login(&router, "alice@example.com", PASSWORD).await),
+        3036
+    );
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    // one wrong password after the lock ran out is one failure, not the fourth
+    assert_eq!(
+        code(&login(&router, "alice@example.com", "wrong").await),
+        3003
+    );
+    let right = login(&router, "alice@example.com", PASSWORD).await;
+    assert_eq!(right.0, StatusCode::OK, "{}", right.1);
+}
+
+async fn unknown_emails_answer_like_known_ones(engine: &str) {
+    let (_state, router) = console(engine, 3, Duration::from_secs(600)).await;
+    for email in ["alice@example.com", "nobody@example.com"] {
+        let mut codes = Vec::new();
+        for _ in 0..5 {
+            codes.push(code(&login(&router, email, "wrong-password").await));
+        }
+        assert_eq!(codes, [3003, 3003, 3003, 3036, 3036], "{email}");
+        let message = login(&router, email, "wrong-password").await.1["message"].clone();
+        assert_eq!(
+            message,
+            json!("the account is locked after too many failed logins; try again later")
+        );
+    }
+}
+
+async fn over_long_passwords_are_refused_before_hashing(engine: &str) {
+    let (state, router) = console(engine, 3, Duration::from_secs(600)).await;
+    let huge = "x".repeat(100_000);
+    for _ in 0..5 {
+        let answer = login(&router, "alice@example.com", &huge).await;
+        assert_eq!(answer.0, StatusCode::BAD_REQUEST, "{}", answer.1);
+        assert_eq!(code(&answer), 8003);
+        assert!(answer.1["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("at most 256 characters"));
+    }
+    // refused before anything: not even counted as failures
+    assert_eq!(
+        login(&router, "alice@example.com", PASSWORD).await.0,
+        StatusCode::OK
+    );
+    // console sign-in too
+    let refused = usecases::admins::sign_in(&state, "ops@example.com", huge).await;
+    assert!(
+        matches!(refused, Err(usecases::Error::BadInput(_))),
+        "{refused:?}"
+    );
+}
+
+async fn count(state: &Console, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("select count(*) from {table}"))
+        .fetch_one(&state.pool)
+        .await
+        .expect("count")
+}
+
+async fn expired_rows_are_purged(engine: &str) {
+    let (state, router) = console(engine, 3, Duration::from_millis(500)).await;
+    usecases::admins::create_admin(&state, "ops@example.com", PASSWORD)
+        .await
+        .expect("admin");
+    let (_, console_token) = usecases::admins::sign_in(&state, "ops@example.com", PASSWORD.into())
+        .await
+        .expect("sign in");
+    assert_eq!(
+        login(&router, "alice@example.com", PASSWORD).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        code(&login(&router, "nobody@example.com", "wrong").await),
+        3003
+    );
+    assert_eq!(count(&state, "user_session").await, 1);
+    assert_eq!(count(&state, "console_session").await, 1);
+    assert_eq!(count(&state, "login_attempt").await, 1);
+    // nothing is due yet
+    let purged = usecases::maintenance::purge_expired(&state)
+        .await
+        .expect("purge");
+    assert_eq!(purged, usecases::maintenance::Purged::default());
+    // age every row past the session timeout (an hour) and the lockout
+    let past = store::now_millis() - 2 * 3_600_000;
+    for sql in [
+        "update user_session set last_seen_at = $1",
+        "update console_session set last_seen_at = $1",
+        "update login_attempt set updated_at = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(past)
+            .execute(&state.pool)
+            .await
+            .expect("age");
+    }
+    let purged = usecases::maintenance::purge_expired(&state)
+        .await
+        .expect("purge");
+    assert_eq!(
+        purged,
+        usecases::maintenance::Purged {
+            user_sessions: 1,
+            console_sessions: 1,
+            login_attempts: 1,
+        }
+    );
+    assert_eq!(count(&state, "user_session").await, 0);
+    assert_eq!(count(&state, "console_session").await, 0);
+    assert_eq!(count(&state, "login_attempt").await, 0);
+    assert!(usecases::admins::admin_for_token(
+        &state,
+        console_token.reveal(),
+        Duration::from_secs(3600)
+    )
+    .await
+    .expect("lookup")
+    .is_none());
+}
+
+async fn a_document_naming_anything_twice_is_refused(engine: &str) {
+    let (state, router) = console(engine, 5, Duration::from_secs(600)).await;
+    usecases::admins::create_admin(&state, "ops@example.com", PASSWORD)
+        .await
+        .expect("admin");
+    let key = usecases::admins::create_api_key(&state, &Actor::System, "ops@example.com", "ci")
+        .await
+        .expect("key");
+    let before = usecases::permissions::export(&state).await.expect("export");
+    for document in [
+        r#"{"services":{"orders":{"roles":{"AuthenticatedUser":{"*":"grant"}}},"orders":{"roles":{"AuthenticatedUser":{"*":"deny"}}}}}"#,
+        r#"{"services":{"orders":{"roles":{"AuthenticatedUser":{"*":"deny"},"AuthenticatedUser":{"*":"grant"}}}}}"#,
+        r#"{"services":{"orders":{"users":{"alice@example.com":{"addOrder":"deny","addOrder":"grant"}}}}}"#,
+    ] {
+        let reply = common::send(
+            &router,
+            Request::put("/console/api/permissions")
+                .header(header::HOST, "127.0.0.1:3000")
+                .header(header::AUTHORIZATION, format!("Bearer {}", key.reveal()))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(document))
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{document}: {}",
+            reply.text
+        );
+        assert_eq!(reply.json["code"], json!(8105));
+        assert!(reply.text.contains("named twice"), "{}", reply.text);
+    }
+    assert_eq!(
+        usecases::permissions::export(&state).await.expect("export"),
+        before
+    );
+}
