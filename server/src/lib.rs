@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use app::{shell, App};
 use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -149,9 +150,19 @@ async fn page_guard(State(console): State<Console>, request: Request, next: Next
             return (error.status_code(), error.to_string()).into_response();
         }
     };
-    match (path == "/sign-in", admin.is_some()) {
+    let mut response = match (path == "/sign-in", admin.is_some()) {
         (true, true) => Redirect::to("/").into_response(),
         (false, false) => Redirect::to("/sign-in").into_response(),
         _ => next.run(request).await,
+    };
+    // no console page may be framed (clickjacking), whatever else it sends
+    let headers = response.headers_mut();
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        );
     }
+    response
 }

@@ -25,6 +25,7 @@ on_every_engine!(
     sign_out_kills_the_cookie,
     every_console_function_refuses_without_a_session_or_from_another_origin,
     a_missing_method_is_shown_and_removed_from_the_console,
+    console_pages_refuse_framing_and_allow_only_their_own_scripts,
 );
 
 const HOST: &str = "127.0.0.1:3000";
@@ -470,4 +471,55 @@ async fn a_missing_method_is_shown_and_removed_from_the_console(engine: &str) {
         .find(|s| s.name == "calculator")
         .expect("calculator");
     assert!(!calculator.methods.iter().any(|m| m.name == "add"));
+}
+
+/// Console pages cannot be framed, and their scripts are this console's own
+/// or the inline ones with this response's nonce (hydration still runs:
+/// the Playwright suite proves it under this policy).
+async fn console_pages_refuse_framing_and_allow_only_their_own_scripts(engine: &str) {
+    let app = console(engine).await;
+    let page = app
+        .clone()
+        .oneshot(call("/sign-in").body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    assert_eq!(page.status(), StatusCode::OK);
+    let header_text = |response: &axum::response::Response, name: header::HeaderName| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(header_text(&page, header::X_FRAME_OPTIONS), "DENY");
+    let policy = header_text(&page, header::CONTENT_SECURITY_POLICY);
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(policy.contains("object-src 'none'"), "{policy}");
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the policy")
+        .to_string();
+    assert!(nonce.len() >= 16, "{nonce}");
+    let html = body_text(page).await;
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "{html}");
+    // a second response has another nonce
+    let again = app
+        .clone()
+        .oneshot(call("/sign-in").body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    assert!(!header_text(&again, header::CONTENT_SECURITY_POLICY).contains(&nonce));
+    // redirects of the page guard are not frameable either
+    let redirect = app
+        .oneshot(call("/users").body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    assert_eq!(redirect.status(), StatusCode::SEE_OTHER);
+    assert_eq!(header_text(&redirect, header::X_FRAME_OPTIONS), "DENY");
+    assert!(
+        header_text(&redirect, header::CONTENT_SECURITY_POLICY).contains("frame-ancestors 'none'")
+    );
 }
