@@ -53,7 +53,7 @@ pub fn refuse_cross_origin() -> Result<http::request::Parts, AppError> {
         tracing::error!("request parts missing from the server function context");
         AppError::Internal
     })?;
-    if is_same_origin(&parts.headers) {
+    if is_same_origin(&parts.headers, &console()?.settings.public_origins) {
         Ok(parts)
     } else {
         Err(AppError::CrossOrigin)

@@ -197,6 +197,7 @@ async fn main() {
         allow_registration: false,
         admin_email: Some(ADMIN.to_string()),
         admin_password: Some("bench-password".to_string()),
+        public_origins: None,
         demo: false,
     };
     let registry = Arc::new(Registry::with_demo_services());

@@ -87,7 +87,49 @@ pub struct Config {
     #[arg(long, env = "CONSOLE_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
 
+    /// The origins browsers reach the console at, comma-separated
+    /// (`https://console.example.com,http://10.0.0.5:3000`). Console
+    /// requests to any other host are refused. Default: the listening
+    /// address (and for loopback or all addresses `localhost` too), over
+    /// http or https.
+    #[arg(long = "public-origins", env = "CONSOLE_PUBLIC_ORIGINS")]
+    pub public_origins: Option<String>,
+
     /// Seed the demo data set (demo admin included) and print its sign-in.
     #[arg(long, env = "CONSOLE_DEMO")]
     pub demo: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::public_origins;
+
+    #[test]
+    fn public_origins_are_configured_or_derived() {
+        let local = "127.0.0.1:3000".parse().unwrap_or_else(|_| unreachable!());
+        let derived = public_origins(None, local).unwrap_or_default();
+        assert!(derived.contains(&"http://127.0.0.1:3000".to_string()));
+        assert!(derived.contains(&"http://localhost:3000".to_string()));
+        let lan = "10.0.0.5:8080".parse().unwrap_or_else(|_| unreachable!());
+        assert_eq!(
+            public_origins(None, lan).unwrap_or_default(),
+            ["http://10.0.0.5:8080", "https://10.0.0.5:8080"]
+        );
+        assert_eq!(
+            public_origins(
+                Some(" https://Console.Example.com , http://10.0.0.5:3000"),
+                lan
+            )
+            .unwrap_or_default(),
+            ["https://console.example.com", "http://10.0.0.5:3000"]
+        );
+        for bad in [
+            "console.example.com",
+            "https://",
+            "https://a.example/path",
+            "ftp://a",
+        ] {
+            assert!(public_origins(Some(bad), lan).is_err(), "{bad}");
+        }
+    }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use app::{shell, App};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -23,7 +23,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::limit::RequestBodyLimitLayer;
 use usecases::admins::CreateAdminError;
-use usecases::web::admin_from_headers;
+use usecases::web::{admin_from_headers, host_allowed};
 use usecases::{Console, Settings};
 
 use crate::config::Config;
@@ -47,19 +47,75 @@ pub enum StartError {
     Load(#[from] store::StoreError),
     #[error("cannot register the services: {0}")]
     Register(usecases::Error),
+    #[error(
+        "CONSOLE_PUBLIC_ORIGINS: `{0}` is not an origin; write scheme://host[:port], e.g. https://console.example.com"
+    )]
+    PublicOrigin(String),
     #[error("set both CONSOLE_ADMIN_EMAIL and CONSOLE_ADMIN_PASSWORD, or neither")]
     HalfAdmin,
     #[error("cannot create the console admin: {0}")]
     Admin(#[from] CreateAdminError),
 }
 
-pub fn settings(config: &Config) -> Settings {
-    Settings {
+pub fn settings(config: &Config) -> Result<Settings, StartError> {
+    Ok(Settings {
         session_timeout: Duration::from_secs(config.session_timeout_secs),
         max_failed_logins: config.login_max_failures.max(1),
         lockout: Duration::from_secs(config.login_lockout_secs),
         registration: config.allow_registration,
+        public_origins: public_origins(config.public_origins.as_deref(), config.site_addr)?,
+    })
+}
+
+/// The console's public origins: as configured (each `http(s)://host[:port]`,
+/// no path), or derived from the listening address.
+pub fn public_origins(
+    configured: Option<&str>,
+    site_addr: std::net::SocketAddr,
+) -> Result<Vec<String>, StartError> {
+    if let Some(list) = configured.filter(|list| !list.trim().is_empty()) {
+        return list
+            .split(',')
+            .map(str::trim)
+            .filter(|origin| !origin.is_empty())
+            .map(|origin| {
+                let authority = origin
+                    .strip_prefix("http://")
+                    .or_else(|| origin.strip_prefix("https://"))
+                    .filter(|authority| {
+                        !authority.is_empty() && !authority.contains(['/', '?', '#', '@', ' '])
+                    })
+                    .ok_or_else(|| StartError::PublicOrigin(origin.to_string()))?;
+                let scheme = &origin[..origin.len() - authority.len()];
+                Ok(format!(
+                    "{}{}",
+                    scheme.to_lowercase(),
+                    authority.to_lowercase()
+                ))
+            })
+            .collect();
     }
+    let port = site_addr.port();
+    let ip = site_addr.ip();
+    let authorities = if ip.is_loopback() || ip.is_unspecified() {
+        vec![
+            format!("127.0.0.1:{port}"),
+            format!("localhost:{port}"),
+            format!("[::1]:{port}"),
+        ]
+    } else {
+        vec![site_addr.to_string()]
+    };
+    // either scheme: a TLS-terminating proxy in front keeps the authority
+    Ok(authorities
+        .iter()
+        .flat_map(|authority| {
+            [
+                format!("http://{authority}"),
+                format!("https://{authority}"),
+            ]
+        })
+        .collect())
 }
 
 /// Connects, migrates, registers the services and seeds as the configuration asks.
@@ -71,7 +127,7 @@ pub async fn prepare_state(
         return Err(StartError::HalfAdmin);
     }
     let (pool, engine) = store::connect_and_migrate(&config.database_url).await?;
-    let console = Console::open(pool, engine, settings(config)).await?;
+    let console = Console::open(pool, engine, settings(config)?).await?;
     usecases::services::register(&console, &registry.descriptions())
         .await
         .map_err(StartError::Register)?;
@@ -142,6 +198,14 @@ async fn page_guard(State(console): State<Console>, request: Request, next: Next
     ];
     if exempt.iter().any(|prefix| path.starts_with(prefix)) {
         return next.run(request).await;
+    }
+    // a DNS-rebinding page reaches the console under a host name of its own
+    if !host_allowed(request.headers(), &console.settings.public_origins) {
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "this console is not served under that host name; see CONSOLE_PUBLIC_ORIGINS",
+        )
+            .into_response();
     }
     let admin = match admin_from_headers(&console, request.headers()).await {
         Ok(admin) => admin,

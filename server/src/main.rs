@@ -29,7 +29,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         let (pool, engine) = store::connect_and_migrate(&config.database_url)
             .await
             .map_err(|error| error.to_string())?;
-        let console = usecases::Console::open(pool, engine, server::settings(&config))
+        let settings = server::settings(&config).map_err(|error| error.to_string())?;
+        let console = usecases::Console::open(pool, engine, settings)
             .await
             .map_err(|error| error.to_string())?;
         let admin = usecases::admins::create_admin(&console, &email, &password)

@@ -26,6 +26,7 @@ on_every_engine!(
     every_console_function_refuses_without_a_session_or_from_another_origin,
     a_missing_method_is_shown_and_removed_from_the_console,
     console_pages_refuse_framing_and_allow_only_their_own_scripts,
+    a_dns_rebinding_host_is_refused,
 );
 
 const HOST: &str = "127.0.0.1:3000";
@@ -521,5 +522,60 @@ async fn console_pages_refuse_framing_and_allow_only_their_own_scripts(engine: &
     assert_eq!(header_text(&redirect, header::X_FRAME_OPTIONS), "DENY");
     assert!(
         header_text(&redirect, header::CONTENT_SECURITY_POLICY).contains("frame-ancestors 'none'")
+    );
+}
+
+/// A page on another host name that resolves to the console (DNS
+/// rebinding) sends its own name as `Host` and `Origin`, consistently:
+/// the console refuses its pages, server functions and cookie-bearing
+/// admin API calls alike.
+async fn a_dns_rebinding_host_is_refused(engine: &str) {
+    let app = console(engine).await;
+    let evil_host = "rebind.example:3000";
+    let evil_origin = "http://rebind.example:3000";
+    let page = app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/sign-in")
+                .header(header::HOST, evil_host)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(page.status(), StatusCode::MISDIRECTED_REQUEST);
+    let mut sign_in = server_fn(
+        "sign_in",
+        "email=ops%40example.com&password=password-1",
+        Some(evil_origin),
+        None,
+    );
+    sign_in
+        .headers_mut()
+        .insert(header::HOST, http::HeaderValue::from_static(evil_host));
+    let refused = app.clone().oneshot(sign_in).await.expect("response");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.headers().get(header::SET_COOKIE).is_none());
+    let admin_api = app
+        .clone()
+        .oneshot(
+            Request::post("/console/api/session")
+                .header(header::HOST, evil_host)
+                .header(header::ORIGIN, evil_origin)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    r#"{"email":"ops@example.com","password":"password-1"}"#,
+                ))
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(admin_api.status(), StatusCode::FORBIDDEN);
+    assert!(body_text(admin_api).await.contains("8101"));
+    // the console's own name still works
+    assert_eq!(
+        signed_in_cookie(&app).await.split('=').next(),
+        Some("console_session")
     );
 }

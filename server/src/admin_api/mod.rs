@@ -108,11 +108,11 @@ impl FromRequestParts<Console> for AdminCaller {
 /// at all); refuses others with 403 before the body is read.
 pub struct SameOrigin;
 
-impl<S: Send + Sync> FromRequestParts<S> for SameOrigin {
+impl FromRequestParts<Console> for SameOrigin {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        if is_same_origin(&parts.headers) {
+    async fn from_request_parts(parts: &mut Parts, console: &Console) -> Result<Self, ApiError> {
+        if is_same_origin(&parts.headers, &console.settings.public_origins) {
             Ok(SameOrigin)
         } else {
             Err(ApiError::cross_origin())

@@ -130,6 +130,7 @@ pub fn router_for(state: &Console) -> axum::Router {
         allow_registration: false,
         admin_email: None,
         admin_password: None,
+        public_origins: None,
         demo: false,
     };
     server::router(

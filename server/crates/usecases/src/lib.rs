@@ -36,6 +36,10 @@ pub struct Settings {
     pub lockout: Duration,
     /// Whether `POST /api/users/register` is open.
     pub registration: bool,
+    /// The origins (`scheme://host[:port]`) browsers reach the console at:
+    /// console requests naming another `Host` or `Origin` are refused, so a
+    /// DNS-rebinding page cannot talk to a console on a private address.
+    pub public_origins: Vec<String>,
 }
 
 impl Default for Settings {
@@ -45,6 +49,15 @@ impl Default for Settings {
             max_failed_logins: 5,
             lockout: Duration::from_secs(900),
             registration: false,
+            public_origins: ["127.0.0.1:3000", "localhost:3000"]
+                .iter()
+                .flat_map(|authority| {
+                    [
+                        format!("http://{authority}"),
+                        format!("https://{authority}"),
+                    ]
+                })
+                .collect(),
         }
     }
 }

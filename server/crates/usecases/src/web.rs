@@ -9,15 +9,33 @@ use crate::{Console, Error};
 
 pub const SESSION_COOKIE: &str = "console_session";
 
+/// True when the request's `Host` is the authority of one of the console's
+/// public origins. A DNS-rebinding page reaches the console under its own
+/// host name, which is not one of them.
+pub fn host_allowed(headers: &HeaderMap, origins: &[String]) -> bool {
+    let Some(host) = headers.get(HOST).and_then(|host| host.to_str().ok()) else {
+        return false;
+    };
+    origins.iter().any(|origin| {
+        origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+    })
+}
+
 /// Browsers name the page that made a request in `Origin` (and in
-/// `Sec-Fetch-Site`); it must be this console. Clients that send neither
-/// are not browsers, and still need the session cookie or a key.
-pub fn is_same_origin(headers: &HeaderMap) -> bool {
+/// `Sec-Fetch-Site`); it must be one of the console's public origins, and
+/// so must the `Host` the request was sent to. Clients that send neither
+/// header are not browsers, and still need the session cookie or a key.
+pub fn is_same_origin(headers: &HeaderMap, origins: &[String]) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         let site = site.to_str().unwrap_or("cross-site");
         if site != "same-origin" && site != "none" {
             return false;
         }
+    }
+    if !host_allowed(headers, origins) {
+        return false;
     }
     let Some(origin) = headers.get(ORIGIN) else {
         return true;
@@ -25,16 +43,9 @@ pub fn is_same_origin(headers: &HeaderMap) -> bool {
     let Ok(origin) = origin.to_str() else {
         return false;
     };
-    let Some(origin_host) = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-    else {
-        return false;
-    };
-    let Some(host) = headers.get(HOST).and_then(|host| host.to_str().ok()) else {
-        return false;
-    };
-    origin_host.eq_ignore_ascii_case(host)
+    origins
+        .iter()
+        .any(|allowed| allowed.eq_ignore_ascii_case(origin))
 }
 
 /// Behind a TLS-terminating proxy the cookie must be `Secure`.
@@ -92,34 +103,57 @@ mod tests {
         map
     }
 
+    fn origins() -> Vec<String> {
+        vec![
+            "http://127.0.0.1:3000".to_string(),
+            "https://console.example.com".to_string(),
+        ]
+    }
+
     #[test]
     fn origin_must_be_this_console() {
-        assert!(is_same_origin(&headers(&[("host", "127.0.0.1:3000")])));
-        assert!(is_same_origin(&headers(&[
+        let same =
+            |pairs: &[(&'static str, &'static str)]| is_same_origin(&headers(pairs), &origins());
+        assert!(same(&[("host", "127.0.0.1:3000")]));
+        assert!(same(&[
             ("host", "127.0.0.1:3000"),
             ("origin", "http://127.0.0.1:3000"),
-        ])));
-        assert!(!is_same_origin(&headers(&[
+        ]));
+        assert!(!same(&[
             ("host", "127.0.0.1:3000"),
             ("origin", "http://evil.example"),
-        ])));
-        assert!(!is_same_origin(&headers(&[
-            ("host", "127.0.0.1:3000"),
-            ("origin", "null"),
-        ])));
-        assert!(!is_same_origin(&headers(&[
+        ]));
+        assert!(!same(&[("host", "127.0.0.1:3000"), ("origin", "null")]));
+        assert!(!same(&[
             ("host", "127.0.0.1:3000"),
             ("sec-fetch-site", "cross-site"),
-        ])));
-        assert!(!is_same_origin(&headers(&[
+        ]));
+        assert!(!same(&[
             ("host", "127.0.0.1:3000"),
             ("origin", "http://127.0.0.1:3001"),
-        ])));
-        assert!(is_same_origin(&headers(&[
+        ]));
+        assert!(same(&[
             ("host", "127.0.0.1:3000"),
             ("origin", "http://127.0.0.1:3000"),
             ("sec-fetch-site", "same-origin"),
-        ])));
+        ]));
+        assert!(same(&[
+            ("host", "console.example.com"),
+            ("origin", "https://console.example.com"),
+        ]));
+        // DNS rebinding: the attacker's name resolves to the console, and
+        // Host and Origin agree with each other, but not with the console
+        assert!(!same(&[
+            ("host", "evil.example:3000"),
+            ("origin", "http://evil.example:3000"),
+        ]));
+        assert!(!same(&[("host", "evil.example:3000")]));
+        assert!(!same(&[]));
+        // the scheme is part of the origin
+        assert!(!same(&[
+            ("host", "console.example.com"),
+            ("origin", "http://console.example.com"),
+        ]));
     }
 
     #[test]
