@@ -7,11 +7,13 @@ pub use policy::wire::AdminInfo;
 
 #[server(prefix = "/console/fn", endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<AdminInfo, AppError> {
-    use crate::guard::{answer, console, refuse_cross_origin, set_cookie};
+    use crate::guard::{answer, client_address, console, refuse_cross_origin, set_cookie};
     answer(
         async {
             let parts = refuse_cross_origin()?;
-            let (admin, token) = usecases::admins::sign_in(&console()?, &email, password).await?;
+            let address = client_address().await;
+            let (admin, token) =
+                usecases::admins::sign_in_from(&console()?, &email, password, address).await?;
             let secure = usecases::web::is_tls(&parts.headers);
             set_cookie(&usecases::web::session_cookie(token.reveal(), secure));
             Ok(admin)

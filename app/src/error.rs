@@ -29,6 +29,9 @@ pub enum AppError {
     /// The change is not allowed (a system role, say).
     #[error("{0}")]
     Forbidden(String),
+    /// Too many failed sign-ins: try again after this many seconds.
+    #[error("too many failed sign-ins; try again in {0} s")]
+    TooManyAttempts(u64),
     /// The database could not be reached; nothing was changed.
     #[error("the database is unavailable, nothing was changed; try again")]
     Unavailable,
@@ -57,6 +60,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::BadInput(_) => StatusCode::BAD_REQUEST,
+            AppError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -75,6 +79,7 @@ impl From<usecases::Error> for AppError {
             Error::Conflict(message) => AppError::Conflict(message),
             Error::Forbidden(message) => AppError::Forbidden(message),
             Error::Unavailable => AppError::Unavailable,
+            Error::TooManyAttempts(secs) => AppError::TooManyAttempts(secs),
             Error::Internal => AppError::Internal,
         }
     }

@@ -60,6 +60,14 @@ pub fn refuse_cross_origin() -> Result<http::request::Parts, AppError> {
     }
 }
 
+/// The client's address, when the server knows it.
+pub async fn client_address() -> Option<std::net::IpAddr> {
+    leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .ok()
+        .map(|info| info.0.ip())
+}
+
 pub fn set_cookie(cookie: &str) {
     let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
         tracing::error!("response options missing from the server function context");
@@ -76,6 +84,9 @@ pub fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(error) = &result {
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
             response.set_status(error.status_code());
+            if let AppError::TooManyAttempts(secs) = error {
+                response.insert_header(http::header::RETRY_AFTER, HeaderValue::from(*secs));
+            }
         }
     }
     result

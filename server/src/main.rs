@@ -71,10 +71,14 @@ async fn run(cli: Cli) -> Result<(), String> {
     if config.demo {
         println!("Demo admin: {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}");
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|error| format!("server stopped: {error}"))
+    // client addresses feed the sign-in throttle
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|error| format!("server stopped: {error}"))
 }
 
 async fn shutdown_signal() {

@@ -28,6 +28,7 @@ on_every_engine!(
     over_long_passwords_are_refused_before_hashing,
     expired_rows_are_purged,
     a_document_naming_anything_twice_is_refused,
+    console_sign_in_slows_guessing_without_locking_out,
 );
 
 const PASSWORD: &str = "password-1";
@@ -266,4 +267,63 @@ async fn a_document_naming_anything_twice_is_refused(engine: &str) {
         usecases::permissions::export(&state).await.expect("export"),
         before
     );
+}
+
+async fn admin_sign_in(router: &Router, email: &str, password: &str) -> common::Reply {
+    common::send(
+        router,
+        Request::post("/console/api/session")
+            .header(header::HOST, "127.0.0.1:3000")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                json!({"email": email, "password": password}).to_string(),
+            ))
+            .expect("request"),
+    )
+    .await
+}
+
+/// After five wrong passwords an admin account waits before its next
+/// attempt (429, `Retry-After`), the right password included, and the wait
+/// grows; it never becomes a lockout: once the wait is over the right
+/// password signs in. Other accounts are not slowed.
+async fn console_sign_in_slows_guessing_without_locking_out(engine: &str) {
+    let (state, router) = console(engine, 5, Duration::from_secs(600)).await;
+    for email in ["ops@example.com", "other@example.com"] {
+        usecases::admins::create_admin(&state, email, PASSWORD)
+            .await
+            .expect("admin");
+    }
+    for _ in 0..usecases::throttle::FREE_ACCOUNT_FAILURES {
+        let reply = admin_sign_in(&router, "ops@example.com", "wrong-password").await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
+    }
+    let waiting = admin_sign_in(&router, "ops@example.com", PASSWORD).await;
+    assert_eq!(
+        waiting.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        waiting.text
+    );
+    assert_eq!(waiting.json["code"], json!(8107));
+    let retry: u64 = waiting
+        .headers
+        .get(header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=60).contains(&retry), "{retry}");
+    // the other admin signs in meanwhile
+    assert_eq!(
+        admin_sign_in(&router, "other@example.com", PASSWORD)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    tokio::time::sleep(Duration::from_millis(retry * 1000 + 100)).await;
+    let after = admin_sign_in(&router, "ops@example.com", PASSWORD).await;
+    assert_eq!(after.status, StatusCode::OK, "{}", after.text);
+    // a success clears the count: the next wrong password is just a 401
+    let wrong = admin_sign_in(&router, "ops@example.com", "wrong-password").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
 }

@@ -120,6 +120,23 @@ impl FromRequestParts<Console> for SameOrigin {
     }
 }
 
+/// The client's address, when the server was started with it (not in
+/// tests that call the router directly).
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
+}
+
 /// Query strings are parsed here so a bad one is a JSON 400 like the rest.
 fn query<T: DeserializeOwned + Default>(raw: Option<&str>) -> Result<T, ApiError> {
     match raw {

@@ -9,7 +9,7 @@ use serde_json::json;
 use usecases::web::{cleared_cookie, is_tls, session_cookie, session_cookie_value};
 use usecases::Console;
 
-use super::SameOrigin;
+use super::{ClientAddress, SameOrigin};
 use crate::api::body::AdminJson;
 use crate::api::error::ApiError;
 
@@ -23,11 +23,13 @@ pub struct Credentials {
 pub async fn sign_in(
     State(console): State<Console>,
     _: SameOrigin,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     AdminJson(credentials): AdminJson<Credentials>,
 ) -> Result<Response, ApiError> {
     let (admin, token) =
-        usecases::admins::sign_in(&console, &credentials.email, credentials.password).await?;
+        usecases::admins::sign_in_from(&console, &credentials.email, credentials.password, address)
+            .await?;
     let cookie = session_cookie(token.reveal(), is_tls(&headers));
     let mut response = Json(json!({"email": admin.email})).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {

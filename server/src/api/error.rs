@@ -39,6 +39,7 @@ pub mod code {
     pub const FORBIDDEN_CHANGE: u32 = 8104;
     pub const INVALID_INPUT: u32 = 8105;
     pub const INVALID_ADMIN_LOGIN: u32 = 8106;
+    pub const TOO_MANY_ATTEMPTS: u32 = 8107;
 }
 
 #[derive(Debug)]
@@ -48,6 +49,8 @@ pub struct ApiError {
     pub message: String,
     /// More fields for the body, for example what denied a call.
     pub details: Option<Value>,
+    /// Seconds the client should wait (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -57,6 +60,7 @@ impl ApiError {
             code,
             message: message.into(),
             details: None,
+            retry_after: None,
         }
     }
 
@@ -107,7 +111,13 @@ impl IntoResponse for ApiError {
         if let (Some(Value::Object(details)), Value::Object(map)) = (self.details, &mut body) {
             map.extend(details);
         }
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
@@ -138,6 +148,14 @@ impl From<usecases::Error> for ApiError {
                 ApiError::new(StatusCode::FORBIDDEN, code::FORBIDDEN_CHANGE, message)
             }
             Error::Unavailable => ApiError::unavailable(),
+            Error::TooManyAttempts(secs) => ApiError {
+                retry_after: Some(secs),
+                ..ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    code::TOO_MANY_ATTEMPTS,
+                    message,
+                )
+            },
             Error::Internal => ApiError::internal(),
         }
     }

@@ -106,6 +106,7 @@ fn denied(decision: &Decision, cell: (policy::cells::SubjectKind, String, String
         code: code::PERMISSION_DENIED,
         message: decision.to_string(),
         details: Some(json!({"deniedBy": {"kind": kind.singular(), "name": name, "scope": scope}})),
+        retry_after: None,
     }
 }
 

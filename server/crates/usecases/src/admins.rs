@@ -1,6 +1,7 @@
 //! Console admins: accounts, sign-in sessions and admin API keys.
 
-use std::time::Duration;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use policy::names::{check_password_rules, looks_like_email, normalize_email, MAX_PASSWORD_CHARS};
 use policy::wire::AdminInfo;
@@ -82,12 +83,28 @@ pub async fn sign_in(
     email: &str,
     password: String,
 ) -> Result<(AdminInfo, SessionToken), Error> {
+    sign_in_from(console, email, password, None).await
+}
+
+/// [`sign_in`] from a client address: repeated failures of the account or
+/// of the address make further attempts wait (429 with a retry time)
+/// before any password is checked; see [`crate::throttle`].
+pub async fn sign_in_from(
+    console: &Console,
+    email: &str,
+    password: String,
+    address: Option<IpAddr>,
+) -> Result<(AdminInfo, SessionToken), Error> {
     if password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(Error::BadInput(format!(
             "a password has at most {MAX_PASSWORD_CHARS} characters"
         )));
     }
     let email = normalize_email(email);
+    let throttle = &console.sign_in_throttle;
+    if let Some(wait) = throttle.wait(&email, address, Instant::now()) {
+        return Err(Error::TooManyAttempts(wait.as_secs_f64().ceil() as u64));
+    }
     let record = store::admins::find_by_email(&console.pool, &email).await?;
     let (admin_id, hash) = match record {
         Some(record) => (Some(record.console_admin_id), Some(record.password_hash)),
@@ -95,8 +112,10 @@ pub async fn sign_in(
     };
     let verified = secret::verify_password(hash, password).await;
     let Some(admin_id) = admin_id.filter(|_| verified) else {
+        throttle.failed(&email, address, Instant::now());
         return Err(Error::InvalidCredentials);
     };
+    throttle.succeeded(&email);
     let token = SessionToken::generate();
     let actor = Actor::Admin(email.clone());
     let mut change = Change::begin(console, &actor).await?;

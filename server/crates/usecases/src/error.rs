@@ -23,6 +23,9 @@ pub enum Error {
     /// The change is not allowed (a system role, say).
     #[error("{0}")]
     Forbidden(String),
+    /// Too many failed sign-ins: try again after this many seconds.
+    #[error("too many failed sign-ins; try again in {0} s")]
+    TooManyAttempts(u64),
     /// The database could not be reached; nothing was changed.
     #[error("the database is unavailable, nothing was changed; try again")]
     Unavailable,

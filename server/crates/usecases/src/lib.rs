@@ -14,6 +14,7 @@ pub mod permissions;
 pub mod roles;
 pub mod seed;
 pub mod services;
+pub mod throttle;
 pub mod users;
 pub mod web;
 
@@ -69,6 +70,8 @@ pub struct Console {
     pub engine: Engine,
     pub settings: Settings,
     pub runtime: Arc<Runtime>,
+    /// Console sign-in attempts, per account and client address.
+    pub sign_in_throttle: Arc<throttle::SignInThrottle>,
 }
 
 impl Console {
@@ -84,6 +87,7 @@ impl Console {
             engine,
             settings,
             runtime,
+            sign_in_throttle: Arc::default(),
         })
     }
 }
