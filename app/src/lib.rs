@@ -13,6 +13,7 @@ pub mod effective;
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod guard;
+pub mod keys;
 pub mod pages;
 pub mod permissions;
 pub mod roles;
@@ -28,6 +29,7 @@ use crate::pages::audit::AuditPage;
 use crate::pages::code::CodePage;
 use crate::pages::effective::EffectivePage;
 use crate::pages::invoke::InvokePage;
+use crate::pages::keys::KeysPage;
 use crate::pages::layout::Layout;
 use crate::pages::not_found::NotFound;
 use crate::pages::permissions::PermissionsPage;
@@ -79,6 +81,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view=AuditPage/>
                     <Route path=path!("/permissions-as-code") view=CodePage/>
                     <Route path=path!("/roles") view=RolesPage/>
+                    <Route path=path!("/keys") view=KeysPage/>
                 </ParentRoute>
             </Routes>
         </Router>

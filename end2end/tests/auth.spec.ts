@@ -66,3 +66,26 @@ test("sign-out ends the session and the old cookie no longer works", async ({ pa
   });
   expect(response.status()).toBe(401);
 });
+
+test("API keys are made once, listed without their secret, and revoked", async ({ page, request }) => {
+  await signIn(page);
+  await page.goto("/keys");
+  await hydrated(page);
+  await page.getByLabel("Name").fill("e2e-deploy");
+  await page.getByLabel(/Expires after/).fill("30");
+  await page.getByRole("button", { name: "Make key" }).click();
+  const key = (await page.getByTestId("new-key").textContent()) ?? "";
+  expect(key.length).toBeGreaterThan(20);
+  const row = page.locator("tr[data-key='e2e-deploy']");
+  await expect(row).toBeVisible();
+  await expect(row).not.toContainText(key);
+  await expect(row.locator("td").nth(4)).not.toHaveText("never");
+
+  const auth = { headers: { authorization: `Bearer ${key}` } };
+  expect((await request.get("/console/api/roles", auth)).status()).toBe(200);
+
+  await row.getByRole("button", { name: "Revoke e2e-deploy" }).click();
+  await row.getByRole("button", { name: "Revoke e2e-deploy" }).click();
+  await expect(page.locator("tr[data-key='e2e-deploy']")).toHaveCount(0);
+  expect((await request.get("/console/api/roles", auth)).status()).toBe(401);
+});

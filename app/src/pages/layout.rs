@@ -42,6 +42,7 @@ pub fn Layout() -> impl IntoView {
                 <A href="/effective">"Effective"</A>
                 <A href="/audit">"Audit"</A>
                 <A href="/permissions-as-code">"As code"</A>
+                <A href="/keys">"API keys"</A>
             </nav>
             <div class="account">
                 <Transition fallback=|| view! { <span class="muted">"Loading…"</span> }>

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod code;
 pub mod effective;
 pub mod invoke;
+pub mod keys;
 pub mod layout;
 pub mod links;
 pub mod not_found;

@@ -8,12 +8,14 @@ use usecases::Console;
 
 use super::AdminCaller;
 use crate::api::body::AdminJson;
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, ApiPath};
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct KeyRequest {
     name: String,
+    #[serde(default)]
+    expires_in_days: Option<u32>,
 }
 
 pub async fn create(
@@ -21,8 +23,33 @@ pub async fn create(
     AdminCaller(actor, owner): AdminCaller,
     AdminJson(request): AdminJson<KeyRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let key = usecases::admins::create_api_key(&console, &actor, &owner, &request.name).await?;
+    let key = usecases::admins::create_expiring_api_key(
+        &console,
+        &actor,
+        &owner,
+        &request.name,
+        request.expires_in_days,
+    )
+    .await?;
     Ok(Json(
         json!({"name": request.name.trim(), "key": key.reveal()}),
     ))
+}
+
+pub async fn list(
+    State(console): State<Console>,
+    AdminCaller(..): AdminCaller,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(
+        usecases::admins::list_api_keys(&console).await?
+    )))
+}
+
+pub async fn revoke(
+    State(console): State<Console>,
+    AdminCaller(actor, _): AdminCaller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    usecases::admins::revoke_api_key(&console, &actor, &id).await?;
+    Ok(Json(json!({"revoked": id})))
 }

@@ -30,7 +30,8 @@ pub fn router(console: Console) -> Router {
             "/console/api/session",
             post(session::sign_in).delete(session::sign_out),
         )
-        .route("/console/api/keys", post(keys::create))
+        .route("/console/api/keys", get(keys::list).post(keys::create))
+        .route("/console/api/keys/{id}", delete(keys::revoke))
         .route("/console/api/users", get(users::list).post(users::create))
         .route(
             "/console/api/users/{id}",

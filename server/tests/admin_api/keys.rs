@@ -1,5 +1,5 @@
-//! Admin API keys: shown once, usable without an `Origin`, owned by the
-//! admin who made them.
+//! Admin API keys: shown once, usable without an `Origin`, made only by a
+//! signed-in admin, listed without their secret, revoked and expired at once.
 
 use axum::body::Body;
 use http::{header, Request, StatusCode};
@@ -11,7 +11,9 @@ use super::harness::*;
 crate::on_every_engine!(
     keys_are_shown_once_and_work_without_origin,
     keys_refuse_bad_names_and_bad_callers,
-    key_made_with_a_key_belongs_to_that_keys_admin,
+    a_key_cannot_make_a_key,
+    keys_are_listed_without_their_secret_and_revoked_at_once,
+    an_expired_key_opens_nothing,
 );
 
 async fn keys_are_shown_once_and_work_without_origin(engine: &str) {
@@ -55,8 +57,8 @@ async fn keys_are_shown_once_and_work_without_origin(engine: &str) {
     .await;
     assert_ok(&with_origin);
 
-    // a key makes keys, in its own name
-    let child = new_key(&console.app, Auth::Key(&key), "child").await;
+    // a signed-in admin makes another key (a key cannot: see a_key_cannot_make_a_key)
+    let child = new_key(&console.app, console.cookie(), "child").await;
     console
         .ok("GET", "/console/api/roles", Auth::Key(&child), None)
         .await;
@@ -68,7 +70,7 @@ async fn keys_are_shown_once_and_work_without_origin(engine: &str) {
     assert!(!audit.to_string().contains(&console.key), "the key leaked");
     let items = audit["items"].as_array().expect("items");
     assert_eq!(items[0]["action"], "apikey.create");
-    assert_eq!(items[0]["actor"], "key:deploy");
+    assert_eq!(items[0]["actor"], "admin:ops@example.com");
     assert_eq!(items[0]["target"], "key:child");
     assert_eq!(items[0]["before"], Value::Null);
     assert_eq!(items[0]["after"], json!({"name": "child", "owner": ADMIN}));
@@ -164,7 +166,9 @@ async fn keys_refuse_bad_names_and_bad_callers(engine: &str) {
 
 /// Two admins each own a key named `ci`. A key made with the second admin's
 /// key must belong to the second admin.
-async fn key_made_with_a_key_belongs_to_that_keys_admin(engine: &str) {
+/// A leaked key must not be able to outlive its own revocation: only a
+/// signed-in admin makes keys.
+async fn a_key_cannot_make_a_key(engine: &str) {
     let console = Console::start(engine).await;
     create_admin(&console.state, "second@example.com", "password-2")
         .await
@@ -179,21 +183,140 @@ async fn key_made_with_a_key_belongs_to_that_keys_admin(engine: &str) {
             Some(json!({"name": "child"})),
         )
         .await;
-    assert_ok(&child);
-    let owner: String = sqlx::query_scalar(
-        "select a.email from admin_api_key k \
-         join console_admin a on a.console_admin_id = k.console_admin_id where k.name = 'child'",
-    )
-    .fetch_one(&console.state.pool)
-    .await
-    .expect("the child key");
-    assert_eq!(
-        owner, "second@example.com",
-        "the key made with second@example.com's key `ci` was given to {owner}"
+    assert_error(&child, StatusCode::FORBIDDEN, 8104);
+    let children: i64 =
+        sqlx::query_scalar("select count(*) from admin_api_key where name = 'child'")
+            .fetch_one(&console.state.pool)
+            .await
+            .expect("count");
+    assert_eq!(children, 0);
+}
+
+async fn keys_are_listed_without_their_secret_and_revoked_at_once(engine: &str) {
+    let console = Console::start(engine).await;
+    let listed = console
+        .call(
+            "GET",
+            "/console/api/keys",
+            Auth::Cookie(&console.cookie),
+            None,
+        )
+        .await;
+    let keys = assert_ok(&listed);
+    assert!(!listed.text.contains(&console.key), "the secret was listed");
+    let key = &keys[0];
+    assert_eq!(key["name"], json!(KEY_NAME));
+    assert_eq!(key["owner"], json!(ADMIN));
+    assert!(key["createdAt"].is_i64());
+    assert!(key["expiresAt"].is_null());
+    let id = key["id"].as_str().expect("an id").to_string();
+    assert_eq!(id.len(), 16);
+    // the key works, and its use is recorded
+    assert_ok(
+        &console
+            .call("GET", "/console/api/roles", Auth::Key(&console.key), None)
+            .await,
     );
-    let audit = console.audit("?target=key:child").await;
-    assert_eq!(
-        audit["items"][0]["after"],
-        json!({"name": "child", "owner": "second@example.com"})
+    let keys = assert_ok(
+        &console
+            .call(
+                "GET",
+                "/console/api/keys",
+                Auth::Cookie(&console.cookie),
+                None,
+            )
+            .await,
     );
+    assert!(keys[0]["lastUsedAt"].is_i64(), "{keys}");
+    // revoked: the very next call is refused
+    let revoked = console
+        .call(
+            "DELETE",
+            &format!("/console/api/keys/{id}"),
+            Auth::Cookie(&console.cookie),
+            None,
+        )
+        .await;
+    assert_eq!(assert_ok(&revoked), json!({"revoked": id}));
+    let refused = console
+        .call("GET", "/console/api/roles", Auth::Key(&console.key), None)
+        .await;
+    assert_error(&refused, StatusCode::UNAUTHORIZED, 8100);
+    let again = console
+        .call(
+            "DELETE",
+            &format!("/console/api/keys/{id}"),
+            Auth::Cookie(&console.cookie),
+            None,
+        )
+        .await;
+    assert_error(&again, StatusCode::NOT_FOUND, 8102);
+    let audit = assert_ok(
+        &console
+            .call(
+                "GET",
+                "/console/api/audit?target=key:ci",
+                Auth::Cookie(&console.cookie),
+                None,
+            )
+            .await,
+    );
+    assert_eq!(audit["items"][0]["action"], json!("apikey.revoke"));
+}
+
+async fn an_expired_key_opens_nothing(engine: &str) {
+    let console = Console::start(engine).await;
+    let bad = console
+        .call(
+            "POST",
+            "/console/api/keys",
+            Auth::Cookie(&console.cookie),
+            Some(json!({"name": "never", "expiresInDays": 0})),
+        )
+        .await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, 8105);
+    let made = assert_ok(
+        &console
+            .call(
+                "POST",
+                "/console/api/keys",
+                Auth::Cookie(&console.cookie),
+                Some(json!({"name": "deploy", "expiresInDays": 1})),
+            )
+            .await,
+    );
+    let key = made["key"].as_str().expect("the key").to_string();
+    let listed = assert_ok(
+        &console
+            .call(
+                "GET",
+                "/console/api/keys",
+                Auth::Cookie(&console.cookie),
+                None,
+            )
+            .await,
+    );
+    let deploy = listed
+        .as_array()
+        .and_then(|keys| keys.iter().find(|k| k["name"] == json!("deploy")))
+        .expect("listed");
+    let day = 86_400_000;
+    let left = deploy["expiresAt"].as_i64().expect("an expiry")
+        - deploy["createdAt"].as_i64().expect("created");
+    assert_eq!(left, day);
+    assert_ok(
+        &console
+            .call("GET", "/console/api/roles", Auth::Key(&key), None)
+            .await,
+    );
+    // a day later (the clock moved by hand)
+    sqlx::query("update admin_api_key set expires_at = $1 where name = 'deploy'")
+        .bind(store::now_millis() - 1)
+        .execute(&console.state.pool)
+        .await
+        .expect("expire");
+    let refused = console
+        .call("GET", "/console/api/roles", Auth::Key(&key), None)
+        .await;
+    assert_error(&refused, StatusCode::UNAUTHORIZED, 8100);
 }

@@ -213,6 +213,21 @@ pub struct AdminInfo {
     pub email: String,
 }
 
+/// An admin API key as listed: never the key itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyInfo {
+    /// Public id (the first 16 hex digits of the key's SHA-256).
+    pub id: String,
+    pub name: String,
+    /// The email of the console admin the key acts for.
+    pub owner: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
 /// One row of a permission matrix: a user or a role and its cells in one
 /// service (method name or `*` to effect; absent = Inherit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -134,17 +134,62 @@ pub async fn insert_key(
     name: &str,
     admin_id: &str,
     now: i64,
+    expires_at: Option<i64>,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "insert into admin_api_key (key_hash, name, console_admin_id, created_at) values ($1, $2, $3, $4)",
+        "insert into admin_api_key (key_hash, name, console_admin_id, created_at, expires_at) \
+         values ($1, $2, $3, $4, $5)",
     )
     .bind(key_hash)
     .bind(name)
     .bind(admin_id)
     .bind(now)
+    .bind(expires_at)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// A key's public id: the first 16 hex digits of its hash (the key itself
+/// is never stored, and its hash reveals nothing of it).
+pub const KEY_ID_LENGTH: usize = 16;
+
+#[derive(FromRow)]
+pub struct KeyRecord {
+    pub key_id: String,
+    pub name: String,
+    pub email: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
+/// Every key, newest first, without its secret.
+pub async fn keys(pool: &Pool) -> Result<Vec<KeyRecord>, StoreError> {
+    Ok(sqlx::query_as::<_, KeyRecord>(
+        "select substr(k.key_hash, 1, 16) as key_id, k.name, a.email, k.created_at, \
+         k.last_used_at, k.expires_at from admin_api_key k \
+         join console_admin a on a.console_admin_id = k.console_admin_id \
+         order by k.created_at desc, k.name",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Deletes the key with this public id; its name if it existed.
+pub async fn delete_key(conn: &mut Conn, key_id: &str) -> Result<Option<String>, StoreError> {
+    let name: Option<String> =
+        sqlx::query_scalar("select name from admin_api_key where substr(key_hash, 1, 16) = $1")
+            .bind(key_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if name.is_some() {
+        sqlx::query("delete from admin_api_key where substr(key_hash, 1, 16) = $1")
+            .bind(key_id)
+            .execute(conn)
+            .await?;
+    }
+    Ok(name)
 }
 
 #[derive(FromRow)]
@@ -153,12 +198,19 @@ pub struct KeyOwner {
     pub email: String,
 }
 
-pub async fn key_owner(pool: &Pool, key_hash: &str) -> Result<Option<KeyOwner>, StoreError> {
+/// The owner of a key that exists and has not expired as of `now`.
+pub async fn key_owner(
+    pool: &Pool,
+    key_hash: &str,
+    now: i64,
+) -> Result<Option<KeyOwner>, StoreError> {
     Ok(sqlx::query_as::<_, KeyOwner>(
         "select k.name, a.email from admin_api_key k \
-         join console_admin a on a.console_admin_id = k.console_admin_id where k.key_hash = $1",
+         join console_admin a on a.console_admin_id = k.console_admin_id \
+         where k.key_hash = $1 and (k.expires_at is null or k.expires_at > $2)",
     )
     .bind(key_hash)
+    .bind(now)
     .fetch_optional(pool)
     .await?)
 }

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use policy::names::{check_password_rules, looks_like_email, normalize_email, MAX_PASSWORD_CHARS};
-use policy::wire::AdminInfo;
+use policy::wire::{AdminInfo, ApiKeyInfo};
 use runtime::secret::{self, hash_token, SessionToken};
 use serde_json::json;
 
@@ -165,6 +165,32 @@ pub async fn create_api_key(
     owner_email: &str,
     name: &str,
 ) -> Result<SessionToken, Error> {
+    create_expiring_api_key(console, actor, owner_email, name, None).await
+}
+
+/// Longest life a key may be given.
+pub const MAX_KEY_DAYS: u32 = 3650;
+
+/// [`create_api_key`], expiring after `days` if given. Keys are made by a
+/// signed-in admin: a key cannot make another (a leaked key must not be
+/// able to outlive its own revocation).
+pub async fn create_expiring_api_key(
+    console: &Console,
+    actor: &Actor,
+    owner_email: &str,
+    name: &str,
+    days: Option<u32>,
+) -> Result<SessionToken, Error> {
+    if matches!(actor, Actor::ApiKey(_)) {
+        return Err(Error::Forbidden(
+            "API keys are made by a signed-in console admin, not with another key".to_string(),
+        ));
+    }
+    if days.is_some_and(|days| !(1..=MAX_KEY_DAYS).contains(&days)) {
+        return Err(Error::BadInput(format!(
+            "a key expires after 1 to {MAX_KEY_DAYS} days"
+        )));
+    }
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(Error::BadInput(
@@ -175,35 +201,71 @@ pub async fn create_api_key(
         .await?
         .ok_or(Error::Unauthenticated)?;
     let key = SessionToken::generate();
+    let now = store::now_millis();
+    let expires_at = days.map(|days| now.saturating_add(i64::from(days) * 86_400_000));
     let mut change = Change::begin(console, actor).await?;
-    store::admins::insert_key(
-        change.conn(),
-        &key.hash(),
-        name,
-        &owner,
-        store::now_millis(),
-    )
-    .await?;
+    store::admins::insert_key(change.conn(), &key.hash(), name, &owner, now, expires_at).await?;
+    let mut after = json!({"name": name, "owner": owner_email});
+    if let Some(expires_at) = expires_at {
+        after["expiresAt"] = json!(expires_at);
+    }
     change
         .audit(Event {
             action: "apikey.create",
             target: format!("key:{name}"),
             service: None,
             before: None,
-            after: Some(json!({"name": name, "owner": owner_email})),
+            after: Some(after),
         })
         .await?;
     change.commit().await?;
     Ok(key)
 }
 
-/// The name and owner email of an API key, if it exists.
+/// Every admin API key: id, name, owner, creation, last use, expiry;
+/// never the key.
+pub async fn list_api_keys(console: &Console) -> Result<Vec<ApiKeyInfo>, Error> {
+    Ok(store::admins::keys(&console.pool)
+        .await?
+        .into_iter()
+        .map(|key| ApiKeyInfo {
+            id: key.key_id,
+            name: key.name,
+            owner: key.email,
+            created_at: key.created_at,
+            last_used_at: key.last_used_at,
+            expires_at: key.expires_at,
+        })
+        .collect())
+}
+
+/// Revokes a key: it opens nothing from the next request on, on every
+/// server (keys are looked up in the database on each call).
+pub async fn revoke_api_key(console: &Console, actor: &Actor, id: &str) -> Result<(), Error> {
+    let mut change = Change::begin(console, actor).await?;
+    let name = store::admins::delete_key(change.conn(), id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no API key `{id}`")))?;
+    change
+        .audit(Event {
+            action: "apikey.revoke",
+            target: format!("key:{name}"),
+            service: None,
+            before: Some(json!({"id": id, "name": name})),
+            after: None,
+        })
+        .await?;
+    change.commit().await
+}
+
+/// The name and owner email of an API key, if it exists and has not expired.
 pub async fn api_key_owner(
     console: &Console,
     key: &str,
 ) -> Result<Option<(String, String)>, Error> {
     let key_hash = hash_token(key);
-    let Some(owner) = store::admins::key_owner(&console.pool, &key_hash).await? else {
+    let now = store::now_millis();
+    let Some(owner) = store::admins::key_owner(&console.pool, &key_hash, now).await? else {
         return Ok(None);
     };
     store::admins::touch_key(&console.pool, &key_hash, store::now_millis()).await?;
