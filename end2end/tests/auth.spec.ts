@@ -69,6 +69,7 @@ test("sign-out ends the session and the old cookie no longer works", async ({ pa
 
 test("API keys are made once, listed without their secret, and revoked", async ({ page, request }) => {
   await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
   await page.goto("/keys");
   await hydrated(page);
   await page.getByLabel("Name").fill("e2e-deploy");

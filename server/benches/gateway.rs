@@ -331,13 +331,22 @@ async fn main() {
         .await
         .expect("anonymous");
 
-    // logins from another wrk while the checked call runs
+    // logins from another wrk while the checked call runs, each for the
+    // next of 1,000 users (one email's parallel attempts are capped at
+    // LOGIN_MAX_FAILURES by the lockout, so a flood is many users at once)
     let script = dir.join("login.lua");
     std::fs::write(
         &script,
         format!(
-            "wrk.method = \"POST\"\nwrk.body = '{}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n",
-            json!({"login": fixture.users[1].email, "password": server::demo::DEMO_USER_PASSWORD})
+            "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n\
+             local n = 0\n\
+             request = function()\n\
+             n = n % 1000 + 2\n\
+             local body = string.format('{{\"login\":\"{}\",\"password\":\"{}\"}}', n)\n\
+             return wrk.format(nil, nil, nil, body)\n\
+             end\n",
+            fixture::user_email(0).replace("00000", "%05d"),
+            server::demo::DEMO_USER_PASSWORD
         ),
     )
     .expect("script");

@@ -68,7 +68,8 @@ pub fn settings(config: &Config) -> Result<Settings, StartError> {
 }
 
 /// The console's public origins: as configured (each `http(s)://host[:port]`,
-/// no path), or derived from the listening address.
+/// no path), or derived from the listening address. A scheme's default
+/// port is left out, as browsers leave it out of `Origin` and `Host`.
 pub fn public_origins(
     configured: Option<&str>,
     site_addr: std::net::SocketAddr,
@@ -79,43 +80,51 @@ pub fn public_origins(
             .map(str::trim)
             .filter(|origin| !origin.is_empty())
             .map(|origin| {
-                let authority = origin
-                    .strip_prefix("http://")
-                    .or_else(|| origin.strip_prefix("https://"))
-                    .filter(|authority| {
-                        !authority.is_empty() && !authority.contains(['/', '?', '#', '@', ' '])
+                let lower = origin.to_lowercase();
+                let (scheme, authority) = lower
+                    .split_once("://")
+                    .filter(|(scheme, authority)| {
+                        matches!(*scheme, "http" | "https")
+                            && !authority.is_empty()
+                            && !authority.contains(['/', '?', '#', '@', ' '])
                     })
                     .ok_or_else(|| StartError::PublicOrigin(origin.to_string()))?;
-                let scheme = &origin[..origin.len() - authority.len()];
-                Ok(format!(
-                    "{}{}",
-                    scheme.to_lowercase(),
-                    authority.to_lowercase()
-                ))
+                Ok(without_default_port(scheme, authority))
             })
             .collect();
     }
     let port = site_addr.port();
     let ip = site_addr.ip();
-    let authorities = if ip.is_loopback() || ip.is_unspecified() {
-        vec![
-            format!("127.0.0.1:{port}"),
-            format!("localhost:{port}"),
-            format!("[::1]:{port}"),
-        ]
+    let hosts = if ip.is_loopback() || ip.is_unspecified() {
+        let mut hosts = vec![
+            "127.0.0.1".to_string(),
+            "localhost".to_string(),
+            "[::1]".to_string(),
+        ];
+        if ip.is_unspecified() {
+            hosts.push(ip.to_string());
+        }
+        hosts
     } else {
-        vec![site_addr.to_string()]
+        vec![match ip {
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            std::net::IpAddr::V4(ip) => ip.to_string(),
+        }]
     };
     // either scheme: a TLS-terminating proxy in front keeps the authority
-    Ok(authorities
+    Ok(hosts
         .iter()
-        .flat_map(|authority| {
-            [
-                format!("http://{authority}"),
-                format!("https://{authority}"),
-            ]
+        .flat_map(|host| {
+            ["http", "https"].map(|scheme| without_default_port(scheme, &format!("{host}:{port}")))
         })
         .collect())
+}
+
+/// `scheme://authority`, without `:80` for http or `:443` for https.
+fn without_default_port(scheme: &str, authority: &str) -> String {
+    let default = if scheme == "https" { ":443" } else { ":80" };
+    let authority = authority.strip_suffix(default).unwrap_or(authority);
+    format!("{scheme}://{authority}")
 }
 
 /// Connects, migrates, registers the services and seeds as the configuration asks.

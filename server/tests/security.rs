@@ -29,6 +29,9 @@ on_every_engine!(
     expired_rows_are_purged,
     a_document_naming_anything_twice_is_refused,
     console_sign_in_slows_guessing_without_locking_out,
+    names_that_are_no_email_are_refused_without_a_trace,
+    a_right_password_forgives_only_what_came_before_it,
+    parallel_console_guesses_are_throttled_too,
 );
 
 const PASSWORD: &str = "password-1";
@@ -326,4 +329,90 @@ async fn console_sign_in_slows_guessing_without_locking_out(engine: &str) {
     // a success clears the count: the next wrong password is just a 401
     let wrong = admin_sign_in(&router, "ops@example.com", "wrong-password").await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+}
+
+/// A login that is no email (too long, say) is answered like a wrong
+/// password, and nothing is stored: a flood of junk names cannot fill a
+/// table, and PostgreSQL never sees a key too long for its index.
+async fn names_that_are_no_email_are_refused_without_a_trace(engine: &str) {
+    let (state, router) = console(engine, 5, Duration::from_secs(600)).await;
+    let long = format!("{}@example.com", "a1b2c3d4".repeat(1000));
+    for name in [long.as_str(), "no-at-sign", "two@@at.signs"] {
+        let answer = login(&router, name, "wrong-password").await;
+        assert_eq!(code(&answer), 3003, "{name:.20}: {}", answer.1);
+    }
+    assert_eq!(count(&state, "login_attempt").await, 0);
+}
+
+/// A service account logs in while someone guesses its password: its
+/// success forgives its own count, not the guesses that came after it.
+async fn a_right_password_forgives_only_what_came_before_it(engine: &str) {
+    let (state, _router) = console(engine, 5, Duration::from_secs(600)).await;
+    let email = "alice@example.com";
+    let now = store::now_millis();
+    let lock_until = now + 600_000;
+    let mut conn = state.pool.acquire().await.expect("connection");
+    async fn admit(
+        conn: &mut sqlx::AnyConnection,
+        email: &str,
+        now: i64,
+        lock_until: i64,
+    ) -> store::attempts::Admission {
+        store::attempts::admit(conn, email, now, 5, lock_until)
+            .await
+            .expect("admit")
+    }
+    // the service account's attempt is admitted first...
+    let own = admit(&mut conn, email, now, lock_until).await;
+    let store::attempts::Admission::Judge { counted } = own else {
+        panic!("not admitted: {own:?}");
+    };
+    assert_eq!(counted, 1);
+    // ...then five guesses arrive, and the fifth failure locks
+    for _ in 0..4 {
+        assert!(matches!(
+            admit(&mut conn, email, now, lock_until).await,
+            store::attempts::Admission::Judge { .. }
+        ));
+    }
+    // the service account's password was right
+    store::attempts::forgive_up_to(&mut conn, email, counted, 5)
+        .await
+        .expect("forgive");
+    // four guesses remain counted: one more and the email locks
+    assert!(matches!(
+        admit(&mut conn, email, now, lock_until).await,
+        store::attempts::Admission::Judge { counted: 5 }
+    ));
+    assert_eq!(
+        admit(&mut conn, email, now, lock_until).await,
+        store::attempts::Admission::Locked
+    );
+}
+
+/// Twenty wrong console sign-ins sent at once: at most the five free ones
+/// are judged, the rest wait (429).
+async fn parallel_console_guesses_are_throttled_too(engine: &str) {
+    let (state, router) = console(engine, 5, Duration::from_secs(600)).await;
+    usecases::admins::create_admin(&state, "ops@example.com", PASSWORD)
+        .await
+        .expect("admin");
+    let mut guesses = Vec::new();
+    for _ in 0..20 {
+        let router = router.clone();
+        guesses.push(tokio::spawn(async move {
+            admin_sign_in(&router, "ops@example.com", "wrong-password")
+                .await
+                .status
+        }));
+    }
+    let mut judged = 0;
+    for guess in guesses {
+        match guess.await.expect("task") {
+            StatusCode::UNAUTHORIZED => judged += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(judged, usecases::throttle::FREE_ACCOUNT_FAILURES);
 }

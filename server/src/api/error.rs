@@ -30,6 +30,7 @@ pub mod code {
     pub const UNAVAILABLE: u32 = 8010;
     pub const INTERNAL: u32 = 8011;
     pub const UNKNOWN_PATH: u32 = 8012;
+    pub const TRY_AGAIN: u32 = 8013;
 
     // Ours: the admin API.
     pub const ADMIN_REQUIRED: u32 = 8100;

@@ -55,6 +55,14 @@ pub async fn login(
                 code::LOGIN_DISABLED,
                 error.to_string(),
             ),
+            LoginError::Busy => ApiError {
+                retry_after: Some(1),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    code::TRY_AGAIN,
+                    error.to_string(),
+                )
+            },
             LoginError::BadInput(message) => {
                 ApiError::new(StatusCode::BAD_REQUEST, code::BAD_ARGUMENTS, message)
             }

@@ -64,84 +64,221 @@ pub fn hash_token(token: &str) -> String {
     TokenHash::of(token).as_str().to_string()
 }
 
-/// Argon2id with the crate's recommended parameters, on the hashing pool.
+/// Argon2id with the crate's recommended parameters, on the hashing pool
+/// (console priority: setting passwords is an admin's act).
 pub async fn hash_password(password: String) -> Result<String, PasswordError> {
-    hashing::run(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|_| PasswordError)
-    })
-    .await
-    .unwrap_or(Err(PasswordError))
+    hashing::global()
+        .run(hashing::Priority::Console, move || {
+            let salt = SaltString::generate(&mut OsRng);
+            Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|hash| hash.to_string())
+                .map_err(|_| PasswordError)
+        })
+        .await
+        .unwrap_or(Err(PasswordError))
 }
 
-/// Checks a password against a stored hash. With `None` (unknown account) it
-/// still spends one full verification, so both answers take the same time.
-pub async fn verify_password(stored_hash: Option<String>, password: String) -> bool {
-    hashing::run(move || {
-        let known = stored_hash.is_some();
-        let hash = stored_hash.unwrap_or_else(|| dummy_hash().to_string());
-        let Ok(parsed) = PasswordHash::new(&hash) else {
-            return false;
-        };
-        let matches = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        known && matches
-    })
-    .await
-    .unwrap_or(false)
+fn verify(stored_hash: Option<String>, password: &str) -> bool {
+    let known = stored_hash.is_some();
+    let hash = stored_hash.unwrap_or_else(|| dummy_hash().to_string());
+    let Ok(parsed) = PasswordHash::new(&hash) else {
+        return false;
+    };
+    let matches = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
+    known && matches
 }
+
+/// Checks a console admin's password against a stored hash, ahead of every
+/// queued application login. With `None` (unknown account) it still spends
+/// one full verification, so both answers take the same time.
+pub async fn verify_password(stored_hash: Option<String>, password: String) -> bool {
+    hashing::global()
+        .run(hashing::Priority::Console, move || {
+            verify(stored_hash, &password)
+        })
+        .await
+        .unwrap_or(false)
+}
+
+/// The same for an application login, behind console work, in a bounded
+/// queue: when [`hashing::APPLICATION_QUEUE`] logins already wait, the
+/// answer is [`Busy`] at once (try again), not a longer queue.
+pub async fn verify_application_password(
+    stored_hash: Option<String>,
+    password: String,
+) -> Result<bool, Busy> {
+    match hashing::global()
+        .run(hashing::Priority::Application, move || {
+            verify(stored_hash, &password)
+        })
+        .await
+    {
+        Ok(verified) => Ok(verified),
+        Err(hashing::Refused::Busy) => Err(Busy),
+        Err(hashing::Refused::Gone) => Ok(false),
+    }
+}
+
+/// Too many application logins wait for hashing: try again in a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many logins at once; try again in a moment")]
+pub struct Busy;
 
 /// Password hashing is the one CPU-heavy thing the server does on request,
 /// and anyone can ask for it (a login flood). It runs on its own few
 /// threads, at most half the cores, at a lower OS priority than the async
-/// runtime: a flood of logins queues up and slows down, runtime checks do not.
-mod hashing {
-    use std::sync::mpsc;
-    use std::sync::{Mutex, OnceLock};
+/// runtime: a flood of logins queues up and slows down, runtime checks do
+/// not. Console work (admin sign-in, setting a password) goes ahead of every
+/// waiting application login, and application logins wait in a bounded
+/// queue, so a flood can neither delay an admin nor grow without end.
+pub mod hashing {
+    use std::collections::VecDeque;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
     type Job = Box<dyn FnOnce() + Send>;
 
     /// Nice value of the hashing threads (0 is normal, 19 the lowest).
     const NICENESS: i32 = 19;
 
-    fn queue() -> &'static Mutex<mpsc::Sender<Job>> {
-        static QUEUE: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
-        QUEUE.get_or_init(|| {
-            let (sender, receiver) = mpsc::channel::<Job>();
-            let receiver = std::sync::Arc::new(Mutex::new(receiver));
+    /// Application logins that may wait for a hashing thread at once.
+    pub const APPLICATION_QUEUE: usize = 64;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Priority {
+        /// Admin sign-in and password changes: served first.
+        Console,
+        /// Application logins: served when no console work waits.
+        Application,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Refused {
+        /// The application queue is full.
+        Busy,
+        /// No thread took the job (they could not start).
+        Gone,
+    }
+
+    #[derive(Default)]
+    struct Queues {
+        console: VecDeque<Job>,
+        application: VecDeque<Job>,
+    }
+
+    pub struct Pool {
+        queues: Mutex<Queues>,
+        ready: Condvar,
+        capacity: usize,
+        /// Threads that started; with none, work is refused, not queued.
+        threads: AtomicUsize,
+    }
+
+    /// The process's pool: half the cores, at least one thread.
+    pub fn global() -> &'static Arc<Pool> {
+        static POOL: OnceLock<Arc<Pool>> = OnceLock::new();
+        POOL.get_or_init(|| {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            for index in 0..(cores / 2).max(1) {
-                let receiver = receiver.clone();
+            Pool::start((cores / 2).max(1), APPLICATION_QUEUE)
+        })
+    }
+
+    impl Pool {
+        /// A pool of `threads` low-priority threads; at most `capacity`
+        /// application jobs wait.
+        pub fn start(threads: usize, capacity: usize) -> Arc<Pool> {
+            let pool = Arc::new(Pool {
+                queues: Mutex::new(Queues::default()),
+                ready: Condvar::new(),
+                capacity,
+                threads: AtomicUsize::new(0),
+            });
+            for index in 0..threads {
+                let worker = pool.clone();
                 let spawned = std::thread::Builder::new()
                     .name(format!("password-hash-{index}"))
                     .spawn(move || {
                         lower_priority();
                         loop {
-                            // the lock is held only to take the next job
-                            let job = match receiver.lock() {
-                                Ok(receiver) => receiver.recv(),
-                                Err(poisoned) => poisoned.into_inner().recv(),
-                            };
-                            match job {
-                                // a panicking job must not take its thread along
-                                Ok(job) => {
-                                    let _ =
-                                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                                }
-                                Err(_) => return,
-                            }
+                            let job = worker.next();
+                            // a panicking job must not take its thread along
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                         }
                     });
-                if let Err(error) = spawned {
-                    tracing::error!(%error, "cannot start a password hashing thread");
+                match spawned {
+                    Ok(_) => {
+                        pool.threads.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "cannot start a password hashing thread")
+                    }
                 }
             }
-            Mutex::new(sender)
-        })
+            pool
+        }
+
+        fn queues(&self) -> MutexGuard<'_, Queues> {
+            self.queues
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        }
+
+        /// The next job, console work first; waits while there is none.
+        fn next(&self) -> Job {
+            let mut queues = self.queues();
+            loop {
+                if let Some(job) = queues.console.pop_front() {
+                    return job;
+                }
+                if let Some(job) = queues.application.pop_front() {
+                    return job;
+                }
+                queues = self
+                    .ready
+                    .wait(queues)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+        }
+
+        /// Application logins waiting for a thread.
+        pub fn waiting(&self) -> usize {
+            self.queues().application.len()
+        }
+
+        /// Runs `work` on a hashing thread.
+        pub async fn run<T: Send + 'static>(
+            &self,
+            priority: Priority,
+            work: impl FnOnce() -> T + Send + 'static,
+        ) -> Result<T, Refused> {
+            if self.threads.load(Ordering::SeqCst) == 0 {
+                return Err(Refused::Gone);
+            }
+            let (done, result) = tokio::sync::oneshot::channel();
+            let job: Job = Box::new(move || {
+                // a caller that gave up (closed connection) costs no hashing
+                if !done.is_closed() {
+                    let _ = done.send(work());
+                }
+            });
+            {
+                let mut queues = self.queues();
+                match priority {
+                    Priority::Console => queues.console.push_back(job),
+                    Priority::Application => {
+                        if queues.application.len() >= self.capacity {
+                            return Err(Refused::Busy);
+                        }
+                        queues.application.push_back(job);
+                    }
+                }
+            }
+            self.ready.notify_one();
+            result.await.map_err(|_| Refused::Gone)
+        }
     }
 
     #[cfg(target_os = "linux")]
@@ -155,23 +292,6 @@ mod hashing {
 
     #[cfg(not(target_os = "linux"))]
     fn lower_priority() {}
-
-    /// Runs `work` on a hashing thread; `None` if no thread could take it.
-    pub async fn run<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-        let (done, result) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
-            // a caller that gave up (closed connection) costs no hashing
-            if !done.is_closed() {
-                let _ = done.send(work());
-            }
-        });
-        let sent = match queue().lock() {
-            Ok(sender) => sender.send(job),
-            Err(poisoned) => poisoned.into_inner().send(job),
-        };
-        sent.ok()?;
-        result.await.ok()
-    }
 }
 
 /// A real Argon2id hash, with the same parameters, of a random password
@@ -214,6 +334,68 @@ mod tests {
         assert_eq!(format!("{a:?}"), "SessionToken(***)");
         assert_eq!(a.hash(), hash_token(a.reveal()));
         assert_eq!(a.hash().len(), 64);
+    }
+
+    /// With the one thread busy, console work queued after application
+    /// logins is served before them; past the bound, logins are refused.
+    #[tokio::test]
+    async fn console_work_goes_first_and_logins_wait_in_a_bounded_queue() {
+        use std::sync::{Arc, Mutex};
+
+        use hashing::{Pool, Priority, Refused};
+
+        let pool = Pool::start(1, 3);
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let first = {
+            let (pool, order) = (pool.clone(), order.clone());
+            tokio::spawn(async move {
+                pool.run(Priority::Application, move || {
+                    let _ = started.send(());
+                    let _ = gate.recv();
+                    order.lock().map(|mut o| o.push("app-1")).ok();
+                })
+                .await
+            })
+        };
+        running.await.expect("the thread took the first login");
+        let mut queued = Vec::new();
+        for name in ["app-2", "app-3", "app-4"] {
+            let (pool, order) = (pool.clone(), order.clone());
+            queued.push(tokio::spawn(async move {
+                pool.run(Priority::Application, move || {
+                    order.lock().map(|mut o| o.push(name)).ok();
+                })
+                .await
+            }));
+        }
+        // once the three wait, the bound refuses a fifth at once
+        while pool.waiting() < 3 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(
+            pool.run(Priority::Application, || ()).await,
+            Err(Refused::Busy)
+        );
+        let console = {
+            let (pool, order) = (pool.clone(), order.clone());
+            tokio::spawn(async move {
+                pool.run(Priority::Console, move || {
+                    order.lock().map(|mut o| o.push("console")).ok();
+                })
+                .await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        release.send(()).expect("release");
+        assert_eq!(first.await.expect("task"), Ok(()));
+        assert_eq!(console.await.expect("task"), Ok(()));
+        for job in queued {
+            assert_eq!(job.await.expect("task"), Ok(()));
+        }
+        let order = order.lock().map(|o| o.clone()).unwrap_or_default();
+        assert_eq!(order, ["app-1", "console", "app-2", "app-3", "app-4"]);
     }
 
     #[tokio::test]

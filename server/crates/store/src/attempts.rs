@@ -8,8 +8,9 @@ use crate::{Conn, StoreError};
 /// What counting an attempt found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
-    /// Counted; the password may be checked.
-    Judge,
+    /// Counted (as the `counted`-th failure in a row, until forgiven); the
+    /// password may be checked.
+    Judge { counted: i64 },
     /// Locked: refused without a check.
     Locked,
 }
@@ -25,7 +26,7 @@ pub async fn admit(
     lock_until: i64,
 ) -> Result<Admission, StoreError> {
     // in an update, every right-hand side sees the row as it was
-    let done = sqlx::query(
+    let counted: Option<i64> = sqlx::query_scalar(
         "insert into login_attempt (email, failed_logins, locked_until, updated_at) \
          values ($1, 1, case when 1 >= $2 then $3 else null end, $4) \
          on conflict (email) do update set \
@@ -37,19 +38,46 @@ pub async fn admit(
              when login_attempt.locked_until <= $4 then null \
              else login_attempt.locked_until end, \
          updated_at = $4 \
-         where login_attempt.locked_until is null or login_attempt.locked_until <= $4",
+         where login_attempt.locked_until is null or login_attempt.locked_until <= $4 \
+         returning failed_logins",
     )
     .bind(email)
     .bind(max_failures)
     .bind(lock_until)
     .bind(now)
-    .execute(conn)
+    .fetch_optional(conn)
     .await?;
-    Ok(if done.rows_affected() > 0 {
-        Admission::Judge
-    } else {
-        Admission::Locked
+    Ok(match counted {
+        Some(counted) => Admission::Judge { counted },
+        None => Admission::Locked,
     })
+}
+
+/// A right password, admitted as the `counted`-th attempt: forgives that
+/// many failures (its own and those before it), keeping any counted since
+/// (a guesser's), and the lock only if those alone reach `max_failures`.
+pub async fn forgive_up_to(
+    conn: &mut Conn,
+    email: &str,
+    counted: i64,
+    max_failures: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "update login_attempt set \
+         failed_logins = case when failed_logins > $2 then failed_logins - $2 else 0 end, \
+         locked_until = case when failed_logins - $2 >= $3 then locked_until else null end \
+         where email = $1",
+    )
+    .bind(email)
+    .bind(counted)
+    .bind(max_failures)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("delete from login_attempt where email = $1 and failed_logins <= 0")
+        .bind(email)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Forgets the failures of `email` (a right password, a new password, a

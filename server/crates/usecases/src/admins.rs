@@ -102,9 +102,10 @@ pub async fn sign_in_from(
     }
     let email = normalize_email(email);
     let throttle = &console.sign_in_throttle;
-    if let Some(wait) = throttle.wait(&email, address, Instant::now()) {
-        return Err(Error::TooManyAttempts(wait.as_secs_f64().ceil() as u64));
-    }
+    // counted before the check, so parallel guesses are throttled too
+    throttle
+        .admit(&email, address, Instant::now())
+        .map_err(|wait| Error::TooManyAttempts(wait.as_secs_f64().ceil() as u64))?;
     let record = store::admins::find_by_email(&console.pool, &email).await?;
     let (admin_id, hash) = match record {
         Some(record) => (Some(record.console_admin_id), Some(record.password_hash)),
@@ -112,10 +113,9 @@ pub async fn sign_in_from(
     };
     let verified = secret::verify_password(hash, password).await;
     let Some(admin_id) = admin_id.filter(|_| verified) else {
-        throttle.failed(&email, address, Instant::now());
         return Err(Error::InvalidCredentials);
     };
-    throttle.succeeded(&email);
+    throttle.succeeded(&email, address);
     let token = SessionToken::generate();
     let actor = Actor::Admin(email.clone());
     let mut change = Change::begin(console, &actor).await?;

@@ -1,7 +1,7 @@
 //! What application users do through the runtime API: log in, log out,
 //! check a token, register. Each write is a change like any other.
 
-use policy::names::{normalize_email, MAX_PASSWORD_CHARS};
+use policy::names::{looks_like_email, normalize_email, MAX_PASSWORD_CHARS};
 use policy::wire::{NewUser, User, UserStatus};
 use runtime::secret::{self, SessionToken, TokenHash};
 use store::attempts::Admission;
@@ -18,6 +18,9 @@ pub enum LoginError {
     Locked,
     #[error("login has been disabled for this user account")]
     Disabled,
+    /// Too many logins wait for a hashing thread: try again in a moment.
+    #[error("too many logins at once; try again in a moment")]
+    Busy,
     /// Refused before any work (an over-long password, say).
     #[error("{0}")]
     BadInput(String),
@@ -49,6 +52,14 @@ pub async fn login(
         )));
     }
     let email = normalize_email(login);
+    if !looks_like_email(&email) {
+        // no account has such a name: the same answer after the same work,
+        // and nothing stored (a flood of junk names must not fill a table)
+        secret::verify_application_password(None, password)
+            .await
+            .map_err(|_| LoginError::Busy)?;
+        return Err(LoginError::InvalidLogin);
+    }
     let settings = &console.settings;
     let now = store::now_millis();
     let lockout_ms = i64::try_from(settings.lockout.as_millis()).unwrap_or(i64::MAX);
@@ -63,22 +74,26 @@ pub async fn login(
     )
     .await?;
     change.commit().await?;
-    if admission == Admission::Locked {
+    let Admission::Judge { counted } = admission else {
         return Err(LoginError::Locked);
-    }
+    };
     let record = store::users::login_record(&console.pool, &email).await?;
     // the hash is checked in every case, so all answers take the same time
-    let verified = secret::verify_password(
+    let verified = secret::verify_application_password(
         record.as_ref().map(|record| record.password_hash.clone()),
         password,
     )
-    .await;
+    .await
+    .map_err(|_| LoginError::Busy)?;
     let Some(record) = record.filter(|_| verified) else {
         return Err(LoginError::InvalidLogin);
     };
     let user = record.user();
     let mut change = Change::begin(console, &actor).await?;
-    store::attempts::forgive(change.conn(), &email).await?;
+    // the right password forgives the failures counted up to this attempt,
+    // not those (an attacker's) counted since
+    store::attempts::forgive_up_to(change.conn(), &email, counted, settings.max_failed_logins)
+        .await?;
     if user.user_status != UserStatus::Enabled {
         change.commit().await?;
         return Err(LoginError::Disabled);

@@ -1,10 +1,13 @@
-//! Console sign-in throttling. After a few failures in a row, an account
-//! (and, separately, a client address) must wait before its next attempt,
-//! and the wait doubles with each further failure up to a ceiling. The
-//! ceiling is the point: an attacker can slow the real admin down to one
-//! attempt a minute, never lock them out for good. A success clears the
-//! account's count. Counts live in each server's memory: several servers
-//! each allow their own share.
+//! Console sign-in throttling. Every attempt is counted before its password
+//! is checked (so parallel guesses are throttled too); after a few in a
+//! row, an account tried from one client address (and, separately, the
+//! address itself) must wait before its next attempt, the wait doubling up
+//! to one minute. The account is counted per address, so a guesser
+//! elsewhere cannot make the real admin wait; a success forgives the
+//! account's count and refunds its attempt to the address; counts idle for
+//! two minutes start afresh. Counts live in each server's memory. Behind a
+//! proxy every client has the proxy's address (forwarded headers are not
+//! trusted), so the address count is shared there.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -39,11 +42,15 @@ pub struct SignInThrottle {
     entries: Mutex<HashMap<Key, Entry>>,
 }
 
-fn account(email: &str) -> Key {
+/// Counts idle this long start afresh.
+pub const FORGET_AFTER: Duration = Duration::from_secs(120);
+
+fn account(email: &str, address: Option<IpAddr>) -> Key {
     use std::hash::{Hash, Hasher};
     // the email is not kept in memory, only a hash of it
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     email.hash(&mut hasher);
+    address.hash(&mut hasher);
     Key::Account(hasher.finish())
 }
 
@@ -54,26 +61,60 @@ impl SignInThrottle {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Lets an attempt through and counts it, or says how long it must
+    /// still wait: one step, so parallel attempts cannot all slip past.
+    pub fn admit(
+        &self,
+        email: &str,
+        address: Option<IpAddr>,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        let mut entries = self.entries();
+        if let Some(wait) = Self::wait_in(&entries, email, address, now) {
+            return Err(wait);
+        }
+        Self::count(&mut entries, email, address, now);
+        Ok(())
+    }
+
     /// How long this attempt must still wait, if at all.
     pub fn wait(&self, email: &str, address: Option<IpAddr>, now: Instant) -> Option<Duration> {
-        let entries = self.entries();
-        let mut keys = vec![account(email)];
+        Self::wait_in(&self.entries(), email, address, now)
+    }
+
+    fn wait_in(
+        entries: &HashMap<Key, Entry>,
+        email: &str,
+        address: Option<IpAddr>,
+        now: Instant,
+    ) -> Option<Duration> {
+        let mut keys = vec![account(email, address)];
         keys.extend(address.map(Key::Address));
         keys.iter()
             .filter_map(|key| entries.get(key))
+            .filter(|entry| now.saturating_duration_since(entry.last) < FORGET_AFTER)
             .map(|entry| entry.not_before.saturating_duration_since(now))
             .filter(|wait| !wait.is_zero())
             .max()
     }
 
-    /// Counts a failure of the account and of the address.
-    pub fn failed(&self, email: &str, address: Option<IpAddr>, now: Instant) {
-        let mut entries = self.entries();
+    /// Counts an attempt of the account and of the address, before its
+    /// password is checked.
+    pub fn attempt(&self, email: &str, address: Option<IpAddr>, now: Instant) {
+        Self::count(&mut self.entries(), email, address, now);
+    }
+
+    fn count(
+        entries: &mut HashMap<Key, Entry>,
+        email: &str,
+        address: Option<IpAddr>,
+        now: Instant,
+    ) {
         // forget what nobody has touched for a while, so the map stays small
         if entries.len() > 10_000 {
-            entries.retain(|_, entry| now.saturating_duration_since(entry.last) < LONGEST_WAIT * 2);
+            entries.retain(|_, entry| now.saturating_duration_since(entry.last) < FORGET_AFTER);
         }
-        let mut keys = vec![(account(email), FREE_ACCOUNT_FAILURES)];
+        let mut keys = vec![(account(email, address), FREE_ACCOUNT_FAILURES)];
         keys.extend(address.map(|address| (Key::Address(address), FREE_ADDRESS_FAILURES)));
         for (key, free) in keys {
             let entry = entries.entry(key).or_insert(Entry {
@@ -81,6 +122,9 @@ impl SignInThrottle {
                 not_before: now,
                 last: now,
             });
+            if now.saturating_duration_since(entry.last) >= FORGET_AFTER {
+                entry.failures = 0;
+            }
             entry.failures = entry.failures.saturating_add(1);
             entry.last = now;
             if entry.failures >= free {
@@ -91,10 +135,18 @@ impl SignInThrottle {
         }
     }
 
-    /// A right password clears the account's count (the address's stays:
-    /// one good sign-in must not open the door for a guessing neighbour).
-    pub fn succeeded(&self, email: &str) {
-        self.entries().remove(&account(email));
+    /// A right password forgives the account's count and refunds its own
+    /// attempt to the address (the address's other failures stay: one good
+    /// sign-in must not open the door for a guessing neighbour).
+    pub fn succeeded(&self, email: &str, address: Option<IpAddr>) {
+        let mut entries = self.entries();
+        entries.remove(&account(email, address));
+        if let Some(entry) = address.and_then(|address| entries.get_mut(&Key::Address(address))) {
+            entry.failures = entry.failures.saturating_sub(1);
+            if entry.failures < FREE_ADDRESS_FAILURES {
+                entry.not_before = entry.last;
+            }
+        }
     }
 }
 
@@ -108,25 +160,27 @@ mod tests {
         let t0 = Instant::now();
         let at = |secs: u64| t0 + Duration::from_secs(secs);
         for _ in 0..FREE_ACCOUNT_FAILURES - 1 {
-            throttle.failed("ops@x", None, t0);
+            throttle.attempt("ops@x", None, t0);
             assert_eq!(throttle.wait("ops@x", None, t0), None);
         }
-        throttle.failed("ops@x", None, t0);
+        throttle.attempt("ops@x", None, t0);
         assert_eq!(throttle.wait("ops@x", None, t0), Some(FIRST_WAIT));
-        throttle.failed("ops@x", None, at(1));
+        throttle.attempt("ops@x", None, at(1));
         assert_eq!(
             throttle.wait("ops@x", None, at(1)),
             Some(Duration::from_secs(2))
         );
         for n in 0..20 {
-            throttle.failed("ops@x", None, at(10 + n));
+            throttle.attempt("ops@x", None, at(10 + n));
         }
         assert_eq!(throttle.wait("ops@x", None, at(29)), Some(LONGEST_WAIT));
-        // never longer than the ceiling: the real admin gets their turn
+        // never longer than the ceiling, and idle counts start afresh
         assert_eq!(throttle.wait("ops@x", None, at(29) + LONGEST_WAIT), None);
+        throttle.attempt("ops@x", None, at(29) + FORGET_AFTER);
+        assert_eq!(throttle.wait("ops@x", None, at(29) + FORGET_AFTER), None);
         // another account is not slowed by this one
         assert_eq!(throttle.wait("other@x", None, at(29)), None);
-        throttle.succeeded("ops@x");
+        throttle.succeeded("ops@x", None);
         assert_eq!(throttle.wait("ops@x", None, at(29)), None);
     }
 
@@ -136,7 +190,7 @@ mod tests {
         let t0 = Instant::now();
         let address: IpAddr = [10, 0, 0, 9].into();
         for n in 0..FREE_ADDRESS_FAILURES {
-            throttle.failed(&format!("user{n}@x"), Some(address), t0);
+            throttle.attempt(&format!("user{n}@x"), Some(address), t0);
         }
         assert_eq!(
             throttle.wait("fresh@x", Some(address), t0),

@@ -158,6 +158,8 @@ pub async fn delete(console: &Console, actor: &Actor, object_id: &str) -> Result
     let before = get(console, object_id).await?;
     let mut change = Change::begin(console, actor).await?;
     store::users::delete(change.conn(), object_id).await?;
+    // a new user with this email starts with a clean count
+    store::attempts::forgive(change.conn(), &before.email).await?;
     change.sessions_ended_for(object_id);
     change
         .audit(Event {

@@ -17,9 +17,14 @@ pub fn host_allowed(headers: &HeaderMap, origins: &[String]) -> bool {
         return false;
     };
     origins.iter().any(|origin| {
-        origin
-            .split_once("://")
-            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+        origin.split_once("://").is_some_and(|(scheme, authority)| {
+            // a client may also name the scheme's default port
+            let default = if scheme == "https" { "443" } else { "80" };
+            authority.eq_ignore_ascii_case(host)
+                || host.rsplit_once(':').is_some_and(|(name, port)| {
+                    port == default && authority.eq_ignore_ascii_case(name)
+                })
+        })
     })
 }
 
@@ -149,6 +154,11 @@ mod tests {
         ]));
         assert!(!same(&[("host", "evil.example:3000")]));
         assert!(!same(&[]));
+        // a default port named or left out is the same place
+        assert!(same(&[
+            ("host", "console.example.com:443"),
+            ("origin", "https://console.example.com"),
+        ]));
         // the scheme is part of the origin
         assert!(!same(&[
             ("host", "console.example.com"),
