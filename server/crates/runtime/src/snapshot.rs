@@ -112,13 +112,13 @@ fn set_assignment(assignments: &mut Assignments, method: String, effect: Effect)
 /// that is neither Grant nor Deny is an error, never Inherit.
 pub async fn load(pool: &Pool) -> Result<Snapshot, StoreError> {
     let mut services: HashMap<String, ServicePolicy> = HashMap::new();
-    for (service, method) in store::services::catalog(pool).await? {
+    let mut conn = store::acquire(pool).await?;
+    for (_, service, method) in store::services::all_methods(&mut conn).await? {
         let service = services.entry(service).or_default();
         if let Some(method) = method {
             service.methods.insert(method);
         }
     }
-    let mut conn = pool.acquire().await?;
     for cell in store::permissions::all(&mut conn).await? {
         let assignments = services
             .entry(cell.service)

@@ -26,6 +26,11 @@ pub type Conn = sqlx::AnyConnection;
 /// The transaction type a change holds.
 pub type Transaction = sqlx::Transaction<'static, sqlx::Any>;
 
+/// A connection of the pool, for reads that take one (lookups by name).
+pub async fn acquire(pool: &Pool) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError> {
+    Ok(pool.acquire().await?)
+}
+
 /// Opens a transaction. Only the change layer calls this (and
 /// [`commit`]): every write of the product is one change.
 pub async fn begin(pool: &Pool) -> Result<Transaction, StoreError> {

@@ -230,25 +230,6 @@ pub async fn insert_method(
     Ok(())
 }
 
-/// (service, method) for every method; services without methods have `None`.
-pub async fn catalog(pool: &Pool) -> Result<Vec<(String, Option<String>)>, StoreError> {
-    #[derive(FromRow)]
-    struct Row {
-        service: String,
-        method: Option<String>,
-    }
-    let rows = sqlx::query_as::<_, Row>(
-        "select s.name as service, m.name as method from service s \
-         left join service_method m on m.service_id = s.service_id",
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| (row.service, row.method))
-        .collect())
-}
-
 pub async fn method_exists(
     conn: &mut Conn,
     service_id: &str,

@@ -23,20 +23,12 @@ pub const MAX_BULK_CELLS: usize = 10_000;
 
 /// The whole set, keyed by service name, user email and role name.
 pub async fn export(console: &Console) -> Result<PermissionDocument, Error> {
-    let mut conn = console
-        .pool
-        .acquire()
-        .await
-        .map_err(store::StoreError::from)?;
+    let mut conn = store::acquire(&console.pool).await?;
     Ok(store::permissions::export(&mut conn).await?)
 }
 
 async fn service_id(console: &Console, service: &str) -> Result<String, Error> {
-    let mut conn = console
-        .pool
-        .acquire()
-        .await
-        .map_err(store::StoreError::from)?;
+    let mut conn = store::acquire(&console.pool).await?;
     store::services::id_of(&mut conn, service)
         .await?
         .ok_or_else(|| Error::NotFound(format!("unknown service `{service}`")))

@@ -15,11 +15,7 @@ pub async fn list(console: &Console) -> Result<Vec<Role>, Error> {
 
 /// A role by name, whatever its case.
 pub async fn find(console: &Console, name: &str) -> Result<RoleRecord, Error> {
-    let mut conn = console
-        .pool
-        .acquire()
-        .await
-        .map_err(store::StoreError::from)?;
+    let mut conn = store::acquire(&console.pool).await?;
     store::roles::find(&mut conn, name)
         .await?
         .ok_or_else(|| Error::NotFound(format!("no role `{name}`")))

@@ -26,11 +26,7 @@ pub async fn get(console: &Console, object_id: &str) -> Result<User, Error> {
 
 /// The objectId of the user with this email, if any.
 pub async fn id_for_email(console: &Console, email: &str) -> Result<Option<String>, Error> {
-    let mut conn = console
-        .pool
-        .acquire()
-        .await
-        .map_err(store::StoreError::from)?;
+    let mut conn = store::acquire(&console.pool).await?;
     Ok(store::users::id_for_email(&mut conn, email).await?)
 }
 
