@@ -29,9 +29,11 @@ const POLL: Duration = Duration::from_millis(50);
 /// One "server": its own pool, gateway, refresher and router.
 async fn instance(url: &str) -> (Console, Router) {
     let (pool, engine) = store::connect_and_migrate(url).await.expect("connect");
-    let state = Console::open(pool, engine, Settings::default())
-        .await
-        .expect("open");
+    let settings = Settings {
+        registration: true,
+        ..Settings::default()
+    };
+    let state = Console::open(pool, engine, settings).await.expect("open");
     let registry = Arc::new(server::services::Registry::with_demo_services());
     usecases::services::register(&state, &registry.descriptions())
         .await
@@ -233,4 +235,206 @@ async fn without_its_database_a_server_answers_from_its_snapshot_and_refuses_wri
     assert_eq!(change.err(), Some(usecases::Error::Unavailable));
     assert!(anonymous_add_allowed(&a));
     assert!(anonymous_add_allowed(&b));
+}
+
+fn json_post(uri: &str, body: Value) -> Request<Body> {
+    Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request")
+}
+
+async fn log_in(router: &Router, email: &str) -> String {
+    let (status, user) = call(
+        router,
+        json_post(
+            "/api/users/login",
+            json!({"login": email, "password": "password-1"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    user["user-token"].as_str().expect("token").to_string()
+}
+
+async fn register(router: &Router, email: &str) {
+    let (status, body) = call(
+        router,
+        json_post(
+            "/api/users/register",
+            json!({"email": email, "password": "password-1", "name": "New"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+fn log_out(token: &str) -> Request<Body> {
+    Request::builder()
+        .uri("/api/users/logout")
+        .header("user-token", token)
+        .body(Body::empty())
+        .expect("request")
+}
+
+/// Polls `router` with `token` until it answers `status` (up to 5 s).
+async fn until_status(router: &Router, token: &str, status: StatusCode) -> Duration {
+    let started = Instant::now();
+    loop {
+        if call(router, whoami(token)).await.0 == status {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "never answered {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn one_logout_evicts_that_token_only_on_the_other_server() {
+    let url = common::postgres_url().await;
+    let (_a, router_a) = instance(&url).await;
+    let (b, router_b) = instance(&url).await;
+    register(&router_a, "alice@example.com").await;
+    register(&router_a, "bob@example.com").await;
+    let first = log_in(&router_a, "alice@example.com").await;
+    let second = log_in(&router_a, "alice@example.com").await;
+    let bobs = log_in(&router_a, "bob@example.com").await;
+    for token in [&first, &second, &bobs] {
+        until_status(&router_b, token, StatusCode::OK).await;
+    }
+    assert_eq!(b.runtime.cached_sessions(), 3);
+    assert_eq!(call(&router_a, log_out(&first)).await.0, StatusCode::OK);
+    let seen = until_status(&router_b, &first, StatusCode::UNAUTHORIZED).await;
+    println!("a logout on server A was enforced by server B after {seen:?}");
+    assert!(seen < Duration::from_secs(1), "{seen:?}");
+    // the other sessions stay cached on B: no whole-cache drop
+    assert_eq!(b.runtime.cached_sessions(), 2);
+    assert_eq!(call(&router_b, whoami(&second)).await.0, StatusCode::OK);
+    assert_eq!(call(&router_b, whoami(&bobs)).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn ended_sessions_reach_a_server_while_its_reload_runs() {
+    let url = common::postgres_url().await;
+    let (a, router_a) = instance(&url).await;
+    let (b, router_b) = instance(&url).await;
+    register(&router_a, "alice@example.com").await;
+    register(&router_a, "bob@example.com").await;
+    let alices = log_in(&router_a, "alice@example.com").await;
+    let bobs = log_in(&router_a, "bob@example.com").await;
+    until_status(&router_b, &alices, StatusCode::OK).await;
+    until_status(&router_b, &bobs, StatusCode::OK).await;
+    // B is busy with a long reload (held here) while A changes the policy,
+    // logs alice out and disables bob
+    let held = b.runtime.hold_reloads().await;
+    set_anonymous(&a, "add", Effect::Deny).await.expect("deny");
+    assert_eq!(call(&router_a, log_out(&alices)).await.0, StatusCode::OK);
+    let bob_id = usecases::users::id_for_email(&a, "bob@example.com")
+        .await
+        .expect("lookup")
+        .expect("bob");
+    usecases::users::update(
+        &a,
+        &Actor::System,
+        &bob_id,
+        policy::wire::UserChanges {
+            user_status: Some(policy::wire::UserStatus::Disabled),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("disable");
+    let logout_seen = until_status(&router_b, &alices, StatusCode::UNAUTHORIZED).await;
+    let disable_seen = until_status(&router_b, &bobs, StatusCode::UNAUTHORIZED).await;
+    println!("with its reload held, B enforced a logout after {logout_seen:?} and a disable after {disable_seen:?}");
+    assert!(logout_seen < Duration::from_secs(1), "{logout_seen:?}");
+    assert!(disable_seen < Duration::from_secs(1), "{disable_seen:?}");
+    // the policy change waits for the reload, then arrives
+    assert!(anonymous_add_allowed(&b));
+    drop(held);
+    within(|| !anonymous_add_allowed(&b)).await;
+}
+
+#[tokio::test]
+async fn self_registrations_and_role_changes_reload_no_server() {
+    let url = common::postgres_url().await;
+    let (a, router_a) = instance(&url).await;
+    let (b, router_b) = instance(&url).await;
+    usecases::roles::create(&a, &Actor::System, "Buyers")
+        .await
+        .expect("role");
+    within(|| {
+        b.runtime
+            .snapshot()
+            .policy
+            .services
+            .contains_key("calculator")
+    })
+    .await;
+    tokio::time::sleep(POLL * 4).await;
+    let reloads = (a.runtime.full_reloads(), b.runtime.full_reloads());
+    for n in 0..20 {
+        register(&router_a, &format!("user{n}@example.com")).await;
+    }
+    let token = log_in(&router_a, "user7@example.com").await;
+    let seen = until_status(&router_b, &token, StatusCode::OK).await;
+    println!("B accepted a token of a user registered on A after {seen:?}");
+    // a role assigned on A reaches B's snapshot without a reload
+    let id = usecases::users::id_for_email(&a, "user7@example.com")
+        .await
+        .expect("lookup")
+        .expect("user");
+    usecases::users::assign_role(&a, &Actor::System, &id, "Buyers")
+        .await
+        .expect("assign");
+    within(|| {
+        b.runtime
+            .snapshot()
+            .subjects(Some(&id))
+            .is_some_and(|subjects| subjects.contains(&Subject::Role("Buyers".into())))
+    })
+    .await;
+    tokio::time::sleep(POLL * 4).await;
+    assert_eq!(
+        (a.runtime.full_reloads(), b.runtime.full_reloads()),
+        reloads,
+        "a registration or a role assignment reloaded a snapshot"
+    );
+    assert_eq!(b.runtime.snapshot().users.len(), 20);
+}
+
+#[tokio::test]
+async fn an_outage_never_keeps_an_ended_token_alive() {
+    let url = common::postgres_url().await;
+    let (_a, router_a) = instance(&url).await;
+    let (b, router_b) = instance(&url).await;
+    register(&router_a, "alice@example.com").await;
+    let token = log_in(&router_a, "alice@example.com").await;
+    until_status(&router_b, &token, StatusCode::OK).await;
+    // B loses its database; A logs the token out meanwhile
+    b.pool.close().await;
+    assert_eq!(call(&router_a, log_out(&token)).await.0, StatusCode::OK);
+    // B cannot know: past the feed's staleness bound it trusts no cached
+    // session and asks the database, which it cannot reach
+    tokio::time::sleep(Duration::from_millis(
+        u64::try_from(runtime::sync::FEED_STALE_AFTER_MS).expect("ms") + 200,
+    ))
+    .await;
+    let (status, body) = call(&router_b, whoami(&token)).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::SERVICE_UNAVAILABLE, json!(8010)),
+        "{body}"
+    );
+    // anonymous checks go on from the snapshot
+    let anonymous = Request::builder()
+        .uri("/api/services/calculator/add?a=1&b=2")
+        .body(Body::empty())
+        .expect("request");
+    assert_eq!(call(&router_b, anonymous).await.0, StatusCode::OK);
 }

@@ -196,12 +196,16 @@ async fn expired_rows_are_purged(engine: &str) {
         .await
         .expect("purge");
     assert_eq!(purged, usecases::maintenance::Purged::default());
-    // age every row past the session timeout (an hour) and the lockout
+    let events = count(&state, "runtime_event").await;
+    assert!(events > 0, "the user's creation is in the event feed");
+    // age every row past the session timeout (an hour), the lockout and
+    // the event feed's keep
     let past = store::now_millis() - 2 * 3_600_000;
     for sql in [
         "update user_session set last_seen_at = $1",
         "update console_session set last_seen_at = $1",
         "update login_attempt set updated_at = $1",
+        "update runtime_event set created_at = $1",
     ] {
         sqlx::query(sql)
             .bind(past)
@@ -218,8 +222,10 @@ async fn expired_rows_are_purged(engine: &str) {
             user_sessions: 1,
             console_sessions: 1,
             login_attempts: 1,
+            runtime_events: u64::try_from(events).expect("count"),
         }
     );
+    assert_eq!(count(&state, "runtime_event").await, 0);
     assert_eq!(count(&state, "user_session").await, 0);
     assert_eq!(count(&state, "console_session").await, 0);
     assert_eq!(count(&state, "login_attempt").await, 0);

@@ -10,7 +10,7 @@ pub mod sessions;
 pub mod snapshot;
 pub mod sync;
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,6 +36,9 @@ pub struct Applied {
     pub ended_users: Vec<String>,
     /// Sessions it ended, by token hash.
     pub ended_tokens: Vec<String>,
+    /// Users it added or changed (name, status, roles) without changing
+    /// anything else of the policy: read again one by one, no full reload.
+    pub changed_users: Vec<String>,
 }
 
 /// One permission cell: by the ids the database keys on, and by the names
@@ -56,9 +59,22 @@ pub struct Runtime {
     sessions: SessionCache,
     /// Reloads run one at a time, so the last one to finish saw every commit.
     reload_lock: tokio::sync::Mutex<()>,
-    /// The database's counters as this process last acted on them.
+    /// The database's counters as this process last acted on them: the
+    /// policy, and the last runtime event (see [`sync`]).
     policy_seen: AtomicI64,
-    sessions_seen: AtomicI64,
+    events_seen: AtomicI64,
+    /// When the event feed was last read in full (milliseconds since the
+    /// epoch), and whether anything reads it: a cache whose feed has not
+    /// been read for [`sync::FEED_STALE_AFTER_MS`] trusts no cached
+    /// session, so an outage cannot keep a token alive that another server
+    /// ended.
+    feed_read_at: AtomicI64,
+    feed_followed: AtomicBool,
+    /// Full snapshot loads so far (start-up included).
+    full_reloads: AtomicU64,
+    /// Users the feed asked to read again while a reload held the lock:
+    /// read on a later tick, so ended sessions never wait behind a reload.
+    pending_users: std::sync::Mutex<Vec<String>>,
 }
 
 impl Runtime {
@@ -70,7 +86,11 @@ impl Runtime {
             sessions: SessionCache::default(),
             reload_lock: tokio::sync::Mutex::new(()),
             policy_seen: AtomicI64::new(-1),
-            sessions_seen: AtomicI64::new(-1),
+            events_seen: AtomicI64::new(-1),
+            feed_read_at: AtomicI64::new(now_millis()),
+            feed_followed: AtomicBool::new(false),
+            full_reloads: AtomicU64::new(0),
+            pending_users: std::sync::Mutex::new(Vec::new()),
         });
         runtime.reload().await?;
         Ok(runtime)
@@ -93,12 +113,49 @@ impl Runtime {
         let versions = store::counters::read(&self.pool).await?;
         let snapshot = snapshot::load(&self.pool).await?;
         self.snapshot.store(Arc::new(snapshot));
+        self.full_reloads.fetch_add(1, Ordering::SeqCst);
         self.policy_seen.store(versions.policy, Ordering::SeqCst);
-        if self.sessions_seen.load(Ordering::SeqCst) < 0 {
-            self.sessions_seen
-                .store(versions.sessions, Ordering::SeqCst);
+        if self.events_seen.load(Ordering::SeqCst) < 0 {
+            self.events_seen.store(versions.sessions, Ordering::SeqCst);
         }
         Ok(())
+    }
+
+    /// How many full snapshot loads this runtime has made (start-up
+    /// included): changes that need none must not add to it.
+    pub fn full_reloads(&self) -> u64 {
+        self.full_reloads.load(Ordering::SeqCst)
+    }
+
+    /// How many sessions are cached right now.
+    pub fn cached_sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Reads these users again and patches them into the snapshot (a user
+    /// no longer there is dropped). Under the reload lock, so a full reload
+    /// and a patch never overwrite each other with older data: whichever
+    /// runs last read the database last.
+    pub async fn users_changed(&self, ids: &[String]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let _one_at_a_time = self.reload_lock.lock().await;
+        self.users_changed_locked(ids).await
+    }
+
+    pub(crate) async fn users_changed_locked(&self, ids: &[String]) -> Result<(), StoreError> {
+        let users = snapshot::load_users(&self.pool, ids).await?;
+        let patched = self.snapshot.load_full().with_users(users);
+        self.snapshot.store(Arc::new(patched));
+        Ok(())
+    }
+
+    /// Holds off reloads and user patches while the guard lives (they wait
+    /// for it); ended sessions still take effect. For maintenance and for
+    /// tests that prove the latter.
+    pub async fn hold_reloads(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.reload_lock.lock().await
     }
 
     /// The one door through which committed changes reach the runtime:
@@ -110,6 +167,9 @@ impl Runtime {
         }
         for token_hash in &applied.ended_tokens {
             self.sessions.forget_token(token_hash);
+        }
+        if applied.policy_version.is_none() {
+            self.users_changed(&applied.changed_users).await?;
         }
         let Some(version) = applied.policy_version else {
             return Ok(());
@@ -177,7 +237,14 @@ impl Runtime {
         let token_hash = TokenHash::of(token);
         let token_hash = token_hash.as_str();
         let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
-        match self.sessions.lookup(token_hash, now, timeout_ms) {
+        let cached = if self.feed_is_stale() {
+            // another server may have ended any cached session meanwhile:
+            // the database decides until the feed is read again
+            Cached::Missing
+        } else {
+            self.sessions.lookup(token_hash, now, timeout_ms)
+        };
+        match cached {
             Cached::Live { user_id, persist } => {
                 if persist && !store::sessions::touch(&self.pool, token_hash, now).await? {
                     // ended elsewhere (another server's logout)
@@ -202,12 +269,20 @@ impl Runtime {
                     // ended between the read and now
                     return Ok(None);
                 }
-                self.sessions.insert_unless_forgotten(
-                    token_hash,
-                    &session.app_user_id,
-                    now,
-                    generation,
-                );
+                if !self.snapshot().users.contains_key(&session.app_user_id) {
+                    // a user added on another server that the feed has not
+                    // brought here yet
+                    self.users_changed(std::slice::from_ref(&session.app_user_id))
+                        .await?;
+                }
+                if !self.feed_is_stale() {
+                    self.sessions.insert_unless_forgotten(
+                        token_hash,
+                        &session.app_user_id,
+                        now,
+                        generation,
+                    );
+                }
                 Ok(Some(session.app_user_id))
             }
         }

@@ -94,6 +94,14 @@ impl SessionCache {
         }
     }
 
+    pub fn len(&self) -> usize {
+        self.sessions().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Drops one token (ended elsewhere).
     pub fn forget_token(&self, token_hash: &str) {
         let mut sessions = self.sessions();

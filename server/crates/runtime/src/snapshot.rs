@@ -90,6 +90,25 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// This snapshot with these users as given (`None`: gone); the
+    /// permissions are shared.
+    pub fn with_users(&self, changed: HashMap<String, Option<Arc<SnapshotUser>>>) -> Snapshot {
+        let mut users = HashMap::clone(&self.users);
+        for (id, user) in changed {
+            match user {
+                Some(user) => users.insert(id, user),
+                None => users.remove(&id),
+            };
+        }
+        Snapshot {
+            policy: self.policy.clone(),
+            users: Arc::new(users),
+            anonymous: self.anonymous.clone(),
+        }
+    }
+}
+
 pub fn subject_of(kind: SubjectKind, name: &str) -> Subject {
     match kind {
         SubjectKind::Users => Subject::User(name.to_string()),
@@ -129,28 +148,10 @@ pub async fn load(pool: &Pool) -> Result<Snapshot, StoreError> {
         set_assignment(assignments, cell.method, cell.effect);
     }
     drop(conn);
-    let mut users = HashMap::new();
-    for row in store::users::all(pool).await? {
-        users.insert(
-            row.app_user_id,
-            SnapshotUser {
-                email: row.email,
-                name: row.name,
-                enabled: row.user_status == "ENABLED",
-                roles: Vec::new(),
-                subjects: Arc::new([]),
-            },
-        );
-    }
-    for (user_id, role) in store::users::all_roles(pool).await? {
-        if let Some(user) = users.get_mut(&user_id) {
-            user.roles.push(role);
-        }
-    }
-    let users = users
-        .into_iter()
-        .map(|(id, user)| (id, Arc::new(user.with_subjects())))
-        .collect();
+    let users = snapshot_users(
+        store::users::all(pool).await?,
+        store::users::all_roles(pool).await?,
+    );
     let policy = Policy {
         services: services
             .into_iter()
@@ -162,4 +163,55 @@ pub async fn load(pool: &Pool) -> Result<Snapshot, StoreError> {
         users: Arc::new(users),
         ..Snapshot::default()
     })
+}
+
+/// Users as the snapshot keeps them, from their rows and their role
+/// assignments (user id, role name; in the order the subjects list them).
+fn snapshot_users(
+    rows: Vec<store::users::RuntimeUser>,
+    roles: Vec<(String, String)>,
+) -> HashMap<String, Arc<SnapshotUser>> {
+    let mut users = HashMap::with_capacity(rows.len());
+    for row in rows {
+        users.insert(
+            row.app_user_id,
+            SnapshotUser {
+                email: row.email,
+                name: row.name,
+                enabled: row.user_status == "ENABLED",
+                roles: Vec::new(),
+                subjects: Arc::new([]),
+            },
+        );
+    }
+    for (user_id, role) in roles {
+        if let Some(user) = users.get_mut(&user_id) {
+            user.roles.push(role);
+        }
+    }
+    users
+        .into_iter()
+        .map(|(id, user)| (id, Arc::new(user.with_subjects())))
+        .collect()
+}
+
+/// Most users read again in one query (the databases' limits on bound
+/// values are far above it).
+const USERS_PER_READ: usize = 500;
+
+/// The users with these ids as the database has them now; an id with no
+/// user maps to `None` (deleted).
+pub async fn load_users(
+    pool: &Pool,
+    ids: &[String],
+) -> Result<HashMap<String, Option<Arc<SnapshotUser>>>, StoreError> {
+    let mut found: HashMap<String, Option<Arc<SnapshotUser>>> =
+        ids.iter().map(|id| (id.clone(), None)).collect();
+    for chunk in ids.chunks(USERS_PER_READ) {
+        let (rows, roles) = store::users::runtime_subset(pool, chunk).await?;
+        for (id, user) in snapshot_users(rows, roles) {
+            found.insert(id, Some(user));
+        }
+    }
+    Ok(found)
 }

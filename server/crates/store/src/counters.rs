@@ -10,7 +10,8 @@ use crate::{Conn, Pool, StoreError};
 pub struct Versions {
     /// Users, roles, services or permissions changed.
     pub policy: i64,
-    /// Sessions were ended.
+    /// The number of the last runtime event (see [`crate::events`]); the
+    /// column's name is older than the feed.
     pub sessions: i64,
 }
 
@@ -31,10 +32,24 @@ pub async fn bump_policy(conn: &mut Conn) -> Result<i64, StoreError> {
     .await?)
 }
 
-/// Counts an end of sessions.
-pub async fn bump_sessions(conn: &mut Conn) -> Result<(), StoreError> {
-    sqlx::query("update policy_version set sessions = sessions + 1 where policy_version_id = 1")
-        .execute(conn)
-        .await?;
+/// Numbers a change's runtime events; returns their number. The row lock
+/// it takes until the commit keeps the numbers in commit order.
+pub async fn bump_sessions(conn: &mut Conn) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "update policy_version set sessions = sessions + 1 where policy_version_id = 1 returning sessions",
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Takes the counters' row lock (PostgreSQL) or the database's write lock
+/// (SQLite) until the commit, without counting anything: changes that
+/// check a rule across rows (the last enabled admin) run one at a time.
+pub async fn lock(conn: &mut Conn) -> Result<(), StoreError> {
+    sqlx::query(
+        "update policy_version set policy_version_id = policy_version_id where policy_version_id = 1",
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }

@@ -15,6 +15,10 @@ pub enum StoreError {
     /// Stored data that no rule can read; refused rather than guessed.
     #[error(transparent)]
     Unreadable(#[from] UnreadableEffect),
+    /// A runtime event of a kind this server does not know (written by a
+    /// newer server): it cannot follow what it cannot read.
+    #[error("a runtime event of the unknown kind `{0}`")]
+    UnknownEvent(String),
     #[error("database error: {0}")]
     Database(sqlx::Error),
 }

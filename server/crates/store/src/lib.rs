@@ -11,6 +11,7 @@ pub mod attempts;
 pub mod audit;
 pub mod counters;
 pub mod error;
+pub mod events;
 pub mod permissions;
 pub mod pool;
 pub mod roles;

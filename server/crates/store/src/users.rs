@@ -314,6 +314,42 @@ pub async fn all_roles(pool: &Pool) -> Result<Vec<(String, String)>, StoreError>
         .collect())
 }
 
+/// The users with these ids that exist, and their role assignments (user
+/// id, role name; roles in name order): what the runtime reads again when
+/// a few users changed.
+pub async fn runtime_subset(
+    pool: &Pool,
+    ids: &[String],
+) -> Result<(Vec<RuntimeUser>, Vec<(String, String)>), StoreError> {
+    if ids.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let list = placeholders(1, ids.len());
+    let sql = format!(
+        "select app_user_id, email, name, user_status from app_user where app_user_id in ({list})"
+    );
+    let mut query = sqlx::query_as::<_, RuntimeUser>(&sql);
+    for id in ids {
+        query = query.bind(id.clone());
+    }
+    let users = query.fetch_all(pool).await?;
+    let sql = format!(
+        "select ur.app_user_id, r.name from user_role ur join role r on r.role_id = ur.role_id \
+         where ur.app_user_id in ({list}) order by r.name_key"
+    );
+    let mut query = sqlx::query_as::<_, UserRoleRow>(&sql);
+    for id in ids {
+        query = query.bind(id.clone());
+    }
+    let roles = query
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|row| (row.app_user_id, row.name))
+        .collect();
+    Ok((users, roles))
+}
+
 /// Every user's id by email, for resolving many cells at once.
 pub async fn ids_by_email(conn: &mut Conn) -> Result<Vec<(String, String)>, StoreError> {
     #[derive(FromRow)]

@@ -60,6 +60,7 @@ pub struct Change<'c> {
     counted: Option<i64>,
     ended_users: Vec<String>,
     ended_tokens: Vec<String>,
+    changed_users: Vec<String>,
 }
 
 impl<'c> Change<'c> {
@@ -72,6 +73,7 @@ impl<'c> Change<'c> {
             counted: None,
             ended_users: Vec::new(),
             ended_tokens: Vec::new(),
+            changed_users: Vec::new(),
         })
     }
 
@@ -137,6 +139,47 @@ impl<'c> Change<'c> {
         self.ended_tokens.push(token_hash.to_string());
     }
 
+    /// A user was added, or their name, status or roles changed, and
+    /// nothing else of the policy: every server reads that user again
+    /// instead of reloading everything (a flood of self-registrations must
+    /// not reload every server's snapshot).
+    pub fn user_changed(&mut self, user_id: &str) {
+        self.changed_users.push(user_id.to_string());
+    }
+
+    /// Writes what the other servers must forget or read again to the event
+    /// feed, numbered by the counter this moves (its row lock keeps the
+    /// numbers in commit order).
+    async fn write_events(&mut self) -> Result<(), Error> {
+        use store::events::EventKind;
+        self.ended_users.sort();
+        self.ended_users.dedup();
+        self.ended_tokens.sort();
+        self.ended_tokens.dedup();
+        self.changed_users.sort();
+        self.changed_users.dedup();
+        let events = self
+            .ended_tokens
+            .iter()
+            .map(|token_hash| (EventKind::Token, token_hash))
+            .chain(
+                self.ended_users
+                    .iter()
+                    .map(|id| (EventKind::UserSessions, id)),
+            )
+            .chain(self.changed_users.iter().map(|id| (EventKind::User, id)));
+        let mut seq = None;
+        let now = store::now_millis();
+        for (kind, subject) in events {
+            let seq = match seq {
+                Some(seq) => seq,
+                None => *seq.insert(store::counters::bump_sessions(&mut self.tx).await?),
+            };
+            store::events::insert(&mut self.tx, seq, kind, subject, now).await?;
+        }
+        Ok(())
+    }
+
     /// Counts the change (in its own transaction, so a crash after the
     /// commit cannot hide it from the other servers), commits, and tells
     /// the runtime here.
@@ -148,10 +191,7 @@ impl<'c> Change<'c> {
                 Some(store::counters::bump_policy(&mut self.tx).await?)
             }
         };
-        let sessions_ended = !self.ended_users.is_empty() || !self.ended_tokens.is_empty();
-        if sessions_ended {
-            store::counters::bump_sessions(&mut self.tx).await?;
-        }
+        self.write_events().await?;
         store::commit(self.tx).await?;
         let applied = Applied {
             policy_version,
@@ -161,6 +201,7 @@ impl<'c> Change<'c> {
             },
             ended_users: self.ended_users,
             ended_tokens: self.ended_tokens,
+            changed_users: self.changed_users,
         };
         // committed is committed: if the runtime cannot follow now, the
         // counters make the refresher catch up, so this is not an error

@@ -53,7 +53,7 @@ impl From<StoreError> for Error {
                 .to_string(),
             ),
             StoreError::BadText => Error::BadInput("text may not hold a NUL character".to_string()),
-            StoreError::Unreadable(error) => {
+            error @ (StoreError::Unreadable(_) | StoreError::UnknownEvent(_)) => {
                 tracing::error!(%error, "stored data cannot be read");
                 Error::Internal
             }

@@ -16,11 +16,13 @@ pub struct Purged {
     pub user_sessions: u64,
     pub console_sessions: u64,
     pub login_attempts: u64,
+    pub runtime_events: u64,
 }
 
 /// Removes sessions idle for the session timeout (they can never be used
 /// again) and failed-login counts that neither lock nor were touched within
-/// the lockout time (a new failure would start a fresh count anyway).
+/// the lockout time (a new failure would start a fresh count anyway), and
+/// runtime events older than [`runtime::sync::EVENT_KEEP`].
 pub async fn purge_expired(console: &Console) -> Result<Purged, Error> {
     let settings = &console.settings;
     let now = store::now_millis();
@@ -34,6 +36,11 @@ pub async fn purge_expired(console: &Console) -> Result<Purged, Error> {
         console_sessions: store::admins::purge_expired_sessions(change.conn(), session_cutoff)
             .await?,
         login_attempts: store::attempts::purge(change.conn(), now, attempt_cutoff).await?,
+        runtime_events: store::events::purge(
+            change.conn(),
+            now.saturating_sub(millis(runtime::sync::EVENT_KEEP)),
+        )
+        .await?,
     };
     change.commit().await?;
     Ok(purged)

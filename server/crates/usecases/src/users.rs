@@ -81,7 +81,9 @@ pub async fn create(console: &Console, actor: &Actor, new_user: NewUser) -> Resu
             after: Some(json!({"email": user.email, "name": user.name, "userStatus": "ENABLED"})),
         })
         .await?;
-    change.policy_changed();
+    // a new user has no roles and no cells: the other servers read them,
+    // they do not reload
+    change.user_changed(&user.object_id);
     change.commit().await?;
     Ok(user)
 }
@@ -145,7 +147,7 @@ pub async fn update(
             after: Some(after),
         })
         .await?;
-    change.policy_changed();
+    change.user_changed(object_id);
     change.commit().await?;
     get(console, object_id).await
 }
@@ -231,7 +233,7 @@ async fn set_role(
             after: Some(json!({"role": role.name, "assigned": assigned})),
         })
         .await?;
-    change.policy_changed();
+    change.user_changed(object_id);
     change.commit().await?;
     Ok(true)
 }
