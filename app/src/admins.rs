@@ -52,3 +52,58 @@ pub async fn sign_out(test_token: Option<String>) -> Result<(), AppError> {
 pub async fn current_admin() -> Result<AdminInfo, AppError> {
     crate::guard::answer(crate::guard::require_admin().await.map(|(_, admin)| admin))
 }
+
+pub use policy::wire::AdminAccount;
+
+#[server(prefix = "/console/fn", endpoint = "list_admins")]
+pub async fn list_admins() -> Result<Vec<AdminAccount>, AppError> {
+    crate::guard::as_admin(|console, actor| async move {
+        usecases::admins::list_admins(&console, &actor).await
+    })
+    .await
+}
+
+#[server(prefix = "/console/fn", endpoint = "add_admin")]
+pub async fn add_admin(email: String, password: String) -> Result<AdminAccount, AppError> {
+    crate::guard::as_admin(move |console, actor| async move {
+        usecases::admins::add_admin(&console, &actor, &email, &password).await
+    })
+    .await
+}
+
+#[server(prefix = "/console/fn", endpoint = "set_admin_enabled")]
+pub async fn set_admin_enabled(id: String, enabled: bool) -> Result<AdminAccount, AppError> {
+    crate::guard::as_admin(move |console, actor| async move {
+        usecases::admins::set_admin_enabled(&console, &actor, &id, enabled).await
+    })
+    .await
+}
+
+#[server(prefix = "/console/fn", endpoint = "delete_admin")]
+pub async fn delete_admin(id: String) -> Result<(), AppError> {
+    crate::guard::as_admin(move |console, actor| async move {
+        usecases::admins::delete_admin(&console, &actor, &id).await
+    })
+    .await
+}
+
+/// The signed-in admin's own password; this session stays, the others end.
+#[server(prefix = "/console/fn", endpoint = "change_own_password")]
+pub async fn change_own_password(
+    current: String,
+    new: String,
+    repeat: String,
+) -> Result<(), AppError> {
+    let keep = crate::guard::refuse_cross_origin()
+        .ok()
+        .and_then(|parts| usecases::web::session_cookie_value(&parts.headers));
+    crate::guard::as_admin(move |console, actor| async move {
+        if new != repeat {
+            return Err(usecases::Error::BadInput(
+                "the new password and its repetition differ".to_string(),
+            ));
+        }
+        usecases::admins::change_own_password(&console, &actor, current, new, keep.as_deref()).await
+    })
+    .await
+}

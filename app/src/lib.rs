@@ -25,6 +25,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
+use crate::pages::admins::AdminsPage;
 use crate::pages::audit::AuditPage;
 use crate::pages::code::CodePage;
 use crate::pages::effective::EffectivePage;
@@ -82,6 +83,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/permissions-as-code") view=CodePage/>
                     <Route path=path!("/roles") view=RolesPage/>
                     <Route path=path!("/keys") view=KeysPage/>
+                    <Route path=path!("/admins") view=AdminsPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -90,3 +90,58 @@ test("API keys are made once, listed without their secret, and revoked", async (
   await expect(page.locator("tr[data-key='e2e-deploy']")).toHaveCount(0);
   expect((await request.get("/console/api/roles", auth)).status()).toBe(401);
 });
+
+test("admins are added, disabled, enabled and deleted; an admin changes their own password", async ({ page, browser }) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
+  await page.getByRole("link", { name: "Admins" }).click();
+  await expect(page).toHaveURL(/\/admins$/);
+  await hydrated(page);
+  await expect(page.locator(`tr[data-admin='${DEMO_ADMIN.email}']`)).toContainText("you");
+
+  const second = { email: "e2e-second@example.com", password: "second-password" };
+  await page.getByLabel("Email").fill(second.email);
+  await page.getByLabel("Password", { exact: true }).fill(second.password);
+  await page.getByRole("button", { name: "Add admin" }).click();
+  const row = page.locator(`tr[data-admin='${second.email}']`);
+  await expect(row).toHaveAttribute("data-enabled", "true");
+
+  // the new admin signs in elsewhere and changes their own password
+  const other = await browser.newContext();
+  const theirs = await other.newPage();
+  await signIn(theirs, second.email, second.password);
+  await expect(theirs).toHaveURL(/\/$/);
+  await theirs.goto("/admins");
+  await hydrated(theirs);
+  await theirs.getByLabel("Current password").fill("not-the-password");
+  await theirs.getByLabel("New password", { exact: true }).fill("changed-password");
+  await theirs.getByLabel("Repeat the new password").fill("changed-password");
+  await theirs.getByRole("button", { name: "Change password" }).click();
+  await expect(theirs.getByRole("alert")).toContainText("current password is wrong");
+  await theirs.getByLabel("Current password").fill(second.password);
+  await theirs.getByRole("button", { name: "Change password" }).click();
+  await expect(theirs.getByRole("status")).toContainText("Password changed");
+
+  // disabled: their session ends at once, and they cannot sign in
+  await row.getByRole("button", { name: `Disable ${second.email}` }).click();
+  await expect(row).toHaveAttribute("data-enabled", "false");
+  await theirs.goto("/admins");
+  await expect(theirs).toHaveURL(/\/sign-in/);
+  await signIn(theirs, second.email, "changed-password");
+  // a disabled account answers like a wrong password
+  await expect(theirs.getByRole("alert")).toContainText(/invalid email or password/i);
+
+  await row.getByRole("button", { name: `Enable ${second.email}` }).click();
+  await expect(row).toHaveAttribute("data-enabled", "true");
+  await signIn(theirs, second.email, "changed-password");
+  await expect(theirs).toHaveURL(/\/$/);
+  await other.close();
+
+  await row.getByRole("button", { name: `Delete ${second.email}` }).click();
+  await row.getByRole("button", { name: `Delete ${second.email}` }).click();
+  await expect(page.locator(`tr[data-admin='${second.email}']`)).toHaveCount(0);
+  await page.reload();
+  await hydrated(page);
+  await expect(page.locator(`tr[data-admin='${second.email}']`)).toHaveCount(0);
+  await expect(page.locator(`tr[data-admin='${DEMO_ADMIN.email}']`)).toBeVisible();
+});

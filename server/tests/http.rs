@@ -27,6 +27,7 @@ on_every_engine!(
     a_missing_method_is_shown_and_removed_from_the_console,
     console_pages_refuse_framing_and_allow_only_their_own_scripts,
     a_dns_rebinding_host_is_refused,
+    text_with_a_nul_is_refused_by_server_functions,
 );
 
 const HOST: &str = "127.0.0.1:3000";
@@ -267,7 +268,7 @@ async fn sign_out_kills_the_cookie(engine: &str) {
 }
 
 /// Every server function of the console, with arguments it would accept.
-const CONSOLE_FUNCTIONS: [(&str, &str); 14] = [
+const CONSOLE_FUNCTIONS: [(&str, &str); 22] = [
     ("current_admin", ""),
     ("list_services", ""),
     ("user_matrix", "service=orders&search=&offset=0&limit=50"),
@@ -291,6 +292,20 @@ const CONSOLE_FUNCTIONS: [(&str, &str); 14] = [
     ("create_role", "name=Intruders"),
     ("rename_role", "name=Fixers&new_name=Renamed"),
     ("delete_role", "name=Fixers"),
+    ("list_admins", ""),
+    (
+        "add_admin",
+        "email=intruder%40example.com&password=password-1",
+    ),
+    ("set_admin_enabled", "id=nobody&enabled=false"),
+    ("delete_admin", "id=nobody"),
+    (
+        "change_own_password",
+        "current=password-1&new=password-2&repeat=password-2",
+    ),
+    ("list_api_keys", ""),
+    ("create_api_key", "name=intruder&days="),
+    ("revoke_api_key", "id=nobody"),
 ];
 
 async fn every_console_function_refuses_without_a_session_or_from_another_origin(engine: &str) {
@@ -354,6 +369,11 @@ async fn every_console_function_refuses_without_a_session_or_from_another_origin
             .services["orders"],
         Default::default()
     );
+    assert_eq!(admin_count(&state).await, 1);
+    assert!(usecases::admins::list_api_keys(&state)
+        .await
+        .expect("keys")
+        .is_empty());
     // and with the session from this origin they work
     let allowed = app
         .clone()
@@ -578,4 +598,58 @@ async fn a_dns_rebinding_host_is_refused(engine: &str) {
         signed_in_cookie(&app).await.split('=').next(),
         Some("console_session")
     );
+}
+
+/// A NUL in a name or an email is a 400 from the console's server functions
+/// on every engine (SQLite could store it; PostgreSQL cannot), and nothing
+/// is stored.
+async fn text_with_a_nul_is_refused_by_server_functions(engine: &str) {
+    let state = common::state_for(engine, Duration::from_secs(3600)).await;
+    create_admin(&state, "ops@example.com", "password-1")
+        .await
+        .expect("admin");
+    let app = common::router_for(&state);
+    let cookie = signed_in_cookie(&app).await;
+    for (name, form) in [
+        (
+            "create_user",
+            "email=new%40example.com&name=Ne%00w&password=password-1",
+        ),
+        (
+            "create_user",
+            "email=ne%00w%40example.com&name=New&password=password-1",
+        ),
+        (
+            "add_admin",
+            "email=ne%00w%40example.com&password=password-1",
+        ),
+        ("create_role", "name=Fix%00ers"),
+    ] {
+        let response = app
+            .clone()
+            .oneshot(server_fn(
+                name,
+                form,
+                Some("http://127.0.0.1:3000"),
+                Some(&cookie),
+            ))
+            .await
+            .expect("response");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{name} {form}");
+    }
+    assert_eq!(
+        usecases::users::list(&state, "", 0, 10)
+            .await
+            .expect("users")
+            .total,
+        0
+    );
+    assert_eq!(admin_count(&state).await, 1);
+}
+
+async fn admin_count(state: &usecases::Console) -> usize {
+    usecases::admins::list_admins(state, &usecases::Actor::System)
+        .await
+        .expect("admins")
+        .len()
 }

@@ -361,7 +361,7 @@ async fn ended_sessions_reach_a_server_while_its_reload_runs() {
 }
 
 #[tokio::test]
-async fn self_registrations_and_role_changes_reload_no_server() {
+async fn self_registrations_and_user_changes_reload_no_server() {
     let url = common::postgres_url().await;
     let (a, router_a) = instance(&url).await;
     let (b, router_b) = instance(&url).await;
@@ -384,11 +384,60 @@ async fn self_registrations_and_role_changes_reload_no_server() {
     let token = log_in(&router_a, "user7@example.com").await;
     let seen = until_status(&router_b, &token, StatusCode::OK).await;
     println!("B accepted a token of a user registered on A after {seen:?}");
-    // a role assigned on A reaches B's snapshot without a reload
-    let id = usecases::users::id_for_email(&a, "user7@example.com")
-        .await
-        .expect("lookup")
-        .expect("user");
+    // a name change and a disable reach B's snapshot as user events
+    let id_of = |email: &'static str| {
+        let a = a.clone();
+        async move {
+            usecases::users::id_for_email(&a, email)
+                .await
+                .expect("lookup")
+                .expect("user")
+        }
+    };
+    let (renamed, disabled) = (
+        id_of("user3@example.com").await,
+        id_of("user4@example.com").await,
+    );
+    usecases::users::update(
+        &a,
+        &Actor::System,
+        &renamed,
+        policy::wire::UserChanges {
+            name: Some("Renamed".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("rename");
+    usecases::users::update(
+        &a,
+        &Actor::System,
+        &disabled,
+        policy::wire::UserChanges {
+            user_status: Some(policy::wire::UserStatus::Disabled),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("disable");
+    within(|| {
+        let snapshot = b.runtime.snapshot();
+        snapshot
+            .users
+            .get(&renamed)
+            .is_some_and(|user| user.name == "Renamed")
+            && snapshot.subjects(Some(&disabled)).is_none()
+    })
+    .await;
+    tokio::time::sleep(POLL * 4).await;
+    assert_eq!(
+        (a.runtime.full_reloads(), b.runtime.full_reloads()),
+        reloads,
+        "a registration or a user change reloaded a snapshot"
+    );
+    assert_eq!(b.runtime.snapshot().users.len(), 20);
+    // a role assignment brings the role's cells: it reaches B too
+    let id = id_of("user7@example.com").await;
     usecases::users::assign_role(&a, &Actor::System, &id, "Buyers")
         .await
         .expect("assign");
@@ -399,13 +448,50 @@ async fn self_registrations_and_role_changes_reload_no_server() {
             .is_some_and(|subjects| subjects.contains(&Subject::Role("Buyers".into())))
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_user_registered_again_never_meets_the_old_users_cells() {
+    let url = common::postgres_url().await;
+    let (a, router_a) = instance(&url).await;
+    let (b, _router_b) = instance(&url).await;
+    register(&router_a, "alice@example.com").await;
+    usecases::permissions::set_cell(
+        &a,
+        &Actor::System,
+        "calculator",
+        SubjectKind::Users,
+        "alice@example.com",
+        "add",
+        Effect::Grant,
+    )
+    .await
+    .expect("grant");
+    let old = usecases::users::id_for_email(&a, "alice@example.com")
+        .await
+        .expect("lookup")
+        .expect("alice");
+    within(|| b.runtime.snapshot().users.contains_key(&old)).await;
+    // B cannot reload now; alice is deleted and registers again
+    let held = b.runtime.hold_reloads().await;
+    usecases::users::delete(&a, &Actor::System, &old)
+        .await
+        .expect("delete");
+    register(&router_a, "alice@example.com").await;
+    let new = usecases::users::id_for_email(&a, "alice@example.com")
+        .await
+        .expect("lookup")
+        .expect("alice");
     tokio::time::sleep(POLL * 4).await;
-    assert_eq!(
-        (a.runtime.full_reloads(), b.runtime.full_reloads()),
-        reloads,
-        "a registration or a role assignment reloaded a snapshot"
-    );
-    assert_eq!(b.runtime.snapshot().users.len(), 20);
+    drop(held);
+    // the new alice appears only with a snapshot that no longer holds the
+    // old alice's grant
+    within(|| b.runtime.snapshot().users.contains_key(&new)).await;
+    let snapshot = b.runtime.snapshot();
+    let grant_kept = snapshot.policy.services["calculator"]
+        .assignments
+        .contains_key(&Subject::User("alice@example.com".into()));
+    assert!(!grant_kept, "the new alice met the old alice's cells");
 }
 
 #[tokio::test]

@@ -32,6 +32,7 @@ on_every_engine!(
     names_that_are_no_email_are_refused_without_a_trace,
     a_right_password_forgives_only_what_came_before_it,
     parallel_console_guesses_are_throttled_too,
+    a_login_racing_a_password_change_leaves_no_session,
 );
 
 const PASSWORD: &str = "password-1";
@@ -421,4 +422,91 @@ async fn parallel_console_guesses_are_throttled_too(engine: &str) {
         }
     }
     assert_eq!(judged, usecases::throttle::FREE_ACCOUNT_FAILURES);
+}
+
+async fn session_count(state: &Console) -> i64 {
+    count(state, "user_session").await
+}
+
+/// A login checks the password on the hashing threads, then opens the
+/// session. A password change committing in between, in either order
+/// against the session's insert, leaves no session alive: the insert reads
+/// the hash it checked under a row lock, and the change's session delete
+/// comes after its update of that row.
+async fn a_login_racing_a_password_change_leaves_no_session(engine: &str) {
+    let (state, _) = console(engine, 5, Duration::from_secs(600)).await;
+    let record = store::users::login_record(&state.pool, "alice@example.com")
+        .await
+        .expect("read")
+        .expect("alice");
+    let user_id = record.app_user_id.clone();
+
+    // the change goes first and commits while the login waits
+    let mut change = state.pool.begin().await.expect("begin");
+    store::users::set_password_hash(&mut change, &user_id, "changed-1", store::now_millis())
+        .await
+        .expect("update");
+    let login = {
+        let pool = state.pool.clone();
+        let (user_id, hash) = (user_id.clone(), record.password_hash.clone());
+        tokio::spawn(async move {
+            let mut tx = pool.begin().await.expect("begin");
+            let opened = store::sessions::insert_if_current(
+                &mut tx,
+                "token-hash-1",
+                &user_id,
+                &hash,
+                store::now_millis(),
+            )
+            .await
+            .expect("insert");
+            tx.commit().await.expect("commit");
+            opened
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    store::sessions::delete_for_user(&mut change, &user_id)
+        .await
+        .expect("delete");
+    change.commit().await.expect("commit");
+    assert!(
+        !login.await.expect("task"),
+        "a session opened with the old password"
+    );
+    assert_eq!(session_count(&state).await, 0);
+
+    // the login goes first and commits while the change waits
+    let mut login = state.pool.begin().await.expect("begin");
+    let opened = store::sessions::insert_if_current(
+        &mut login,
+        "token-hash-2",
+        &user_id,
+        "changed-1",
+        store::now_millis(),
+    )
+    .await
+    .expect("insert");
+    assert!(opened);
+    let change = {
+        let pool = state.pool.clone();
+        let user_id = user_id.clone();
+        tokio::spawn(async move {
+            let mut tx = pool.begin().await.expect("begin");
+            store::users::set_password_hash(&mut tx, &user_id, "changed-2", store::now_millis())
+                .await
+                .expect("update");
+            store::sessions::delete_for_user(&mut tx, &user_id)
+                .await
+                .expect("delete");
+            tx.commit().await.expect("commit");
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    login.commit().await.expect("commit");
+    change.await.expect("task");
+    assert_eq!(
+        session_count(&state).await,
+        0,
+        "a session opened before a password change survived it"
+    );
 }

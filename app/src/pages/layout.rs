@@ -43,6 +43,7 @@ pub fn Layout() -> impl IntoView {
                 <A href="/audit">"Audit"</A>
                 <A href="/permissions-as-code">"As code"</A>
                 <A href="/keys">"API keys"</A>
+                <A href="/admins">"Admins"</A>
             </nav>
             <div class="account">
                 <Transition fallback=|| view! { <span class="muted">"Loading…"</span> }>

@@ -1,5 +1,6 @@
 //! One file per console page.
 
+pub mod admins;
 pub mod audit;
 pub mod code;
 pub mod effective;

@@ -5,6 +5,7 @@
 //! a handler runs, and [`AdminJson`](crate::api::body::AdminJson) gives
 //! every bad body our error shape.
 
+mod admins;
 mod audit;
 mod keys;
 mod permissions;
@@ -29,6 +30,18 @@ pub fn router(console: Console) -> Router {
         .route(
             "/console/api/session",
             post(session::sign_in).delete(session::sign_out),
+        )
+        .route(
+            "/console/api/admins",
+            get(admins::list).post(admins::create),
+        )
+        .route(
+            "/console/api/admins/me/password",
+            put(admins::change_password),
+        )
+        .route(
+            "/console/api/admins/{id}",
+            patch(admins::update).delete(admins::delete),
         )
         .route("/console/api/keys", get(keys::list).post(keys::create))
         .route("/console/api/keys/{id}", delete(keys::revoke))

@@ -16,6 +16,7 @@ mod common;
 
 mod harness;
 
+mod admins;
 mod audit;
 mod enforcement;
 mod errors;

@@ -18,7 +18,7 @@ pub fn looks_like_email(email: &str) -> bool {
                 && !domain.is_empty()
                 && !domain.contains('@')
                 && email.len() <= 254
-                && !email.chars().any(char::is_whitespace)
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         }
         None => false,
     }
@@ -50,11 +50,16 @@ pub fn check_role_name(name: &str) -> Result<String, String> {
     Ok(name.to_string())
 }
 
-/// A user's display name: at most 200 characters, trimmed.
+/// A user's display name: at most 200 characters, trimmed, no control
+/// characters (a NUL or a line break in a name is never meant, and a NUL
+/// cannot be stored by every engine).
 pub fn check_user_name(name: &str) -> Result<String, String> {
     let name = name.trim();
     if name.chars().count() > 200 {
         return Err("the name must have at most 200 characters".to_string());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("a name may not hold control characters (NUL, line breaks, tabs)".to_string());
     }
     Ok(name.to_string())
 }
@@ -99,7 +104,16 @@ mod tests {
         assert!(!looks_like_email("@b.c"));
         assert!(!looks_like_email("a@"));
         assert!(!looks_like_email("a b@c.d"));
+        assert!(!looks_like_email("a\0b@c.d"));
         assert_eq!(normalize_email("  Admin@Example.COM "), "admin@example.com");
+    }
+
+    #[test]
+    fn user_names() {
+        assert_eq!(check_user_name("  Ada ").as_deref(), Ok("Ada"));
+        assert!(check_user_name("Ada\0").is_err());
+        assert!(check_user_name("Ada\nLovelace").is_err());
+        assert!(check_user_name(&"x".repeat(201)).is_err());
     }
 
     #[test]

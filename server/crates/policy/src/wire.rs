@@ -213,6 +213,19 @@ pub struct AdminInfo {
     pub email: String,
 }
 
+/// A console admin account as listed: never the password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminAccount {
+    pub id: String,
+    pub email: String,
+    pub enabled: bool,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// The admin asking is this one.
+    pub is_you: bool,
+}
+
 /// An admin API key as listed: never the key itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

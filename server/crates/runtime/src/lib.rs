@@ -145,7 +145,16 @@ impl Runtime {
     }
 
     pub(crate) async fn users_changed_locked(&self, ids: &[String]) -> Result<(), StoreError> {
+        let before = store::counters::read(&self.pool).await?.policy;
         let users = snapshot::load_users(&self.pool, ids).await?;
+        let after = store::counters::read(&self.pool).await?.policy;
+        let seen = self.policy_seen.load(Ordering::SeqCst);
+        if before != seen || after != seen {
+            // the policy moved on (a user deleted and the email registered
+            // again, a role renamed): these users must not meet the older
+            // cells of this snapshot, so everything is read again
+            return self.reload_locked().await;
+        }
         let patched = self.snapshot.load_full().with_users(users);
         self.snapshot.store(Arc::new(patched));
         Ok(())

@@ -4,8 +4,8 @@
 //! * the **event feed** (`runtime_event`): ended sessions (one token, or
 //!   every session of a user) are forgotten one by one, and added or
 //!   changed users are read again one by one. A server that missed events
-//!   (they are purged after [`EVENT_KEEP`]) sees a gap in their numbers and
-//!   drops its whole session cache and reloads instead.
+//!   (they are purged after [`EVENT_KEEP`]), or one of a kind it does not
+//!   know, drops its whole session cache and has the policy task reload.
 //! * the **policy counter**: any other change of users, roles, services or
 //!   permissions reloads the snapshot.
 //!
@@ -57,7 +57,16 @@ impl Runtime {
         let mut done = FeedRead::default();
         let mut users = Vec::new();
         if latest != seen {
-            let events = store::events::between(&self.pool, seen, latest).await?;
+            let events = match store::events::between(&self.pool, seen, latest).await {
+                Ok(events) => events,
+                // written by a newer server: what it asks cannot be done
+                // one by one here, so everything is dropped instead
+                Err(StoreError::UnknownEvent(kind)) => {
+                    tracing::warn!(%kind, "a runtime event of an unknown kind; dropping every cached session and reloading");
+                    Vec::new()
+                }
+                Err(error) => return Err(error),
+            };
             let numbers: HashSet<i64> = events.iter().map(|event| event.seq).collect();
             let complete = seen >= 0
                 && latest > seen
@@ -77,8 +86,10 @@ impl Runtime {
                     }
                 }
             } else {
+                // missed events: every cached session goes, and the policy
+                // task reloads everything (the feed does not wait for it)
                 self.sessions.forget_all();
-                self.reload().await?;
+                self.policy_seen.store(-1, Ordering::SeqCst);
                 done.gap = true;
             }
             self.events_seen.store(latest, Ordering::SeqCst);

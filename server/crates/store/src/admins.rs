@@ -10,11 +10,12 @@ use crate::{Conn, Pool, StoreError};
 pub struct AdminRecord {
     pub console_admin_id: String,
     pub password_hash: String,
+    pub disabled_at: Option<i64>,
 }
 
 pub async fn find_by_email(pool: &Pool, email: &str) -> Result<Option<AdminRecord>, StoreError> {
     Ok(sqlx::query_as::<_, AdminRecord>(
-        "select console_admin_id, password_hash from console_admin where email = $1",
+        "select console_admin_id, password_hash, disabled_at from console_admin where email = $1",
     )
     .bind(email)
     .fetch_optional(pool)
@@ -48,6 +49,130 @@ pub async fn count(pool: &Pool) -> Result<i64, StoreError> {
         .await?)
 }
 
+/// A console admin as listed: never the password hash.
+#[derive(Debug, Clone, FromRow)]
+pub struct AdminRow {
+    pub console_admin_id: String,
+    pub email: String,
+    pub created_at: i64,
+    pub disabled_at: Option<i64>,
+}
+
+/// Every console admin, by email.
+pub async fn list(pool: &Pool) -> Result<Vec<AdminRow>, StoreError> {
+    Ok(sqlx::query_as::<_, AdminRow>(
+        "select console_admin_id, email, created_at, disabled_at from console_admin order by email",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// One admin, read inside a change.
+pub async fn get(conn: &mut Conn, admin_id: &str) -> Result<Option<AdminRow>, StoreError> {
+    Ok(sqlx::query_as::<_, AdminRow>(
+        "select console_admin_id, email, created_at, disabled_at from console_admin \
+         where console_admin_id = $1",
+    )
+    .bind(admin_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The id of the enabled admin with this email, read inside a change.
+pub async fn id_for_email_in(conn: &mut Conn, email: &str) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "select console_admin_id from console_admin where email = $1 and disabled_at is null",
+    )
+    .bind(email)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn count_enabled(conn: &mut Conn) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("select count(*) from console_admin where disabled_at is null")
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+/// Disables (`Some(when)`) or enables (`None`) an admin.
+pub async fn set_disabled(
+    conn: &mut Conn,
+    admin_id: &str,
+    disabled_at: Option<i64>,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "update console_admin set disabled_at = $1, updated_at = $2 where console_admin_id = $3",
+    )
+    .bind(disabled_at)
+    .bind(now)
+    .bind(admin_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Deletes an admin; their sessions and keys go with them. How many
+/// sessions and keys went.
+pub async fn delete(conn: &mut Conn, admin_id: &str) -> Result<(u64, u64), StoreError> {
+    // the row first (a sign-in checking it holds it, so this waits for its
+    // session), then what hangs on it
+    sqlx::query("update console_admin set updated_at = updated_at where console_admin_id = $1")
+        .bind(admin_id)
+        .execute(&mut *conn)
+        .await?;
+    let sessions = sqlx::query("delete from console_session where console_admin_id = $1")
+        .bind(admin_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    let keys = sqlx::query("delete from admin_api_key where console_admin_id = $1")
+        .bind(admin_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    sqlx::query("delete from console_admin where console_admin_id = $1")
+        .bind(admin_id)
+        .execute(conn)
+        .await?;
+    Ok((sessions, keys))
+}
+
+pub async fn set_password_hash(
+    conn: &mut Conn,
+    admin_id: &str,
+    password_hash: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "update console_admin set password_hash = $1, updated_at = $2 where console_admin_id = $3",
+    )
+    .bind(password_hash)
+    .bind(now)
+    .bind(admin_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends an admin's console sessions, except the one whose token hash is
+/// `keep` (the session that changed its own password). How many ended.
+pub async fn delete_sessions(
+    conn: &mut Conn,
+    admin_id: &str,
+    keep: Option<&str>,
+) -> Result<u64, StoreError> {
+    let done =
+        sqlx::query("delete from console_session where console_admin_id = $1 and token_hash <> $2")
+            .bind(admin_id)
+            .bind(keep.unwrap_or(""))
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected())
+}
+
 #[derive(FromRow)]
 pub struct ConsoleSession {
     pub email: String,
@@ -58,29 +183,37 @@ pub async fn session(pool: &Pool, token_hash: &str) -> Result<Option<ConsoleSess
     Ok(sqlx::query_as::<_, ConsoleSession>(
         "select a.email, s.last_seen_at from console_session s \
          join console_admin a on a.console_admin_id = s.console_admin_id \
-         where s.token_hash = $1",
+         where s.token_hash = $1 and a.disabled_at is null",
     )
     .bind(token_hash)
     .fetch_optional(pool)
     .await?)
 }
 
-pub async fn insert_session(
+/// Opens a console session only if the admin is still enabled and still
+/// has the password hash that was checked (see
+/// [`crate::sessions::insert_if_current`]). True if opened.
+pub async fn insert_session_if_current(
     conn: &mut Conn,
     token_hash: &str,
     admin_id: &str,
+    checked_hash: &str,
     now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
+) -> Result<bool, StoreError> {
+    let sql = format!(
         "insert into console_session (token_hash, console_admin_id, created_at, last_seen_at) \
-         values ($1, $2, $3, $3)",
-    )
-    .bind(token_hash)
-    .bind(admin_id)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
+         select $1, console_admin_id, $3, $3 from console_admin \
+         where console_admin_id = $2 and password_hash = $4 and disabled_at is null{}",
+        crate::sessions::row_lock(conn)
+    );
+    let done = sqlx::query(&sql)
+        .bind(token_hash)
+        .bind(admin_id)
+        .bind(now)
+        .bind(checked_hash)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// The activity stamp of a console session.
@@ -207,7 +340,8 @@ pub async fn key_owner(
     Ok(sqlx::query_as::<_, KeyOwner>(
         "select k.name, a.email from admin_api_key k \
          join console_admin a on a.console_admin_id = k.console_admin_id \
-         where k.key_hash = $1 and (k.expires_at is null or k.expires_at > $2)",
+         where k.key_hash = $1 and (k.expires_at is null or k.expires_at > $2) \
+         and a.disabled_at is null",
     )
     .bind(key_hash)
     .bind(now)

@@ -45,6 +45,17 @@ struct EventRow {
     after_state: Option<String>,
 }
 
+/// Whether any audit event records `action` on `target`.
+pub async fn any(pool: &Pool, action: &str, target: &str) -> Result<bool, StoreError> {
+    let count: i64 =
+        sqlx::query_scalar("select count(*) from audit_event where action = $1 and target = $2")
+            .bind(action)
+            .bind(target)
+            .fetch_one(pool)
+            .await?;
+    Ok(count > 0)
+}
+
 pub async fn list(
     pool: &Pool,
     filter: &AuditFilter,

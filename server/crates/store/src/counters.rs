@@ -10,7 +10,7 @@ use crate::{Conn, Pool, StoreError};
 pub struct Versions {
     /// Users, roles, services or permissions changed.
     pub policy: i64,
-    /// The number of the last runtime event (see [`crate::events`]); the
+    /// The number of the last runtime event (the `runtime_event` feed); the
     /// column's name is older than the feed.
     pub sessions: i64,
 }

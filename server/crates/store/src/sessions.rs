@@ -13,21 +13,44 @@ pub struct SessionRecord {
     pub last_seen_at: i64,
 }
 
-pub async fn insert(
+/// `for share` on PostgreSQL: a change of the row (a password, a status)
+/// waits for the transaction that read it, so its session delete sees the
+/// session this one inserts. SQLite runs one writer at a time anyway.
+pub(crate) fn row_lock(conn: &Conn) -> &'static str {
+    if conn.backend_name().eq_ignore_ascii_case("postgres")
+        || conn.backend_name().eq_ignore_ascii_case("postgresql")
+    {
+        " for share"
+    } else {
+        ""
+    }
+}
+
+/// Opens a session only if the user is still enabled and still has the
+/// password hash that was checked: a password change or a disable that
+/// commits while the password is being checked leaves no session behind
+/// (its delete would not see one inserted after it). True if opened.
+pub async fn insert_if_current(
     conn: &mut Conn,
     token_hash: &str,
     user_id: &str,
+    checked_hash: &str,
     now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "insert into user_session (token_hash, app_user_id, created_at, last_seen_at) values ($1, $2, $3, $3)",
-    )
-    .bind(token_hash)
-    .bind(user_id)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "insert into user_session (token_hash, app_user_id, created_at, last_seen_at) \
+         select $1, app_user_id, $3, $3 from app_user \
+         where app_user_id = $2 and password_hash = $4 and user_status = 'ENABLED'{}",
+        row_lock(conn)
+    );
+    let done = sqlx::query(&sql)
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(now)
+        .bind(checked_hash)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn find(pool: &Pool, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use policy::names::{check_password_rules, looks_like_email, normalize_email, MAX_PASSWORD_CHARS};
-use policy::wire::{AdminInfo, ApiKeyInfo};
+use policy::wire::{AdminAccount, AdminInfo, ApiKeyInfo};
 use runtime::secret::{self, hash_token, SessionToken};
 use serde_json::json;
 
@@ -25,8 +25,18 @@ pub enum CreateAdminError {
     Failed(#[from] Error),
 }
 
+/// Creates a console admin, as the system (configuration, set-up).
 pub async fn create_admin(
     console: &Console,
+    email: &str,
+    password: &str,
+) -> Result<AdminInfo, CreateAdminError> {
+    create_admin_as(console, &Actor::System, email, password).await
+}
+
+async fn create_admin_as(
+    console: &Console,
+    actor: &Actor,
     email: &str,
     password: &str,
 ) -> Result<AdminInfo, CreateAdminError> {
@@ -38,8 +48,7 @@ pub async fn create_admin(
     let hash = secret::hash_password(password.to_string())
         .await
         .map_err(|_| CreateAdminError::Hashing)?;
-    let actor = Actor::System;
-    let mut change = Change::begin(console, &actor).await?;
+    let mut change = Change::begin(console, actor).await?;
     let inserted = store::admins::insert(
         change.conn(),
         &store::new_object_id(),
@@ -55,16 +64,269 @@ pub async fn create_admin(
         }
         Err(other) => return Err(Error::from(other).into()),
     }
+    change
+        .audit(Event {
+            action: "admin.create",
+            target: format!("admin:{email}"),
+            service: None,
+            before: None,
+            after: Some(json!({"email": email, "enabled": true})),
+        })
+        .await?;
     change.commit().await?;
     Ok(AdminInfo { email })
 }
 
-/// Creates the admin unless one with that email exists; true if created.
+/// The console admin an actor acts for, if it is a signed-in admin.
+/// Accounts are managed by a person who signed in, never with a key: a
+/// leaked key must not be able to make itself an account or lock the
+/// team out.
+fn signed_in_admin(actor: &Actor) -> Result<&str, Error> {
+    match actor {
+        Actor::Admin(email) => Ok(email),
+        _ => Err(Error::Forbidden(
+            "console admins are managed by a signed-in admin, not with an API key".to_string(),
+        )),
+    }
+}
+
+/// Every console admin, `is_you` set for the one asking.
+pub async fn list_admins(console: &Console, actor: &Actor) -> Result<Vec<AdminAccount>, Error> {
+    let you = match actor {
+        Actor::Admin(email) => Some(email.as_str()),
+        _ => None,
+    };
+    Ok(store::admins::list(&console.pool)
+        .await?
+        .into_iter()
+        .map(|row| AdminAccount {
+            is_you: you == Some(row.email.as_str()),
+            id: row.console_admin_id,
+            email: row.email,
+            enabled: row.disabled_at.is_none(),
+            created_at: row.created_at,
+        })
+        .collect())
+}
+
+/// A new console admin, made by a signed-in admin.
+pub async fn add_admin(
+    console: &Console,
+    actor: &Actor,
+    email: &str,
+    password: &str,
+) -> Result<AdminAccount, Error> {
+    signed_in_admin(actor)?;
+    let made = create_admin_as(console, actor, email, password)
+        .await
+        .map_err(|error| match error {
+            CreateAdminError::InvalidEmail(_) | CreateAdminError::WeakPassword(_) => {
+                Error::BadInput(error.to_string())
+            }
+            CreateAdminError::Exists(_) => Error::Conflict(error.to_string()),
+            CreateAdminError::Hashing => Error::Internal,
+            CreateAdminError::Failed(error) => error,
+        })?;
+    list_admins(console, actor)
+        .await?
+        .into_iter()
+        .find(|admin| admin.email == made.email)
+        .ok_or(Error::Internal)
+}
+
+/// Reads the admin `id` inside `change`, after taking the lock that makes
+/// account changes run one at a time (so two admins disabling each other
+/// at once cannot leave nobody enabled). Refuses changes to oneself.
+async fn target_admin(
+    change: &mut Change<'_>,
+    id: &str,
+    removing: bool,
+) -> Result<store::admins::AdminRow, Error> {
+    store::counters::lock(change.conn()).await?;
+    let actor = signed_in_admin(change.actor())?.to_string();
+    // a request that passed the guard just before its admin was disabled
+    // or deleted does nothing
+    if store::admins::id_for_email_in(change.conn(), &actor)
+        .await?
+        .is_none()
+    {
+        return Err(Error::Unauthenticated);
+    }
+    let admin = store::admins::get(change.conn(), id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no console admin with id `{id}`")))?;
+    if removing && actor == admin.email {
+        return Err(Error::Forbidden(
+            "you cannot disable or delete your own account: another admin can".to_string(),
+        ));
+    }
+    Ok(admin)
+}
+
+/// Refuses to leave the console without an enabled admin.
+async fn keep_one_enabled(
+    change: &mut Change<'_>,
+    admin: &store::admins::AdminRow,
+    what: &str,
+) -> Result<(), Error> {
+    if admin.disabled_at.is_none() && store::admins::count_enabled(change.conn()).await? <= 1 {
+        return Err(Error::Conflict(format!(
+            "`{}` is the last enabled console admin and cannot be {what}",
+            admin.email
+        )));
+    }
+    Ok(())
+}
+
+/// Enables or disables another admin. Disabling ends their console
+/// sessions at once; their API keys open nothing while they are disabled.
+pub async fn set_admin_enabled(
+    console: &Console,
+    actor: &Actor,
+    id: &str,
+    enabled: bool,
+) -> Result<AdminAccount, Error> {
+    signed_in_admin(actor)?;
+    let mut change = Change::begin(console, actor).await?;
+    let admin = target_admin(&mut change, id, !enabled).await?;
+    if admin.disabled_at.is_none() == enabled {
+        drop(change);
+        return found(console, actor, id).await;
+    }
+    let now = store::now_millis();
+    if !enabled {
+        keep_one_enabled(&mut change, &admin, "disabled").await?;
+    }
+    // the row first: a sign-in checking this admin right now holds it, so
+    // this waits for its session, and the delete below sees it
+    store::admins::set_disabled(change.conn(), id, (!enabled).then_some(now), now).await?;
+    let ended = if enabled {
+        0
+    } else {
+        store::admins::delete_sessions(change.conn(), id, None).await?
+    };
+    change
+        .audit(Event {
+            action: if enabled {
+                "admin.enable"
+            } else {
+                "admin.disable"
+            },
+            target: format!("admin:{}", admin.email),
+            service: None,
+            before: Some(json!({"enabled": !enabled})),
+            after: Some(if enabled {
+                json!({"enabled": true})
+            } else {
+                json!({"enabled": false, "sessionsEnded": ended})
+            }),
+        })
+        .await?;
+    change.commit().await?;
+    found(console, actor, id).await
+}
+
+async fn found(console: &Console, actor: &Actor, id: &str) -> Result<AdminAccount, Error> {
+    list_admins(console, actor)
+        .await?
+        .into_iter()
+        .find(|admin| admin.id == id)
+        .ok_or_else(|| Error::NotFound(format!("no console admin with id `{id}`")))
+}
+
+/// Deletes another admin, with their sessions and API keys.
+pub async fn delete_admin(console: &Console, actor: &Actor, id: &str) -> Result<(), Error> {
+    signed_in_admin(actor)?;
+    let mut change = Change::begin(console, actor).await?;
+    let admin = target_admin(&mut change, id, true).await?;
+    keep_one_enabled(&mut change, &admin, "deleted").await?;
+    let (sessions, keys) = store::admins::delete(change.conn(), id).await?;
+    change
+        .audit(Event {
+            action: "admin.delete",
+            target: format!("admin:{}", admin.email),
+            service: None,
+            before: Some(json!({
+                "email": admin.email,
+                "enabled": admin.disabled_at.is_none(),
+                "sessions": sessions,
+                "apiKeys": keys,
+            })),
+            after: None,
+        })
+        .await?;
+    change.commit().await
+}
+
+/// Changes the signed-in admin's own password, after checking the current
+/// one (throttled like a sign-in). Every other session of theirs ends;
+/// `keep_session` (the token of the session asking) stays.
+pub async fn change_own_password(
+    console: &Console,
+    actor: &Actor,
+    current: String,
+    new: String,
+    keep_session: Option<&str>,
+) -> Result<(), Error> {
+    let email = signed_in_admin(actor)?.to_string();
+    check_password_rules(&new).map_err(Error::BadInput)?;
+    if current.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(Error::BadInput("the current password is wrong".to_string()));
+    }
+    let throttle = &console.sign_in_throttle;
+    throttle
+        .admit(&email, None, Instant::now())
+        .map_err(|wait| Error::TooManyAttempts(wait.as_secs_f64().ceil() as u64))?;
+    let record = store::admins::find_by_email(&console.pool, &email)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    if !secret::verify_password(Some(record.password_hash), current).await {
+        return Err(Error::BadInput("the current password is wrong".to_string()));
+    }
+    throttle.succeeded(&email, None);
+    let hash = secret::hash_password(new)
+        .await
+        .map_err(|_| Error::Internal)?;
+    let keep = keep_session.map(hash_token);
+    let mut change = Change::begin(console, actor).await?;
+    store::admins::set_password_hash(
+        change.conn(),
+        &record.console_admin_id,
+        &hash,
+        store::now_millis(),
+    )
+    .await?;
+    let ended =
+        store::admins::delete_sessions(change.conn(), &record.console_admin_id, keep.as_deref())
+            .await?;
+    change
+        .audit(Event {
+            action: "admin.password",
+            target: format!("admin:{email}"),
+            service: None,
+            before: None,
+            after: Some(json!({"password": "changed", "otherSessionsEnded": ended})),
+        })
+        .await?;
+    change.commit().await
+}
+
+/// Creates the admin unless one with that email exists or an admin deleted
+/// it in the console (a restart must not bring back an account someone
+/// removed, with the password in the configuration); true if created.
 pub async fn ensure_admin(
     console: &Console,
     email: &str,
     password: &str,
 ) -> Result<bool, CreateAdminError> {
+    let target = format!("admin:{}", normalize_email(email));
+    if store::audit::any(&console.pool, "admin.delete", &target)
+        .await
+        .map_err(Error::from)?
+    {
+        tracing::warn!(admin = %normalize_email(email), "the configured console admin was deleted in the console; not made again");
+        return Ok(false);
+    }
     match create_admin(console, email, password).await {
         Ok(_) => Ok(true),
         Err(CreateAdminError::Exists(_)) => Ok(false),
@@ -107,21 +369,38 @@ pub async fn sign_in_from(
         .admit(&email, address, Instant::now())
         .map_err(|wait| Error::TooManyAttempts(wait.as_secs_f64().ceil() as u64))?;
     let record = store::admins::find_by_email(&console.pool, &email).await?;
-    let (admin_id, hash) = match record {
-        Some(record) => (Some(record.console_admin_id), Some(record.password_hash)),
-        None => (None, None),
+    let (admin_id, hash, disabled) = match record {
+        Some(record) => (
+            Some(record.console_admin_id),
+            Some(record.password_hash),
+            record.disabled_at.is_some(),
+        ),
+        None => (None, None, false),
     };
-    let verified = secret::verify_password(hash, password).await;
-    let Some(admin_id) = admin_id.filter(|_| verified) else {
+    let verified = secret::verify_password(hash.clone(), password).await;
+    // a disabled account answers like a wrong password: a right guess must
+    // not be confirmed for the day the account is enabled again
+    let (Some(admin_id), Some(hash), false) = (admin_id.filter(|_| verified), hash, disabled)
+    else {
         return Err(Error::InvalidCredentials);
     };
-    throttle.succeeded(&email, address);
     let token = SessionToken::generate();
     let actor = Actor::Admin(email.clone());
     let mut change = Change::begin(console, &actor).await?;
-    store::admins::insert_session(change.conn(), &token.hash(), &admin_id, store::now_millis())
-        .await?;
+    let opened = store::admins::insert_session_if_current(
+        change.conn(),
+        &token.hash(),
+        &admin_id,
+        &hash,
+        store::now_millis(),
+    )
+    .await?;
+    if !opened {
+        // disabled, deleted or given a new password while this was checked
+        return Err(Error::InvalidCredentials);
+    }
     change.commit().await?;
+    throttle.succeeded(&email, address);
     tracing::info!(admin = %email, "console admin signed in");
     Ok((AdminInfo { email }, token))
 }

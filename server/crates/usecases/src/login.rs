@@ -99,7 +99,19 @@ pub async fn login(
         return Err(LoginError::Disabled);
     }
     let token = SessionToken::generate();
-    store::sessions::insert(change.conn(), &token.hash(), &record.app_user_id, now).await?;
+    let opened = store::sessions::insert_if_current(
+        change.conn(),
+        &token.hash(),
+        &record.app_user_id,
+        &record.password_hash,
+        now,
+    )
+    .await?;
+    if !opened {
+        // the password changed or the user was disabled or deleted while
+        // this one was being checked: it no longer opens anything
+        return Err(LoginError::InvalidLogin);
+    }
     change.commit().await?;
     tracing::info!(user = %user.email, "user logged in");
     Ok((user, token))

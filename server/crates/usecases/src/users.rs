@@ -233,7 +233,9 @@ async fn set_role(
             after: Some(json!({"role": role.name, "assigned": assigned})),
         })
         .await?;
-    change.user_changed(object_id);
+    // a role brings its cells with it: every server reloads, servers older
+    // than the event feed included (a role's Deny must never be missed)
+    change.policy_changed();
     change.commit().await?;
     Ok(true)
 }
