@@ -7,6 +7,7 @@
 #![recursion_limit = "512"]
 
 pub mod admins;
+pub mod apps;
 pub mod audit;
 pub mod client;
 pub mod effective;
@@ -26,6 +27,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::pages::admins::AdminsPage;
+use crate::pages::application::ApplicationPage;
 use crate::pages::audit::AuditPage;
 use crate::pages::code::CodePage;
 use crate::pages::effective::EffectivePage;
@@ -84,6 +86,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/roles") view=RolesPage/>
                     <Route path=path!("/keys") view=KeysPage/>
                     <Route path=path!("/admins") view=AdminsPage/>
+                    <Route path=path!("/application") view=ApplicationPage/>
                 </ParentRoute>
             </Routes>
         </Router>

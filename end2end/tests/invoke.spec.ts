@@ -142,3 +142,38 @@ test("signing out of the console logs the tested user out too", async ({ page, r
   expect(await page.evaluate(() => sessionStorage.getItem("console.test-user"))).toBeNull();
   expect(await (await request.get(`/api/users/isvalidusertoken/${token}`)).json()).toBe(false);
 });
+
+test("a key role's deny in the Roles matrix refuses calls made with that key, not with another", async ({ page }) => {
+  await open(page, "/services/calculator/permissions?method=add");
+  const cell = page.getByRole("button", { name: /^JSUser, add: / });
+  await expect(cell).toHaveAttribute("data-state", "inherit");
+  await cell.click();
+  await expect(cell).toHaveAttribute("data-state", "grant");
+  await cell.click();
+  await expect(cell).toHaveAttribute("data-state", "deny");
+  await expect(cell).toHaveAttribute("data-saving", "false");
+  try {
+    await open(page, "/services/calculator/methods/add");
+    await page.getByRole("tab", { name: "HEADERS" }).click();
+    const key = page.getByLabel("Call with API key");
+    await key.selectOption("JS");
+    await expect(page.getByTestId("caller")).toHaveText("Calling anonymously (NotAuthenticatedUser), with an API key");
+    await invoke(page);
+    await expect(page.getByTestId("status")).toHaveText("403 Forbidden");
+    await expect(page.locator(".denied")).toContainText("JSUser");
+    await expect(page.getByTestId("curl")).not.toContainText("/api/services");
+
+    await key.selectOption("REST");
+    await invoke(page);
+    await expect(page.getByTestId("status")).toHaveText("200 OK");
+    await key.selectOption("");
+    await invoke(page);
+    await expect(page.getByTestId("status")).toHaveText("200 OK");
+    await expect(page.getByTestId("curl")).toContainText("/api/services/calculator/add");
+  } finally {
+    await open(page, "/services/calculator/permissions?method=add");
+    await cell.click();
+    await expect(cell).toHaveAttribute("data-state", "inherit");
+    await expect(cell).toHaveAttribute("data-saving", "false");
+  }
+});

@@ -268,7 +268,7 @@ async fn sign_out_kills_the_cookie(engine: &str) {
 }
 
 /// Every server function of the console, with arguments it would accept.
-const CONSOLE_FUNCTIONS: [(&str, &str); 22] = [
+const CONSOLE_FUNCTIONS: [(&str, &str); 24] = [
     ("current_admin", ""),
     ("list_services", ""),
     ("user_matrix", "service=orders&search=&offset=0&limit=50"),
@@ -306,6 +306,8 @@ const CONSOLE_FUNCTIONS: [(&str, &str); 22] = [
     ("list_api_keys", ""),
     ("create_api_key", "name=intruder&days="),
     ("revoke_api_key", "id=nobody"),
+    ("application_keys", ""),
+    ("regenerate_app_key", "name=JS"),
 ];
 
 async fn every_console_function_refuses_without_a_session_or_from_another_origin(engine: &str) {

@@ -48,6 +48,9 @@ on_every_engine!(
     password_change_and_disable_end_sessions,
     unknown_api_paths_are_json_404s,
     names_cannot_dodge_a_deny,
+    the_keyed_form_carries_the_key_role,
+    unknown_applications_and_keys_are_401,
+    key_roles_are_system_roles,
 );
 
 const PASSWORD: &str = "password-1";
@@ -636,11 +639,66 @@ async fn unknown_services_and_methods_are_404(engine: &str) {
 
 async fn verbs_bodies_and_arguments_are_checked(engine: &str) {
     let rt = runtime(engine).await;
+    // another verb than the method's own: 405, unless it is POST by name
     assert_error(
-        &rt.call("POST", "/api/services/calculator/add", None).await,
+        &rt.call("PUT", "/api/services/calculator/add", None).await,
         StatusCode::METHOD_NOT_ALLOWED,
         8005,
     );
+    assert_error(
+        &rt.call("DELETE", "/api/services/calculator/sum", None)
+            .await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        8005,
+    );
+    // POST by name, as the SDKs' invoke sends it: the arguments as the body
+    let (status, body) = rt
+        .send(post_json(
+            "/api/services/calculator/add",
+            json!({"a": 2, "b": "3"}),
+        ))
+        .await;
+    assert_eq!(
+        (status, body["result"].clone()),
+        (StatusCode::OK, json!(5.0))
+    );
+    let (status, body) = rt
+        .send(post_json(
+            "/api/services/calculator/divide",
+            json!({"a": 1, "b": 0}),
+        ))
+        .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!(8003))
+    );
+    // the permission check comes first: a deny holds by name as by verb
+    rt.set(
+        "calculator",
+        SubjectKind::Roles,
+        "NotAuthenticatedUser",
+        "add",
+        Effect::Deny,
+    )
+    .await;
+    let (status, body) = rt
+        .send(post_json(
+            "/api/services/calculator/add",
+            json!({"a": 2, "b": 3}),
+        ))
+        .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::FORBIDDEN, json!(8000))
+    );
+    rt.set(
+        "calculator",
+        SubjectKind::Roles,
+        "NotAuthenticatedUser",
+        "add",
+        Effect::Inherit,
+    )
+    .await;
     assert_error(
         &rt.call("GET", "/api/services/calculator/divide?a=1&b=0", None)
             .await,
@@ -1177,4 +1235,225 @@ async fn a_cell_change_racing_a_rename_is_not_lost(engine: &str) {
         .await;
     assert_eq!(denied.0, StatusCode::FORBIDDEN, "{}", denied.1);
     assert_eq!(denied.1["deniedBy"]["name"], "Field Sales", "{}", denied.1);
+}
+
+/// The default application's id and its keys by name.
+async fn app_keys(rt: &Runtime) -> (String, std::collections::HashMap<String, String>) {
+    let app = usecases::apps::default_application(&rt.state)
+        .await
+        .expect("app");
+    let keys = usecases::apps::keys(&rt.state, &app.id)
+        .await
+        .expect("keys");
+    let roles: Vec<(&str, &str)> = keys
+        .iter()
+        .map(|key| (key.name.as_str(), key.role.as_str()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("REST", "RestUser"),
+            ("JS", "JSUser"),
+            ("Android", "AndroidUser"),
+            ("iOS", "IOSUser"),
+            (".NET", "DotNetUser"),
+            ("CodeRunner", "ServerCodeUser"),
+        ]
+    );
+    (
+        app.id,
+        keys.into_iter().map(|key| (key.name, key.key)).collect(),
+    )
+}
+
+/// `/{application-id}/{api-key}/...` works as `/api/...` does, and every
+/// call made with a key also carries the key's role: a deny on `JSUser`
+/// refuses calls made with the JS key, not those with the REST key nor
+/// those without a key.
+async fn the_keyed_form_carries_the_key_role(engine: &str) {
+    let rt = runtime(engine).await;
+    rt.user("kim@example.com", &[]).await;
+    let (app, keys) = app_keys(&rt).await;
+    let js = format!("/{app}/{}", keys["JS"]);
+    let rest = format!("/{app}/{}", keys["REST"]);
+    let (status, info) = rt.call("GET", &format!("{js}/info"), None).await;
+    assert_eq!(status, StatusCode::OK, "{info}");
+    let (status, user) = rt
+        .send(post_json(
+            &format!("{js}/users/login"),
+            json!({"login": "kim@example.com", "password": PASSWORD}),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    let token = user["user-token"].as_str().expect("token").to_string();
+    // the same token works in both forms: one application
+    let (status, _) = rt
+        .call("GET", &format!("{rest}/services/echo/whoami"), Some(&token))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = rt
+        .call("GET", "/api/services/echo/whoami", Some(&token))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, valid) = rt
+        .call("GET", &format!("{js}/users/isvalidusertoken/{token}"), None)
+        .await;
+    assert_eq!((status, valid), (StatusCode::OK, json!(true)));
+
+    rt.set(
+        "calculator",
+        SubjectKind::Roles,
+        "JSUser",
+        "add",
+        Effect::Deny,
+    )
+    .await;
+    for (root, caller) in [(&js, None), (&js, Some(token.as_str()))] {
+        let (status, body) = rt
+            .call(
+                "GET",
+                &format!("{root}/services/calculator/add?a=1&b=2"),
+                caller,
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(
+            body["deniedBy"],
+            json!({"kind": "role", "name": "JSUser", "scope": "add"})
+        );
+        // by name, as the SDK invokes
+        let mut request = post_json(
+            &format!("{root}/services/calculator/add"),
+            json!({"a": 1, "b": 2}),
+        );
+        if let Some(token) = caller {
+            request
+                .headers_mut()
+                .insert("user-token", token.parse().expect("header"));
+        }
+        assert_eq!(rt.send(request).await.0, StatusCode::FORBIDDEN);
+    }
+    for root in [rest.as_str(), "/api"] {
+        let (status, body) = rt
+            .call(
+                "GET",
+                &format!("{root}/services/calculator/add?a=1&b=2"),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(
+            (status, body["result"].clone()),
+            (StatusCode::OK, json!(3.0))
+        );
+    }
+    // ids and keys are UUIDs: their case does not matter
+    let (status, _) = rt
+        .call(
+            "GET",
+            &format!(
+                "/{}/{}/services/calculator/add?a=1&b=2",
+                app.to_lowercase(),
+                keys["REST"].to_lowercase()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = rt
+        .call("GET", &format!("{js}/users/logout"), Some(&token))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = rt
+        .call("GET", "/api/services/echo/whoami", Some(&token))
+        .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::UNAUTHORIZED, json!(3064))
+    );
+}
+
+async fn unknown_applications_and_keys_are_401(engine: &str) {
+    let rt = runtime(engine).await;
+    let (app, keys) = app_keys(&rt).await;
+    let other_app = "00000000-0000-0000-0000-000000000000";
+    let roots = [
+        format!("/{other_app}/{}", keys["JS"]),
+        format!("/{app}/00000000-0000-0000-0000-000000000000"),
+        format!("/{app}/{app}"),
+        format!("/{}/{}", keys["JS"], app),
+    ];
+    for root in &roots {
+        for (method, path) in [
+            ("GET", "/info"),
+            ("GET", "/users/logout"),
+            ("GET", "/users/isvalidusertoken/abc"),
+            ("GET", "/services/calculator/add?a=1&b=2"),
+            ("POST", "/services/calculator/add"),
+        ] {
+            let (status, body) = rt.call(method, &format!("{root}{path}"), None).await;
+            assert_eq!(
+                (status, body["code"].clone()),
+                (StatusCode::UNAUTHORIZED, json!(8014)),
+                "{method} {root}{path}: {body}"
+            );
+        }
+        let (status, body) = rt
+            .send(post_json(
+                &format!("{root}/users/login"),
+                json!({"login": "a@example.com", "password": PASSWORD}),
+            ))
+            .await;
+        assert_eq!(
+            (status, body["code"].clone()),
+            (StatusCode::UNAUTHORIZED, json!(8014))
+        );
+    }
+}
+
+async fn key_roles_are_system_roles(engine: &str) {
+    let rt = runtime(engine).await;
+    let id = rt.user("kim@example.com", &[]).await;
+    let roles = usecases::roles::list(&rt.state).await.expect("roles");
+    for name in [
+        "RestUser",
+        "JSUser",
+        "AndroidUser",
+        "IOSUser",
+        "DotNetUser",
+        "ServerCodeUser",
+    ] {
+        assert!(
+            roles.iter().any(|role| role.name == name && role.system),
+            "{name} in {roles:?}"
+        );
+        let renamed = usecases::roles::rename(&rt.state, &Actor::System, name, "Other").await;
+        assert!(
+            matches!(renamed, Err(usecases::Error::Forbidden(_))),
+            "{renamed:?}"
+        );
+        let deleted = usecases::roles::delete(&rt.state, &Actor::System, name).await;
+        assert!(
+            matches!(deleted, Err(usecases::Error::Forbidden(_))),
+            "{deleted:?}"
+        );
+        let assigned = usecases::users::assign_role(&rt.state, &Actor::System, &id, name).await;
+        assert!(
+            matches!(assigned, Err(usecases::Error::Forbidden(_))),
+            "{assigned:?}"
+        );
+    }
+    // a regenerated key: the old value opens nothing, the new one works
+    let (app, keys) = app_keys(&rt).await;
+    let fresh = usecases::apps::regenerate_key(&rt.state, &Actor::System, &app, "JS")
+        .await
+        .expect("regenerate");
+    assert_ne!(fresh.key, keys["JS"]);
+    let (status, _) = rt
+        .call("GET", &format!("/{app}/{}/info", keys["JS"]), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = rt
+        .call("GET", &format!("/{app}/{}/info", fresh.key), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
 }

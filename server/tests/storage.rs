@@ -24,6 +24,7 @@ on_every_engine!(
     sessions_open_with_the_right_password_only,
     sessions_end_on_sign_out,
     idle_sessions_expire,
+    a_database_of_the_previous_version_upgrades_in_place,
 );
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -162,4 +163,97 @@ async fn idle_sessions_expire(engine: &str) {
         .await
         .expect("lookup")
         .is_none());
+}
+
+/// A database as the previous version left it (every migration before
+/// applications): a user with a role and cells, and a custom role called
+/// like a key role. After the upgrade, all of it is the default
+/// application's, which has its six keys; the custom `JSUser` became the
+/// key role, with its cells kept.
+async fn a_database_of_the_previous_version_upgrades_in_place(engine: &str) {
+    use policy::cells::SubjectKind;
+    use policy::decision::Effect;
+    use usecases::Actor;
+
+    let url = url_for(engine).await;
+    let (pool, engine) = store::connect_and_migrate_until(&url, 20261130000011)
+        .await
+        .expect("the previous version");
+    assert!(
+        usecases::Console::open(pool.clone(), engine, usecases::Settings::default())
+            .await
+            .is_err(),
+        "this version needs the application tables"
+    );
+    for sql in [
+        "insert into app_user (app_user_id, email, name, password_hash, user_status, created_at, updated_at) \
+         values ('U1', 'old@example.com', 'Old', 'x', 'ENABLED', 0, 0)",
+        "insert into role (role_id, name, name_key, is_system, created_at, updated_at) \
+         values ('R1', 'JSUser', 'jsuser', 0, 0, 0)",
+        "insert into role (role_id, name, name_key, is_system, created_at, updated_at) \
+         values ('R2', 'Sales', 'sales', 0, 0, 0)",
+        "insert into user_role (app_user_id, role_id, created_at) values ('U1', 'R2', 0)",
+    ] {
+        sqlx::query(sql).execute(&pool).await.expect("old data");
+    }
+    pool.close().await;
+
+    let (pool, engine) = store::connect_and_migrate(&url).await.expect("upgrade");
+    let console = usecases::Console::open(pool, engine, usecases::Settings::default())
+        .await
+        .expect("open");
+    let apps = usecases::apps::list(&console).await.expect("apps");
+    assert_eq!(apps.len(), 1);
+    assert!(apps[0].default);
+    assert_eq!(apps[0].id.len(), 36, "{}", apps[0].id);
+    let keys = usecases::apps::keys(&console, &apps[0].id)
+        .await
+        .expect("keys");
+    assert_eq!(keys.len(), 6);
+    let mut values: Vec<&str> = keys.iter().map(|key| key.key.as_str()).collect();
+    values.sort_unstable();
+    values.dedup();
+    assert_eq!(values.len(), 6, "keys are distinct");
+    let user = usecases::users::get(&console, "U1")
+        .await
+        .expect("the old user");
+    assert_eq!(user.roles, ["Sales"]);
+    let roles = usecases::roles::list(&console).await.expect("roles");
+    let js = roles
+        .iter()
+        .find(|role| role.name == "JSUser")
+        .expect("JSUser");
+    assert!(js.system, "the custom JSUser became the key role");
+    assert_eq!(roles.iter().filter(|role| role.system).count(), 8);
+    // the key role's cells work like any role's, for calls with the JS key
+    let registry = server::services::Registry::with_demo_services();
+    usecases::services::register(&console, &registry.descriptions())
+        .await
+        .expect("services");
+    usecases::permissions::set_cell(
+        &console,
+        &Actor::System,
+        "calculator",
+        SubjectKind::Roles,
+        "JSUser",
+        "*",
+        Effect::Deny,
+    )
+    .await
+    .expect("deny");
+    let snapshot = console.runtime.snapshot();
+    let js_key = keys.iter().find(|key| key.name == "JS").expect("JS key");
+    let key = snapshot.key(&apps[0].id, &js_key.key).expect("resolved");
+    let anonymous = snapshot.subjects(None).expect("anonymous");
+    let with_key = policy::decision::decide_as(
+        &snapshot.policy,
+        Some(&key.role),
+        &anonymous,
+        "calculator",
+        "add",
+    );
+    assert!(!with_key.is_allowed(), "{with_key}");
+    let without =
+        policy::decision::decide_as(&snapshot.policy, None, &anonymous, "calculator", "add");
+    assert!(without.is_allowed(), "{without}");
 }

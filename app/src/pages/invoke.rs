@@ -103,6 +103,9 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
     let reply = RwSignal::new(None::<Result<Reply, String>>);
     let curl = RwSignal::new(None::<String>);
     let example = StoredValue::new(method.example.clone());
+    // the application's keys; the one calls are made with (none: `/api/...`)
+    let app_keys = Resource::new(|| (), |_| crate::apps::application_keys());
+    let call_key = RwSignal::new(None::<(String, String)>);
 
     // the browser session's test user, checked once the page is live
     Effect::new(move |_| {
@@ -138,7 +141,11 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
         let service = service.clone();
         let name = method.name.clone();
         move || {
-            let mut url = format!("/api/services/{}/{}", encode(&service), encode(&name));
+            let root = match call_key.get_untracked() {
+                Some((app_id, key)) => format!("/{}/{}", encode(&app_id), encode(&key)),
+                None => "/api".to_string(),
+            };
+            let mut url = format!("{root}/services/{}/{}", encode(&service), encode(&name));
             if verb == Verb::Get {
                 let query: Vec<String> = rows
                     .get_untracked()
@@ -282,6 +289,35 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
         </div>
 
         <div class="card tab-panel" role="tabpanel" id="panel-headers" aria-labelledby="tab-headers" hidden=move || tab.get() != Tab::Headers>
+            <h2>"API key"</h2>
+            <Transition fallback=|| view! { <Loading text="Loading the API keys…"/> }>
+                {move || app_keys.get().map(|result| match result {
+                    Ok(found) => {
+                        let app_id = found.app.id.clone();
+                        let keys = StoredValue::new(found.keys.clone());
+                        view! {
+                            <label>"Call with API key "
+                                <select on:change=move |ev| {
+                                    let chosen = event_target_value(&ev);
+                                    call_key.set(
+                                        keys.get_value()
+                                            .into_iter()
+                                            .find(|key| key.name == chosen)
+                                            .map(|key| (app_id.clone(), key.key)),
+                                    );
+                                }>
+                                    <option value="" selected=move || call_key.get().is_none()>"none: /api/… (no key role)"</option>
+                                    {found.keys.into_iter().map(|key| {
+                                        let label = format!("{} (role {})", key.name, key.role);
+                                        view! { <option value=key.name.clone()>{label}</option> }
+                                    }).collect_view()}
+                                </select>
+                            </label>
+                        }.into_any()
+                    }
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                })}
+            </Transition>
             <h2>"Headers sent"</h2>
             <table class="headers-sent">
                 <tbody>
@@ -311,9 +347,15 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
                 {move || if busy.get() { "Invoking…" } else { "Invoke" }}
             </button>
             <span class="muted" data-testid="caller">
-                {move || match user.get() {
-                    Some(current) => format!("Calling as {}", current.email),
-                    None => "Calling anonymously (NotAuthenticatedUser)".to_string(),
+                {move || {
+                    let who = match user.get() {
+                        Some(current) => format!("Calling as {}", current.email),
+                        None => "Calling anonymously (NotAuthenticatedUser)".to_string(),
+                    };
+                    match call_key.get() {
+                        Some(_) => format!("{who}, with an API key"),
+                        None => who,
+                    }
                 }}
             </span>
         </div>

@@ -36,6 +36,7 @@ pub fn Layout() -> impl IntoView {
         <header class="topbar">
             <a class="brand" href="/">"Permissions Console"</a>
             <nav aria-label="Main">
+                <A href="/application">"Application"</A>
                 <A href="/services">"API Services"</A>
                 <A href="/users">"Users"</A>
                 <A href="/roles">"Roles"</A>

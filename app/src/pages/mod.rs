@@ -1,6 +1,7 @@
 //! One file per console page.
 
 pub mod admins;
+pub mod application;
 pub mod audit;
 pub mod code;
 pub mod effective;

@@ -6,6 +6,7 @@
 //! every bad body our error shape.
 
 mod admins;
+mod apps;
 mod audit;
 mod keys;
 mod permissions;
@@ -42,6 +43,12 @@ pub fn router(console: Console) -> Router {
         .route(
             "/console/api/admins/{id}",
             patch(admins::update).delete(admins::delete),
+        )
+        .route("/console/api/apps", get(apps::list))
+        .route("/console/api/apps/{id}/api-keys", get(apps::keys))
+        .route(
+            "/console/api/apps/{id}/api-keys/{name}/regenerate",
+            post(apps::regenerate_key),
         )
         .route("/console/api/keys", get(keys::list).post(keys::create))
         .route("/console/api/keys/{id}", delete(keys::revoke))

@@ -31,6 +31,9 @@ pub mod code {
     pub const INTERNAL: u32 = 8011;
     pub const UNKNOWN_PATH: u32 = 8012;
     pub const TRY_AGAIN: u32 = 8013;
+    /// `/{application-id}/{api-key}/...` names no application, or no key
+    /// of it.
+    pub const UNKNOWN_APP_KEY: u32 = 8014;
 
     // Ours: the admin API.
     pub const ADMIN_REQUIRED: u32 = 8100;
@@ -63,6 +66,14 @@ impl ApiError {
             details: None,
             retry_after: None,
         }
+    }
+
+    pub fn unknown_app_key() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            code::UNKNOWN_APP_KEY,
+            "unknown application id or API key",
+        )
     }
 
     pub fn invalid_token() -> ApiError {

@@ -11,18 +11,32 @@ use super::body::json_value;
 use super::error::{code, ApiError, ApiPath};
 use super::{ApiState, Caller};
 use crate::services::{Invocation, ServiceError};
-use policy::decision::{decide, Decision};
+use policy::decision::{decide_as, Decision};
+use serde::Deserialize;
+
+/// The service and method of a call, by name: the same for both URL forms.
+#[derive(Deserialize)]
+pub struct MethodPath {
+    service: String,
+    method: String,
+}
 
 pub async fn invoke(
     State(state): State<ApiState>,
-    ApiPath((service, method)): ApiPath<(String, String)>,
+    ApiPath(MethodPath { service, method }): ApiPath<MethodPath>,
     caller: Caller,
     request: Request,
 ) -> Result<Json<Value>, ApiError> {
     // taken apart, not extracted piece by piece: no copy of the headers
     let (parts, body) = request.into_parts();
     let (http_method, headers) = (&parts.method, &parts.headers);
-    let decision = decide(&caller.snapshot.policy, &caller.subjects, &service, &method);
+    let decision = decide_as(
+        &caller.snapshot.policy,
+        caller.key_role.as_ref(),
+        &caller.subjects,
+        &service,
+        &method,
+    );
     let registered = state.registry.get(&service);
     let descriptor = state.registry.method(&service, &method);
     match (&decision, registered, &descriptor) {
@@ -46,12 +60,14 @@ pub async fn invoke(
     let (Some(service_impl), Some(descriptor)) = (registered, descriptor) else {
         return Err(ApiError::internal());
     };
-    if http_method.as_str() != descriptor.verb.as_str() {
+    // its own verb, or POST by name with the arguments as the JSON body:
+    // the Backendless SDKs' `invoke` always posts, whatever the verb
+    if http_method.as_str() != descriptor.verb.as_str() && *http_method != Method::POST {
         return Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             code::WRONG_VERB,
             format!(
-                "`{service}.{method}` is called with {}, not {http_method}",
+                "`{service}.{method}` is called with {} (or POST by name), not {http_method}",
                 descriptor.verb.as_str()
             ),
         ));

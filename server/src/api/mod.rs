@@ -10,13 +10,13 @@ mod users;
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use policy::decision::Subject;
-use runtime::snapshot::{Snapshot, SnapshotUser};
+use runtime::snapshot::{Snapshot, SnapshotKey, SnapshotUser};
 use serde_json::{json, Value};
 use usecases::Console;
 
@@ -30,9 +30,25 @@ pub struct ApiState {
     pub registry: Arc<Registry>,
 }
 
+/// Backendless's own URL form: `/{application-id}/{api-key}/...`. The key's
+/// role is a subject of every call made with it ([`CallKey`]).
+const KEYED: &str = "/{app_id}/{api_key}";
+
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/info", get(info))
+        .route(&format!("{KEYED}/info"), get(info))
+        .route(&format!("{KEYED}/users/login"), post(users::login))
+        .route(&format!("{KEYED}/users/logout"), get(users::logout))
+        .route(
+            &format!("{KEYED}/users/isvalidusertoken/{{token}}"),
+            get(users::is_valid_user_token),
+        )
+        .route(&format!("{KEYED}/users/register"), post(users::register))
+        .route(
+            &format!("{KEYED}/services/{{service}}/{{method}}"),
+            any(invoke::invoke),
+        )
         .route("/api/users/login", post(users::login))
         .route("/api/users/logout", get(users::logout))
         .route(
@@ -48,7 +64,7 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-async fn info() -> Json<Value> {
+async fn info(_key: CallKey) -> Json<Value> {
     Json(json!({
         "name": "permissions-console",
         "version": env!("CARGO_PKG_VERSION"),
@@ -88,12 +104,48 @@ pub fn user_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     Ok(Some(token))
 }
 
+/// The API key a call names with `/{application-id}/{api-key}/...`, checked
+/// against the snapshot (no database): an unknown application or key is a
+/// 401 (8014), never the default. `None` for the `/api/...` form, which
+/// addresses the default application without a key.
+pub struct CallKey(pub Option<SnapshotKey>);
+
+impl FromRequestParts<ApiState> for CallKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<CallKey, ApiError> {
+        let Ok(params) = RawPathParams::from_request_parts(parts, state).await else {
+            return Ok(CallKey(None));
+        };
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        };
+        match (param("app_id"), param("api_key")) {
+            (Some(application_id), Some(api_key)) => state
+                .console
+                .runtime
+                .snapshot()
+                .key(&application_id, &api_key)
+                .cloned()
+                .map(|key| CallKey(Some(key)))
+                .ok_or_else(ApiError::unknown_app_key),
+            _ => Ok(CallKey(None)),
+        }
+    }
+}
+
 /// The caller of a runtime call, identified before the handler runs: the
 /// snapshot it is judged by and its subjects. A `user-token` that is
 /// present but not a live session of an enabled user is a 401 (3064),
 /// never anonymous.
 pub struct Caller {
     pub snapshot: Arc<Snapshot>,
+    /// The role of the API key the call was made with: a subject before
+    /// the others (DESIGN section 8).
+    pub key_role: Option<Subject>,
     pub subjects: Arc<[Subject]>,
     /// `None` for an anonymous caller.
     pub user: Option<(String, Arc<SnapshotUser>)>,
@@ -103,6 +155,7 @@ impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Caller, ApiError> {
+        let CallKey(key) = CallKey::from_request_parts(parts, state).await?;
         let console = &state.console;
         let user_id = match user_token(&parts.headers)? {
             Some(token) => Some(
@@ -132,6 +185,7 @@ impl FromRequestParts<ApiState> for Caller {
         };
         Ok(Caller {
             snapshot,
+            key_role: key.map(|key| key.role),
             subjects,
             user,
         })

@@ -10,7 +10,7 @@ use usecases::login::LoginError;
 
 use super::body::RuntimeJson;
 use super::error::{code, ApiError, ApiPath};
-use super::{user_token, ApiState};
+use super::{user_token, ApiState, CallKey};
 
 /// The user object of the login and registration answers.
 fn user_object(user: &User, token: Option<&str>) -> Value {
@@ -35,6 +35,7 @@ pub struct LoginRequest {
 
 pub async fn login(
     State(state): State<ApiState>,
+    _key: CallKey,
     RuntimeJson(request): RuntimeJson<LoginRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let (user, token) = usecases::login::login(&state.console, &request.login, request.password)
@@ -73,6 +74,7 @@ pub async fn login(
 
 pub async fn logout(
     State(state): State<ApiState>,
+    _key: CallKey,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     let token = user_token(&headers)?.ok_or_else(ApiError::invalid_token)?;
@@ -82,9 +84,15 @@ pub async fn logout(
     Ok(StatusCode::OK)
 }
 
+#[derive(Deserialize)]
+pub struct TokenPath {
+    token: String,
+}
+
 pub async fn is_valid_user_token(
     State(state): State<ApiState>,
-    ApiPath(token): ApiPath<String>,
+    _key: CallKey,
+    ApiPath(TokenPath { token }): ApiPath<TokenPath>,
 ) -> Result<Json<bool>, ApiError> {
     Ok(Json(
         usecases::login::is_valid_user_token(&state.console, &token).await?,
@@ -102,6 +110,7 @@ pub struct RegisterRequest {
 
 pub async fn register(
     State(state): State<ApiState>,
+    _key: CallKey,
     request: axum::extract::Request,
 ) -> Result<Json<Value>, ApiError> {
     if !state.console.settings.registration {

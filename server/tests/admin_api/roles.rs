@@ -14,14 +14,8 @@ async fn roles_list_create_rename_delete(engine: &str) {
     let console = Console::start(engine).await;
     let roles = console.roles().await;
     let list = roles.as_array().expect("a list");
-    assert_eq!(list.len(), 2, "{roles}");
-    assert_eq!(
-        sorted(&roles),
-        sorted(&json!([
-            {"name": "AuthenticatedUser", "system": true},
-            {"name": "NotAuthenticatedUser", "system": true},
-        ]))
-    );
+    assert_eq!(list.len(), 8, "{roles}");
+    assert_eq!(sorted(&roles), sorted(&system_roles(&[])));
 
     let created = console
         .ok(
@@ -41,15 +35,13 @@ async fn roles_list_create_rename_delete(engine: &str) {
         .iter()
         .map(|role| role["name"].as_str().unwrap_or_default())
         .collect();
-    assert_eq!(names.len(), 5);
+    assert_eq!(names.len(), 11);
     // system roles first, then the others by name whatever their case
-    assert!(
-        names[..2].contains(&"NotAuthenticatedUser") && names[..2].contains(&"AuthenticatedUser")
-    );
-    assert_eq!(names[2..], ["auditors", "Sales Team", "Zeta.ops_1-x"]);
-    assert_eq!(roles[1]["system"], true);
-    assert_eq!(roles[2]["system"], false);
-    assert_eq!(roles[4]["system"], false);
+    assert!(names[..8].contains(&"NotAuthenticatedUser") && names[..8].contains(&"JSUser"));
+    assert_eq!(names[8..], ["auditors", "Sales Team", "Zeta.ops_1-x"]);
+    assert_eq!(roles[7]["system"], true);
+    assert_eq!(roles[8]["system"], false);
+    assert_eq!(roles[10]["system"], false);
 
     // rename keeps the role's users and cells
     let user = console
@@ -125,7 +117,7 @@ async fn roles_list_create_rename_delete(engine: &str) {
         .iter()
         .map(|role| role["name"].clone())
         .collect();
-    assert_eq!(names.len(), 4);
+    assert_eq!(names.len(), 10);
     assert!(!names.contains(&json!("MARKETING")));
     // the name is free again
     console.create_role("Marketing").await;
@@ -313,14 +305,32 @@ async fn roles_refuse_duplicates_bad_names_and_system_changes(engine: &str) {
 
     // nothing changed
     let roles = console.roles().await;
-    assert_eq!(
-        sorted(&roles),
-        sorted(&json!([
-            {"name": "AuthenticatedUser", "system": true},
-            {"name": "NotAuthenticatedUser", "system": true},
-            {"name": "Ops", "system": false},
-            {"name": "Sales", "system": false},
-        ]))
-    );
+    assert_eq!(sorted(&roles), sorted(&system_roles(&["Ops", "Sales"])));
     assert_eq!(console.audit("?target=role:").await["total"], 2);
+}
+
+/// The system roles (the two of every caller and the six API key roles),
+/// then these custom ones.
+fn system_roles(custom: &[&str]) -> Value {
+    let system = [
+        "AuthenticatedUser",
+        "NotAuthenticatedUser",
+        "RestUser",
+        "JSUser",
+        "AndroidUser",
+        "IOSUser",
+        "DotNetUser",
+        "ServerCodeUser",
+    ];
+    Value::Array(
+        system
+            .iter()
+            .map(|name| json!({"name": name, "system": true}))
+            .chain(
+                custom
+                    .iter()
+                    .map(|name| json!({"name": name, "system": false})),
+            )
+            .collect(),
+    )
 }

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::names::{AUTHENTICATED, NOT_AUTHENTICATED};
+
 /// The state of one permission cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -126,16 +128,47 @@ pub fn effective(assignments: Option<&Assignments>, method: &str) -> (Effect, Sc
     }
 }
 
+/// The subjects of a call (DESIGN sections 2 and 8), in the order the
+/// reason names the first denier: the role of the API key the call was made
+/// with, if any; then, without a user, `NotAuthenticatedUser`; with one, the
+/// user, `AuthenticatedUser` and the user's roles.
+pub fn caller_subjects(key_role: Option<&str>, user: Option<(&str, &[String])>) -> Vec<Subject> {
+    let mut subjects = Vec::with_capacity(3 + user.map_or(0, |(_, roles)| roles.len()));
+    subjects.extend(key_role.map(|role| Subject::Role(role.to_string())));
+    match user {
+        None => subjects.push(Subject::Role(NOT_AUTHENTICATED.to_string())),
+        Some((email, roles)) => {
+            subjects.push(Subject::User(email.to_string()));
+            subjects.push(Subject::Role(AUTHENTICATED.to_string()));
+            subjects.extend(roles.iter().cloned().map(Subject::Role));
+        }
+    }
+    subjects
+}
+
 /// Applies the rule: unknown service or method is never allowed; any
 /// subject's Deny denies; otherwise Grant and Inherit both allow.
 pub fn decide(policy: &Policy, subjects: &[Subject], service: &str, method: &str) -> Decision {
+    decide_as(policy, None, subjects, service, method)
+}
+
+/// [`decide`] for a call made with an API key: its role is a subject before
+/// `subjects` (which the runtime builds once per user, without the key),
+/// exactly as [`caller_subjects`] orders them.
+pub fn decide_as(
+    policy: &Policy,
+    key_role: Option<&Subject>,
+    subjects: &[Subject],
+    service: &str,
+    method: &str,
+) -> Decision {
     let Some(service_policy) = policy.services.get(service) else {
         return Decision::UnknownService;
     };
     if !service_policy.methods.contains(method) {
         return Decision::UnknownMethod;
     }
-    for subject in subjects {
+    for subject in key_role.into_iter().chain(subjects) {
         let (effect, scope) = effective(service_policy.assignments.get(subject), method);
         match effect {
             // one deny is enough, whatever the other subjects say
@@ -150,6 +183,6 @@ pub fn decide(policy: &Policy, subjects: &[Subject], service: &str, method: &str
         }
     }
     Decision::Allow {
-        subjects: subjects.len(),
+        subjects: subjects.len() + usize::from(key_role.is_some()),
     }
 }

@@ -213,6 +213,27 @@ pub struct AdminInfo {
     pub email: String,
 }
 
+/// An application of the console.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppInfo {
+    /// A UUID: the first segment of the runtime's `/{id}/{api-key}/...` URLs.
+    pub id: String,
+    pub name: String,
+    /// The application `/api/...` addresses.
+    pub default: bool,
+}
+
+/// An API key of an application: it identifies a kind of client and
+/// carries a role; it is no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppKey {
+    /// `REST`, `JS`, `Android`, `iOS`, `.NET`, `CodeRunner`.
+    pub name: String,
+    pub key: String,
+    /// The system role every call made with the key carries.
+    pub role: String,
+}
+
 /// A console admin account as listed: never the password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use policy::decision::{
-    decide, effective, Assignments, Decision, Effect, Policy, Scope, ServicePolicy, Subject,
+    caller_subjects, decide, decide_as, effective, Assignments, Decision, Effect, Policy, Scope,
+    ServicePolicy, Subject,
 };
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence, Index};
@@ -196,6 +197,168 @@ fn truth_table_of_every_combination_with_its_reason() {
         ]);
         assert_eq!(tally, expected_tally);
     }
+}
+
+// ---------------------------------------------------------------------------
+// 1b. The same table with an API key (DESIGN section 8): the key's role K is
+//     a subject before the caller's own. With a user: K, U, A, B, each with
+//     a method and an All-Methods cell, 3^8 = 6,561 cases; anonymous: K and
+//     NotAuthenticatedUser, 3^4 = 81 cases.
+// ---------------------------------------------------------------------------
+
+const KEY_ROLE: &str = "JSUser";
+
+/// Every combination of cells for `count` subjects.
+fn combinations_of(count: usize) -> Vec<Vec<Cells>> {
+    let mut all = vec![Vec::new()];
+    for _ in 0..count {
+        let mut longer = Vec::new();
+        for prefix in &all {
+            for method in EFFECTS {
+                for all_methods in EFFECTS {
+                    let mut next = prefix.clone();
+                    next.push(Cells {
+                        method,
+                        all_methods,
+                    });
+                    longer.push(next);
+                }
+            }
+        }
+        all = longer;
+    }
+    all
+}
+
+fn policy_for(subjects: &[Subject], cells: &[Cells]) -> Policy {
+    let subject_assignments = subjects
+        .iter()
+        .zip(cells)
+        .map(|(subject, cell)| {
+            let mut methods = HashMap::from([(TABLE_OTHER_METHOD.to_string(), Effect::Deny)]);
+            if cell.method != Effect::Inherit {
+                methods.insert(TABLE_METHOD.to_string(), cell.method);
+            }
+            (
+                subject.clone(),
+                Assignments {
+                    all_methods: cell.all_methods,
+                    methods,
+                },
+            )
+        })
+        .collect();
+    policy(vec![(
+        TABLE_SERVICE,
+        service(&[TABLE_METHOD, TABLE_OTHER_METHOD], subject_assignments),
+    )])
+}
+
+/// DESIGN sections 2 and 8 spelled out: the first denier in the order
+/// given, or allowed among all of them.
+fn expectation_for(subjects: &[Subject], cells: &[Cells]) -> Decision {
+    for (subject, cell) in subjects.iter().zip(cells) {
+        if cell.method == Effect::Deny {
+            return Decision::Deny {
+                subject: subject.clone(),
+                scope: method(TABLE_METHOD),
+            };
+        }
+        if cell.method == Effect::Inherit && cell.all_methods == Effect::Deny {
+            return Decision::Deny {
+                subject: subject.clone(),
+                scope: Scope::AllMethods,
+            };
+        }
+    }
+    Decision::Allow {
+        subjects: subjects.len(),
+    }
+}
+
+#[test]
+fn truth_table_with_a_key_role_and_a_user() {
+    let roles = ["A".to_string(), "B".to_string()];
+    let subjects = caller_subjects(Some(KEY_ROLE), Some(("u@example.com", &roles)));
+    assert_eq!(
+        subjects,
+        vec![
+            role(KEY_ROLE),
+            user("u@example.com"),
+            role("AuthenticatedUser"),
+            role("A"),
+            role("B")
+        ]
+    );
+    // the runtime keeps the user's subjects and adds the key's role per call
+    let own = caller_subjects(None, Some(("u@example.com", &roles)));
+    let key = role(KEY_ROLE);
+    // K, U, A, B vary; AuthenticatedUser stays empty (covered by the first table)
+    let varied = [role(KEY_ROLE), user("u@example.com"), role("A"), role("B")];
+    let combinations = combinations_of(varied.len());
+    assert_eq!(combinations.len(), 6561);
+    let mut key_denies = 0;
+    for cells in &combinations {
+        let policy = policy_for(&varied, cells);
+        let mut expected = expectation_for(&varied, cells);
+        if let Decision::Allow { .. } = expected {
+            expected = Decision::Allow { subjects: 5 };
+        }
+        assert_eq!(
+            decide(&policy, &subjects, TABLE_SERVICE, TABLE_METHOD),
+            expected,
+            "cells (K, U, A, B) = {cells:?}"
+        );
+        assert_eq!(
+            decide_as(&policy, Some(&key), &own, TABLE_SERVICE, TABLE_METHOD),
+            expected,
+            "cells (K, U, A, B) = {cells:?}"
+        );
+        // the same caller without the key is judged as before
+        let mut without = expectation_for(&varied[1..], &cells[1..]);
+        if let Decision::Allow { .. } = without {
+            without = Decision::Allow { subjects: 4 };
+        }
+        assert_eq!(
+            decide_as(&policy, None, &own, TABLE_SERVICE, TABLE_METHOD),
+            without
+        );
+        if matches!(&expected, Decision::Deny { subject, .. } if *subject == key) {
+            key_denies += 1;
+        }
+    }
+    // K denies in 4 of its 9 cell pairs, whatever the others say
+    assert_eq!(key_denies, 4 * 729);
+}
+
+#[test]
+fn truth_table_with_a_key_role_and_no_user() {
+    let subjects = caller_subjects(Some(KEY_ROLE), None);
+    assert_eq!(subjects, vec![role(KEY_ROLE), role("NotAuthenticatedUser")]);
+    assert_eq!(
+        caller_subjects(None, None),
+        vec![role("NotAuthenticatedUser")]
+    );
+    let combinations = combinations_of(subjects.len());
+    assert_eq!(combinations.len(), 81);
+    let mut allowed = 0;
+    for cells in &combinations {
+        let policy = policy_for(&subjects, cells);
+        let expected = expectation_for(&subjects, cells);
+        allowed += usize::from(expected.is_allowed());
+        assert_eq!(
+            decide_as(
+                &policy,
+                Some(&role(KEY_ROLE)),
+                &subjects[1..],
+                TABLE_SERVICE,
+                TABLE_METHOD
+            ),
+            expected,
+            "cells (K, NotAuthenticatedUser) = {cells:?}"
+        );
+    }
+    assert_eq!(allowed, 25); // 5 * 5
 }
 
 #[test]
@@ -431,18 +594,34 @@ const METHODS: [&str; 4] = ["get", "list", "put", "remove"];
 /// Assigned (a stale assignment) and requested, but never in a catalog.
 const STALE_METHOD: &str = "purge";
 const USERS: [&str; 3] = ["ann@example.com", "bob@example.com", "cy@example.com"];
-const ROLES: [&str; 3] = ["AuthenticatedUser", "NotAuthenticatedUser", "Editor"];
+const ROLES: [&str; 5] = [
+    "AuthenticatedUser",
+    "NotAuthenticatedUser",
+    "Editor",
+    "JSUser",
+    "RestUser",
+];
+/// Roles of API keys a request may be made with.
+const KEY_ROLES: [&str; 2] = ["JSUser", "RestUser"];
 
 #[derive(Debug, Clone)]
 struct Request {
     subjects: Vec<Subject>,
+    /// The role of the API key the call is made with, if any.
+    key_role: Option<Subject>,
     service: String,
     method: String,
 }
 
 impl Request {
     fn decide(&self, policy: &Policy) -> Decision {
-        decide(policy, &self.subjects, &self.service, &self.method)
+        decide_as(
+            policy,
+            self.key_role.as_ref(),
+            &self.subjects,
+            &self.service,
+            &self.method,
+        )
     }
 }
 
@@ -511,6 +690,7 @@ fn request_strategy() -> impl Strategy<Value = Request> {
     )
         .prop_map(|(subjects, service, method)| Request {
             subjects,
+            key_role: None,
             service: service.to_string(),
             method: method.to_string(),
         })
@@ -793,7 +973,12 @@ fn casbin_lines(policy: &Policy) -> CasbinLines {
 fn casbin_callers(requests: &[Request]) -> Vec<Vec<String>> {
     let mut lines = Vec::new();
     for (index, request) in requests.iter().enumerate() {
-        let held: HashSet<String> = request.subjects.iter().map(casbin_subject).collect();
+        let held: HashSet<String> = request
+            .key_role
+            .iter()
+            .chain(&request.subjects)
+            .map(casbin_subject)
+            .collect();
         for subject in held {
             lines.push(vec![casbin_caller(index), subject]);
         }
@@ -855,8 +1040,13 @@ fn random_request(rng: &mut StdRng) -> Request {
     } else {
         METHODS[rng.gen_range(0..METHODS.len())]
     };
+    // half the calls are made with an API key, which adds its role
+    let key_role = rng
+        .gen_bool(0.5)
+        .then(|| role(KEY_ROLES[rng.gen_range(0..KEY_ROLES.len())]));
     Request {
         subjects,
+        key_role,
         service: service.to_string(),
         method: method.to_string(),
     }

@@ -33,12 +33,26 @@ impl SnapshotUser {
     }
 }
 
+/// An API key as the runtime resolves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotKey {
+    pub application_id: String,
+    /// The key's name (`REST`, `JS`, ... or a custom name).
+    pub name: String,
+    /// Its role, a subject of every call made with the key.
+    pub role: Subject,
+}
+
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub policy: Policy,
     /// By objectId; shared between snapshots until a user changes, and
     /// handed to the services that are called without a copy.
     pub users: Arc<HashMap<String, Arc<SnapshotUser>>>,
+    /// The default application's id.
+    pub application_id: Arc<str>,
+    /// API keys by their value in uppercase.
+    pub keys: Arc<HashMap<String, SnapshotKey>>,
     anonymous: Arc<[Subject]>,
 }
 
@@ -47,6 +61,8 @@ impl Default for Snapshot {
         Snapshot {
             policy: Policy::default(),
             users: Arc::default(),
+            application_id: Arc::from(""),
+            keys: Arc::default(),
             anonymous: Arc::new([Subject::Role(NOT_AUTHENTICATED.to_string())]),
         }
     }
@@ -62,6 +78,15 @@ impl Snapshot {
         };
         let user = self.users.get(user_id).filter(|user| user.enabled)?;
         Some(user.subjects.clone())
+    }
+
+    /// The key a call names with `/{application-id}/{api-key}/...`: it must
+    /// be a key of that application (ids and keys compared without case,
+    /// as UUIDs are). `None` for anything else.
+    pub fn key(&self, application_id: &str, api_key: &str) -> Option<&SnapshotKey> {
+        self.keys
+            .get(&api_key.to_ascii_uppercase())
+            .filter(|key| key.application_id.eq_ignore_ascii_case(application_id))
     }
 
     /// This snapshot with one cell set to `effect`: one service is copied,
@@ -84,8 +109,7 @@ impl Snapshot {
         services.insert(service.to_string(), Arc::new(changed));
         Some(Snapshot {
             policy: Policy { services },
-            users: self.users.clone(),
-            anonymous: self.anonymous.clone(),
+            ..self.clone()
         })
     }
 }
@@ -102,9 +126,8 @@ impl Snapshot {
             };
         }
         Snapshot {
-            policy: self.policy.clone(),
             users: Arc::new(users),
-            anonymous: self.anonymous.clone(),
+            ..self.clone()
         }
     }
 }
@@ -158,9 +181,26 @@ pub async fn load(pool: &Pool) -> Result<Snapshot, StoreError> {
             .map(|(name, service)| (name, Arc::new(service)))
             .collect(),
     };
+    let application = store::apps::default_application(pool).await?;
+    let keys = store::apps::all_keys(pool)
+        .await?
+        .into_iter()
+        .map(|key| {
+            (
+                key.api_key.to_ascii_uppercase(),
+                SnapshotKey {
+                    application_id: key.application_id,
+                    name: key.name,
+                    role: Subject::Role(key.role),
+                },
+            )
+        })
+        .collect();
     Ok(Snapshot {
         policy,
         users: Arc::new(users),
+        application_id: Arc::from(application.application_id),
+        keys: Arc::new(keys),
         ..Snapshot::default()
     })
 }

@@ -31,11 +31,12 @@ pub enum Unique {
     UserEmail,
     RoleName,
     ServiceName,
+    ApiKeyName,
     /// A key no person chooses (a primary key, say).
     Other,
 }
 
-const CONSTRAINTS: [(&str, &str, Unique); 4] = [
+const CONSTRAINTS: [(&str, &str, Unique); 5] = [
     (
         "console_admin_email_key",
         "console_admin.email",
@@ -44,6 +45,7 @@ const CONSTRAINTS: [(&str, &str, Unique); 4] = [
     ("app_user_email_key", "app_user.email", Unique::UserEmail),
     ("role_name_key", "role.name_key", Unique::RoleName),
     ("service_name_key", "service.name", Unique::ServiceName),
+    ("api_key_name_key", "api_key.name", Unique::ApiKeyName),
 ];
 
 impl From<sqlx::Error> for StoreError {

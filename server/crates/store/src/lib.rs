@@ -7,6 +7,7 @@
 //! transaction of a `Change` (the layer above): nothing here commits.
 
 pub mod admins;
+pub mod apps;
 pub mod attempts;
 pub mod audit;
 pub mod counters;
@@ -20,7 +21,9 @@ pub mod sessions;
 pub mod users;
 
 pub use error::{StoreError, Unique};
-pub use pool::{connect_and_migrate, redact_url, DbSetupError, Engine, Pool};
+pub use pool::{
+    connect_and_migrate, connect_and_migrate_until, redact_url, DbSetupError, Engine, Pool,
+};
 
 /// A connection, usually a transaction's (`&mut *tx`).
 pub type Conn = sqlx::AnyConnection;

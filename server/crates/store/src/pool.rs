@@ -68,6 +68,15 @@ pub fn redact_url(url: &str) -> String {
 /// Opens the pool (creating a SQLite file and its folder on first start) and
 /// applies the migrations of the URL's engine.
 pub async fn connect_and_migrate(url: &str) -> Result<(Pool, Engine), DbSetupError> {
+    connect_and_migrate_until(url, i64::MAX).await
+}
+
+/// [`connect_and_migrate`] with only the migrations up to `last_version`:
+/// a database as an older version of the server left it, for upgrade tests.
+pub async fn connect_and_migrate_until(
+    url: &str,
+    last_version: i64,
+) -> Result<(Pool, Engine), DbSetupError> {
     install_default_drivers();
     let engine = Engine::of_url(url)?;
     let url = match engine {
@@ -100,7 +109,12 @@ pub async fn connect_and_migrate(url: &str) -> Result<(Pool, Engine), DbSetupErr
     // a database migrated by a newer server (a rolling deploy) still opens:
     // migrations only ever add, so an older server works on it
     let mut migrator = Migrator {
-        migrations: embedded.migrations.clone(),
+        migrations: embedded
+            .migrations
+            .iter()
+            .filter(|migration| migration.version <= last_version)
+            .cloned()
+            .collect(),
         ..Migrator::DEFAULT
     };
     migrator.set_ignore_missing(true);

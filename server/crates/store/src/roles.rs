@@ -21,10 +21,13 @@ impl RoleRecord {
     }
 }
 
-/// System roles first, then by name.
+/// The roles every caller holds one of, then the API key roles, then
+/// custom roles, each by name.
 pub async fn list(pool: &Pool) -> Result<Vec<Role>, StoreError> {
     let rows = sqlx::query_as::<_, RoleRecord>(
-        "select role_id, name, is_system from role order by is_system desc, name_key",
+        "select role_id, name, is_system from role order by is_system desc, \
+         case when name_key in ('authenticateduser', 'notauthenticateduser') then 0 else 1 end, \
+         name_key",
     )
     .fetch_all(pool)
     .await?;

@@ -48,6 +48,7 @@ impl From<StoreError> for Error {
                     Unique::UserEmail => "a user with that email already exists",
                     Unique::RoleName => "a role with that name already exists",
                     Unique::ServiceName => "a service with that name already exists",
+                    Unique::ApiKeyName => "an API key with that name already exists",
                     Unique::Other => "that already exists",
                 }
                 .to_string(),

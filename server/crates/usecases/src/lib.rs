@@ -4,6 +4,7 @@
 //! [`change::Change`]: begin, audit, count, commit, apply to the runtime.
 
 pub mod admins;
+pub mod apps;
 pub mod audit;
 pub mod change;
 pub mod effective;

@@ -1,0 +1,42 @@
+import { expect, test } from "@playwright/test";
+// the official Backendless JS SDK, as a client application would use it
+import Backendless from "backendless";
+import { DEMO_ADMIN } from "./helpers";
+
+test("the official Backendless JS SDK logs in with the JS key, invokes, meets a JSUser deny and logs out", async ({ request, baseURL }) => {
+  const origin = { origin: baseURL ?? "" };
+  const signedIn = await request.post("/console/api/session", { data: DEMO_ADMIN, headers: origin });
+  expect(signedIn.status()).toBe(200);
+  const apps = await (await request.get("/console/api/apps", { headers: origin })).json();
+  const app = apps.find((candidate: { default: boolean }) => candidate.default);
+  const keys = await (await request.get(`/console/api/apps/${app.id}/api-keys`, { headers: origin })).json();
+  const js = keys.find((key: { name: string }) => key.name === "JS");
+  expect(js.role).toBe("JSUser");
+
+  const sdk = Backendless.initApp({ appId: app.id, apiKey: js.key, serverURL: baseURL, standalone: true });
+  const user = await sdk.UserService.login("alice@example.com", "demo-password", true);
+  expect(user.email).toBe("alice@example.com");
+  expect(await sdk.UserService.isValidLogin()).toBe(true);
+  // invoke posts by name, whatever the method's verb (add is a GET method)
+  expect(await sdk.CustomServices.invoke("calculator", "add", { a: 2, b: 3 })).toEqual({ result: 5 });
+
+  const cell = "/console/api/services/calculator/permissions/roles/JSUser/add";
+  expect((await request.put(cell, { data: { effect: "deny" }, headers: origin })).status()).toBe(200);
+  try {
+    const denied = sdk.CustomServices.invoke("calculator", "add", { a: 2, b: 3 });
+    await expect(denied).rejects.toMatchObject({ code: 8000, status: 403 });
+    await expect(denied).rejects.toHaveProperty("message", expect.stringContaining("JSUser"));
+    // the same user through the REST key is not a JSUser
+    const rest = keys.find((key: { name: string }) => key.name === "REST");
+    const viaRest = await request.post(`/${app.id}/${rest.key}/services/calculator/add`, {
+      data: { a: 2, b: 3 },
+      headers: { "user-token": sdk.UserService.getCurrentUserToken() },
+    });
+    expect(viaRest.status()).toBe(200);
+  } finally {
+    await request.put(cell, { data: { effect: "inherit" }, headers: origin });
+  }
+
+  await sdk.UserService.logout();
+  expect(await sdk.UserService.isValidLogin()).toBe(false);
+});
