@@ -10,7 +10,7 @@ use crate::admins::{
     list_admins, AddAdmin, AdminAccount, ChangeOwnPassword, DeleteAdmin, SetAdminEnabled,
 };
 use crate::pages::action_error;
-use crate::pages::widgets::{format_utc as when, ErrorNotice, Loading};
+use crate::pages::widgets::{format_utc as when, ErrorNotice, Loading, TwoClickButton};
 
 #[component]
 pub fn AdminsPage() -> impl IntoView {
@@ -86,7 +86,6 @@ fn AdminRow(
     toggle: ServerAction<SetAdminEnabled>,
     delete: ServerAction<DeleteAdmin>,
 ) -> impl IntoView {
-    let armed = RwSignal::new(false);
     let status = if admin.enabled { "Enabled" } else { "Disabled" };
     let actions = if admin.is_you {
         view! { <span class="muted">"you"</span> }.into_any()
@@ -111,20 +110,14 @@ fn AdminRow(
                 {if enabled { "Disable" } else { "Enable" }}
             </button>
             " "
-            <button
-                type="button"
-                class="danger-outline"
-                aria-label=delete_label
-                on:click=move |_| {
-                    if armed.get() {
-                        delete.dispatch(DeleteAdmin { id: delete_id.clone() });
-                    } else {
-                        armed.set(true);
-                    }
+            <TwoClickButton
+                label=delete_label
+                idle="Delete…"
+                armed="Click again to delete"
+                on_confirm=move |()| {
+                    delete.dispatch(DeleteAdmin { id: delete_id.clone() });
                 }
-            >
-                {move || if armed.get() { "Click again to delete" } else { "Delete…" }}
-            </button>
+            />
         }
         .into_any()
     };

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 
 use crate::apps::{application_keys, AppKey, RegenerateAppKey};
 use crate::pages::action_error;
-use crate::pages::widgets::{ErrorNotice, Loading};
+use crate::pages::widgets::{ErrorNotice, Loading, TwoClickButton};
 
 #[component]
 pub fn ApplicationPage() -> impl IntoView {
@@ -47,26 +47,21 @@ pub fn ApplicationPage() -> impl IntoView {
 
 #[component]
 fn KeyRow(key: AppKey, regenerate: ServerAction<RegenerateAppKey>) -> impl IntoView {
-    let armed = RwSignal::new(false);
     let name = key.name.clone();
-    let label = format!("Regenerate the {} key", key.name);
     view! {
         <tr data-app-key=key.name.clone()>
             <td>{key.name.clone()}</td>
             <td><code>{key.key.clone()}</code></td>
             <td>{key.role.clone()}</td>
             <td>
-                <button type="button" class="danger-outline" aria-label=label
-                    on:click=move |_| {
-                        if armed.get() {
-                            regenerate.dispatch(RegenerateAppKey { name: name.clone() });
-                            armed.set(false);
-                        } else {
-                            armed.set(true);
-                        }
-                    }>
-                    {move || if armed.get() { "Click again: the old key stops working" } else { "Regenerate…" }}
-                </button>
+                <TwoClickButton
+                    label=format!("Regenerate the {} key", key.name)
+                    idle="Regenerate…"
+                    armed="Click again: the old key stops working"
+                    on_confirm=move |()| {
+                        regenerate.dispatch(RegenerateAppKey { name: name.clone() });
+                    }
+                />
             </td>
         </tr>
     }

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 
 use crate::keys::{list_api_keys, ApiKeyInfo, CreateApiKey, RevokeApiKey};
 use crate::pages::action_error;
-use crate::pages::widgets::{format_utc as when, ErrorNotice, Loading};
+use crate::pages::widgets::{format_utc as when, ErrorNotice, Loading, TwoClickButton};
 
 #[component]
 pub fn KeysPage() -> impl IntoView {
@@ -62,9 +62,7 @@ pub fn KeysPage() -> impl IntoView {
 
 #[component]
 fn KeyRow(key: ApiKeyInfo, revoke: ServerAction<RevokeApiKey>) -> impl IntoView {
-    let armed = RwSignal::new(false);
     let id = key.id.clone();
-    let label = format!("Revoke {}", key.name);
     view! {
         <tr data-key=key.name.clone()>
             <td>{key.name.clone()}</td>
@@ -73,20 +71,14 @@ fn KeyRow(key: ApiKeyInfo, revoke: ServerAction<RevokeApiKey>) -> impl IntoView 
             <td>{key.last_used_at.map(when).unwrap_or_else(|| "never".to_string())}</td>
             <td>{key.expires_at.map(when).unwrap_or_else(|| "never".to_string())}</td>
             <td>
-                <button
-                    type="button"
-                    class="danger-outline"
-                    aria-label=label
-                    on:click=move |_| {
-                        if armed.get() {
-                            revoke.dispatch(RevokeApiKey { id: id.clone() });
-                        } else {
-                            armed.set(true);
-                        }
+                <TwoClickButton
+                    label=format!("Revoke {}", key.name)
+                    idle="Revoke…"
+                    armed="Click again to revoke"
+                    on_confirm=move |()| {
+                        revoke.dispatch(RevokeApiKey { id: id.clone() });
                     }
-                >
-                    {move || if armed.get() { "Click again to revoke" } else { "Revoke…" }}
-                </button>
+                />
             </td>
         </tr>
     }

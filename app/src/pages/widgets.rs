@@ -12,6 +12,37 @@ pub fn Loading(#[prop(default = "Loading…")] text: &'static str) -> impl IntoV
 }
 
 /// An error in words an admin can act on; never raw server text.
+/// A button for what cannot be undone: the first click arms it and says
+/// what the second will do; the second does it.
+#[component]
+pub fn TwoClickButton(
+    /// The accessible name (what the button acts on).
+    #[prop(into)]
+    label: String,
+    idle: &'static str,
+    armed: &'static str,
+    #[prop(into)] on_confirm: Callback<()>,
+) -> impl IntoView {
+    let is_armed = RwSignal::new(false);
+    view! {
+        <button
+            type="button"
+            class="danger-outline"
+            aria-label=label
+            on:click=move |_| {
+                if is_armed.get() {
+                    is_armed.set(false);
+                    on_confirm.run(());
+                } else {
+                    is_armed.set(true);
+                }
+            }
+        >
+            {move || if is_armed.get() { armed } else { idle }}
+        </button>
+    }
+}
+
 #[component]
 pub fn ErrorNotice(error: AppError) -> impl IntoView {
     match error {
