@@ -12,10 +12,13 @@ create table application (
     constraint application_name_key unique (name)
 );
 
--- The key roles are system roles; a custom role of the same name (any case)
--- becomes the key role.
-update role set is_system = 1
-    where name_key in ('restuser', 'jsuser', 'androiduser', 'iosuser', 'dotnetuser', 'servercodeuser');
+-- The key roles are system roles. A custom role that already has one of
+-- their names (any case) keeps its users and cells under a new name,
+-- `<name> custom`, so nothing it meant changes and the key role starts
+-- empty.
+update role set name = name || ' custom', name_key = name_key || ' custom'
+    where is_system = 0
+    and name_key in ('restuser', 'jsuser', 'androiduser', 'iosuser', 'dotnetuser', 'servercodeuser');
 insert into role (role_id, name, name_key, is_system, created_at, updated_at)
     select 'SYSTEM-RESTUSER', 'RestUser', 'restuser', 1, 0, 0
     where not exists (select 1 from role where name_key = 'restuser');

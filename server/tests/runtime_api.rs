@@ -1397,15 +1397,57 @@ async fn unknown_applications_and_keys_are_401(engine: &str) {
                 "{method} {root}{path}: {body}"
             );
         }
+        for path in ["/users/login", "/users/register"] {
+            let (status, body) = rt
+                .send(post_json(
+                    &format!("{root}{path}"),
+                    json!({"login": "a@example.com", "password": PASSWORD}),
+                ))
+                .await;
+            assert_eq!(
+                (status, body["code"].clone()),
+                (StatusCode::UNAUTHORIZED, json!(8014)),
+                "{root}{path}"
+            );
+        }
+    }
+    // a key that is not text, and paths under a key that lead nowhere
+    let (status, body) = rt.call("GET", &format!("/{app}/%FF/info"), None).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::UNAUTHORIZED, json!(8014))
+    );
+    let bad_login = rt
+        .send(post_json(
+            &format!("/{app}/%FF/users/login"),
+            json!({"login": "a@example.com", "password": PASSWORD}),
+        ))
+        .await;
+    assert_eq!(bad_login.0, StatusCode::UNAUTHORIZED, "{}", bad_login.1);
+    for path in [
+        "/services/calculator",
+        "/services/x/y/z",
+        "/users/nothing/here",
+    ] {
         let (status, body) = rt
-            .send(post_json(
-                &format!("{root}/users/login"),
-                json!({"login": "a@example.com", "password": PASSWORD}),
-            ))
+            .call("GET", &format!("/{app}/{}{path}", keys["REST"]), None)
             .await;
         assert_eq!(
             (status, body["code"].clone()),
-            (StatusCode::UNAUTHORIZED, json!(8014))
+            (StatusCode::NOT_FOUND, json!(8012)),
+            "{path}: {body}"
+        );
+        let (status, body) = rt
+            .call(
+                "GET",
+                &format!("/{app}/00000000-0000-0000-0000-000000000000{path}"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, body["code"].clone()),
+            (StatusCode::UNAUTHORIZED, json!(8014)),
+            "{path}: {body}"
         );
     }
 }

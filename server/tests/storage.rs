@@ -166,10 +166,10 @@ async fn idle_sessions_expire(engine: &str) {
 }
 
 /// A database as the previous version left it (every migration before
-/// applications): a user with a role and cells, and a custom role called
-/// like a key role. After the upgrade, all of it is the default
-/// application's, which has its six keys; the custom `JSUser` became the
-/// key role, with its cells kept.
+/// applications): a user holding a role and a custom role called like a
+/// key role. After the upgrade, all of it is the default application's,
+/// which has its six keys; the custom `JSUser` lives on as `JSUser custom`
+/// with its user, and the key role `JSUser` starts empty.
 async fn a_database_of_the_previous_version_upgrades_in_place(engine: &str) {
     use policy::cells::SubjectKind;
     use policy::decision::Effect;
@@ -193,6 +193,7 @@ async fn a_database_of_the_previous_version_upgrades_in_place(engine: &str) {
         "insert into role (role_id, name, name_key, is_system, created_at, updated_at) \
          values ('R2', 'Sales', 'sales', 0, 0, 0)",
         "insert into user_role (app_user_id, role_id, created_at) values ('U1', 'R2', 0)",
+        "insert into user_role (app_user_id, role_id, created_at) values ('U1', 'R1', 0)",
     ] {
         sqlx::query(sql).execute(&pool).await.expect("old data");
     }
@@ -217,13 +218,18 @@ async fn a_database_of_the_previous_version_upgrades_in_place(engine: &str) {
     let user = usecases::users::get(&console, "U1")
         .await
         .expect("the old user");
-    assert_eq!(user.roles, ["Sales"]);
+    assert_eq!(user.roles, ["JSUser custom", "Sales"]);
     let roles = usecases::roles::list(&console).await.expect("roles");
     let js = roles
         .iter()
         .find(|role| role.name == "JSUser")
         .expect("JSUser");
-    assert!(js.system, "the custom JSUser became the key role");
+    assert!(js.system, "JSUser is the key role");
+    let custom = roles
+        .iter()
+        .find(|role| role.name == "JSUser custom")
+        .expect("the old custom role");
+    assert!(!custom.system);
     assert_eq!(roles.iter().filter(|role| role.system).count(), 8);
     // the key role's cells work like any role's, for calls with the JS key
     let registry = server::services::Registry::with_demo_services();

@@ -24,7 +24,7 @@ pub fn ApplicationPage() -> impl IntoView {
                         <p class="muted">
                             "Clients call "<code>{format!("/{}/<api-key>/…", found.app.id)}</code>
                             " (the Backendless SDKs' "<code>"initApp(appId, apiKey)"</code>"), or "<code>"/api/…"</code>
-                            " without a key. A call made with a key also carries the key's role: deny a method to that role in the Roles Permissions matrix to refuse it to every client using the key."
+                            " without a key. A call made with a key also carries the key's role: deny a method to that role in the Roles Permissions matrix to refuse it to the clients that use the key. Keys ship inside apps and are no secret, and "<code>"/api/…"</code>" carries no key role: a key role shapes what each kind of client gets; it is not a security boundary (users and their roles are)."
                         </p>
                     </div>
                     <h2>"API keys"</h2>

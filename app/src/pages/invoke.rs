@@ -105,7 +105,8 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
     let example = StoredValue::new(method.example.clone());
     // the application's keys; the one calls are made with (none: `/api/...`)
     let app_keys = Resource::new(|| (), |_| crate::apps::application_keys());
-    let call_key = RwSignal::new(None::<(String, String)>);
+    // (application id, key value, key name, key role)
+    let call_key = RwSignal::new(None::<(String, String, String, String)>);
 
     // the browser session's test user, checked once the page is live
     Effect::new(move |_| {
@@ -142,7 +143,7 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
         let name = method.name.clone();
         move || {
             let root = match call_key.get_untracked() {
-                Some((app_id, key)) => format!("/{}/{}", encode(&app_id), encode(&key)),
+                Some((app_id, key, ..)) => format!("/{}/{}", encode(&app_id), encode(&key)),
                 None => "/api".to_string(),
             };
             let mut url = format!("{root}/services/{}/{}", encode(&service), encode(&name));
@@ -303,7 +304,7 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
                                         keys.get_value()
                                             .into_iter()
                                             .find(|key| key.name == chosen)
-                                            .map(|key| (app_id.clone(), key.key)),
+                                            .map(|key| (app_id.clone(), key.key, key.name, key.role)),
                                     );
                                 }>
                                     <option value="" selected=move || call_key.get().is_none()>"none: /api/… (no key role)"</option>
@@ -353,7 +354,7 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
                         None => "Calling anonymously (NotAuthenticatedUser)".to_string(),
                     };
                     match call_key.get() {
-                        Some(_) => format!("{who}, with an API key"),
+                        Some((_, _, name, role)) => format!("{who}, with the {name} key (role {role})"),
                         None => who,
                     }
                 }}

@@ -10,6 +10,7 @@ mod users;
 
 use std::sync::Arc;
 
+use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -49,6 +50,16 @@ pub fn router(state: ApiState) -> Router {
             &format!("{KEYED}/services/{{service}}/{{method}}"),
             any(invoke::invoke),
         )
+        // anything else under a key's users or services: JSON, key checked first
+        .route(&format!("{KEYED}/users/{{*rest}}"), any(unknown_keyed_path))
+        .route(
+            &format!("{KEYED}/services/{{service}}"),
+            any(unknown_keyed_path),
+        )
+        .route(
+            &format!("{KEYED}/services/{{service}}/{{method}}/{{*rest}}"),
+            any(unknown_keyed_path),
+        )
         .route("/api/users/login", post(users::login))
         .route("/api/users/logout", get(users::logout))
         .route(
@@ -70,6 +81,10 @@ async fn info(_key: CallKey) -> Json<Value> {
         "version": env!("CARGO_PKG_VERSION"),
         "loggers": [],
     }))
+}
+
+async fn unknown_keyed_path(_key: CallKey) -> ApiError {
+    unknown_path().await
 }
 
 async fn unknown_path() -> ApiError {
@@ -114,8 +129,12 @@ impl FromRequestParts<ApiState> for CallKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<CallKey, ApiError> {
-        let Ok(params) = RawPathParams::from_request_parts(parts, state).await else {
-            return Ok(CallKey(None));
+        let params = match RawPathParams::from_request_parts(parts, state).await {
+            Ok(params) => params,
+            // a route without parameters: the `/api/...` form
+            Err(RawPathParamsRejection::MissingPathParams(_)) => return Ok(CallKey(None)),
+            // a key that is not even text names no key
+            Err(_) => return Err(ApiError::unknown_app_key()),
         };
         let param = |name: &str| {
             params

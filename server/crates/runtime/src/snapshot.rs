@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use policy::cells::{SubjectKind, ALL_METHODS};
-use policy::decision::{Assignments, Effect, Policy, ServicePolicy, Subject};
-use policy::names::{AUTHENTICATED, NOT_AUTHENTICATED};
+use policy::decision::{caller_subjects, Assignments, Effect, Policy, ServicePolicy, Subject};
 use store::{Pool, StoreError};
 
 /// A user as the runtime needs them.
@@ -24,11 +23,9 @@ pub struct SnapshotUser {
 
 impl SnapshotUser {
     fn with_subjects(mut self) -> SnapshotUser {
-        let mut subjects = Vec::with_capacity(self.roles.len() + 2);
-        subjects.push(Subject::User(self.email.clone()));
-        subjects.push(Subject::Role(AUTHENTICATED.to_string()));
-        subjects.extend(self.roles.iter().cloned().map(Subject::Role));
-        self.subjects = subjects.into();
+        // the rule's own order (the key's role, if any, goes before these
+        // at the call)
+        self.subjects = caller_subjects(None, Some((&self.email, &self.roles))).into();
         self
     }
 }
@@ -63,7 +60,7 @@ impl Default for Snapshot {
             users: Arc::default(),
             application_id: Arc::from(""),
             keys: Arc::default(),
-            anonymous: Arc::new([Subject::Role(NOT_AUTHENTICATED.to_string())]),
+            anonymous: caller_subjects(None, None).into(),
         }
     }
 }
@@ -109,7 +106,10 @@ impl Snapshot {
         services.insert(service.to_string(), Arc::new(changed));
         Some(Snapshot {
             policy: Policy { services },
-            ..self.clone()
+            users: self.users.clone(),
+            application_id: self.application_id.clone(),
+            keys: self.keys.clone(),
+            anonymous: self.anonymous.clone(),
         })
     }
 }
@@ -126,8 +126,11 @@ impl Snapshot {
             };
         }
         Snapshot {
+            policy: self.policy.clone(),
             users: Arc::new(users),
-            ..self.clone()
+            application_id: self.application_id.clone(),
+            keys: self.keys.clone(),
+            anonymous: self.anonymous.clone(),
         }
     }
 }

@@ -45,8 +45,8 @@ pub async fn keys(console: &Console, application_id: &str) -> Result<Vec<AppKey>
         .collect())
 }
 
-/// Gives a key a new value: the old one opens nothing from the next call
-/// on, on every server (the snapshot holds the keys).
+/// Gives a key a new value: the old one opens nothing from the next call on
+/// this server, and on the others once they follow the change (one poll).
 pub async fn regenerate_key(
     console: &Console,
     actor: &Actor,
@@ -64,7 +64,7 @@ pub async fn regenerate_key(
     change
         .audit(Event {
             action: "app.key.regenerate",
-            target: format!("key:{name}"),
+            target: format!("appkey:{name}"),
             service: None,
             before: None,
             after: Some(json!({"application": app.id, "key": name})),
@@ -72,9 +72,15 @@ pub async fn regenerate_key(
         .await?;
     change.policy_changed();
     change.commit().await?;
-    keys(console, &app.id)
+    let role = keys(console, &app.id)
         .await?
         .into_iter()
         .find(|key| key.name == name)
-        .ok_or(Error::Internal)
+        .map(|key| key.role)
+        .ok_or(Error::Internal)?;
+    Ok(AppKey {
+        name: name.to_string(),
+        key: new_key,
+        role,
+    })
 }
