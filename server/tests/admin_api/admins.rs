@@ -43,6 +43,12 @@ async fn set_enabled(console: &Console, admin: &Value, enabled: bool) -> Value {
         .await
 }
 
+/// `auth` opens nothing any more: 401 8100.
+async fn shut_out(console: &Console, auth: Auth<'_>) {
+    let reply = console.call("GET", "/console/api/roles", auth, None).await;
+    assert_error(&reply, StatusCode::UNAUTHORIZED, 8100);
+}
+
 fn admin_path(admin: &Value) -> String {
     format!(
         "/console/api/admins/{}",
@@ -121,19 +127,8 @@ async fn a_disabled_admin_is_out_at_once_and_back_when_enabled(engine: &str) {
     let disabled = set_enabled(&console, &second, false).await;
     assert_eq!(disabled["enabled"], false);
     // their session and their key open nothing from the next request on
-    let reply = console
-        .call(
-            "GET",
-            "/console/api/roles",
-            Auth::Cookie(&second_cookie),
-            None,
-        )
-        .await;
-    assert_error(&reply, StatusCode::UNAUTHORIZED, 8100);
-    let reply = console
-        .call("GET", "/console/api/roles", Auth::Key(&second_key), None)
-        .await;
-    assert_error(&reply, StatusCode::UNAUTHORIZED, 8100);
+    shut_out(&console, Auth::Cookie(&second_cookie)).await;
+    shut_out(&console, Auth::Key(&second_key)).await;
     // the right password gets the answer of a wrong one: a guess is not
     // confirmed for the day the account is enabled again
     assert_error(
@@ -172,8 +167,7 @@ async fn a_deleted_admin_and_their_keys_are_gone(engine: &str) {
         .ok("DELETE", &admin_path(&second), console.cookie(), None)
         .await;
     for auth in [Auth::Cookie(&second_cookie), Auth::Key(&second_key)] {
-        let reply = console.call("GET", "/console/api/roles", auth, None).await;
-        assert_error(&reply, StatusCode::UNAUTHORIZED, 8100);
+        shut_out(&console, auth).await;
     }
     let keys = console
         .ok("GET", "/console/api/keys", console.cookie(), None)
@@ -365,15 +359,7 @@ async fn an_admin_changes_their_own_password(engine: &str) {
     console
         .ok("GET", "/console/api/roles", console.cookie(), None)
         .await;
-    let reply = console
-        .call(
-            "GET",
-            "/console/api/roles",
-            Auth::Cookie(&other_session),
-            None,
-        )
-        .await;
-    assert_error(&reply, StatusCode::UNAUTHORIZED, 8100);
+    shut_out(&console, Auth::Cookie(&other_session)).await;
     console
         .ok("GET", "/console/api/roles", console.key(), None)
         .await;

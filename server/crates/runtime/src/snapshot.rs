@@ -46,8 +46,6 @@ pub struct Snapshot {
     /// By objectId; shared between snapshots until a user changes, and
     /// handed to the services that are called without a copy.
     pub users: Arc<HashMap<String, Arc<SnapshotUser>>>,
-    /// The default application's id.
-    pub application_id: Arc<str>,
     /// API keys by their value in uppercase.
     pub keys: Arc<HashMap<String, SnapshotKey>>,
     anonymous: Arc<[Subject]>,
@@ -58,7 +56,6 @@ impl Default for Snapshot {
         Snapshot {
             policy: Policy::default(),
             users: Arc::default(),
-            application_id: Arc::from(""),
             keys: Arc::default(),
             anonymous: caller_subjects(None, None).into(),
         }
@@ -107,7 +104,6 @@ impl Snapshot {
         Some(Snapshot {
             policy: Policy { services },
             users: self.users.clone(),
-            application_id: self.application_id.clone(),
             keys: self.keys.clone(),
             anonymous: self.anonymous.clone(),
         })
@@ -128,7 +124,6 @@ impl Snapshot {
         Snapshot {
             policy: self.policy.clone(),
             users: Arc::new(users),
-            application_id: self.application_id.clone(),
             keys: self.keys.clone(),
             anonymous: self.anonymous.clone(),
         }
@@ -184,7 +179,6 @@ pub async fn load(pool: &Pool) -> Result<Snapshot, StoreError> {
             .map(|(name, service)| (name, Arc::new(service)))
             .collect(),
     };
-    let application = store::apps::default_application(pool).await?;
     let keys = store::apps::all_keys(pool)
         .await?
         .into_iter()
@@ -202,7 +196,6 @@ pub async fn load(pool: &Pool) -> Result<Snapshot, StoreError> {
     Ok(Snapshot {
         policy,
         users: Arc::new(users),
-        application_id: Arc::from(application.application_id),
         keys: Arc::new(keys),
         ..Snapshot::default()
     })

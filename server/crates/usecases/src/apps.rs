@@ -72,7 +72,7 @@ pub async fn regenerate_key(
         .await?;
     change.policy_changed();
     change.commit().await?;
-    let role = keys(console, &app.id)
+    let role = store::apps::keys(&console.pool, &app.id)
         .await?
         .into_iter()
         .find(|key| key.name == name)
