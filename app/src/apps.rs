@@ -16,7 +16,7 @@ pub struct AppWithKeys {
 pub async fn application_keys() -> Result<AppWithKeys, AppError> {
     crate::guard::as_admin(|console, _| async move {
         let app = usecases::apps::default_application(&console).await?;
-        let keys = usecases::apps::keys(&console, &app.id).await?;
+        let keys = usecases::apps::keys(&console).await?;
         Ok(AppWithKeys { app, keys })
     })
     .await
@@ -25,8 +25,7 @@ pub async fn application_keys() -> Result<AppWithKeys, AppError> {
 #[leptos::server(prefix = "/console/fn", endpoint = "regenerate_app_key")]
 pub async fn regenerate_app_key(name: String) -> Result<AppKey, AppError> {
     crate::guard::as_admin(move |console, actor| async move {
-        let app = usecases::apps::default_application(&console).await?;
-        usecases::apps::regenerate_key(&console, &actor, &app.id, &name).await
+        usecases::apps::regenerate_key(&console, &actor, &name).await
     })
     .await
 }

@@ -258,7 +258,7 @@ async fn main() {
     assert_eq!(status, StatusCode::OK, "{login}");
     let token = login["user-token"].as_str().expect("token").to_string();
     let object_id = login["objectId"].as_str().expect("id").to_string();
-    let user = state.runtime.snapshot().users[&object_id].clone();
+    let user = state.app_snapshot().expect("snapshot").users[&object_id].clone();
     let _ = BARE_USER.set(Caller::User { object_id, user });
 
     // the same calls in this process, one after another, without sockets:

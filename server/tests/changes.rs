@@ -186,7 +186,7 @@ async fn a_corrupt_stored_effect_stops_the_load(engine: &str) {
     assert!(error.contains("neither `grant` nor `deny`"), "{error}");
     // a running server keeps its last good snapshot: the deny still holds
     assert!(state.runtime.reload().await.is_err());
-    let snapshot = state.runtime.snapshot();
+    let snapshot = state.app_snapshot().expect("snapshot");
     let subjects = [Subject::Role("Interns".to_string())];
     assert!(matches!(
         decide(&snapshot.policy, &subjects, "calculator", "add"),

@@ -42,7 +42,10 @@ async fn sqlite_and_postgres_decide_alike_on_generated_fixtures() {
                 .await
                 .expect("fixture stored");
         }
-        let (left, right) = (sqlite.runtime.snapshot(), postgres.runtime.snapshot());
+        let (left, right) = (
+            sqlite.app_snapshot().expect("snapshot"),
+            postgres.app_snapshot().expect("snapshot"),
+        );
         assert_eq!(left.policy, right.policy, "seed {seed}: policies differ");
         // and both hold exactly what was generated
         let generated = fixture.policy();

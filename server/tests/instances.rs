@@ -62,7 +62,7 @@ async fn set_anonymous(
 }
 
 fn anonymous_add_allowed(state: &Console) -> bool {
-    let snapshot = state.runtime.snapshot();
+    let snapshot = state.app_snapshot().expect("snapshot");
     decide(
         &snapshot.policy,
         &[Subject::Role("NotAuthenticatedUser".into())],
@@ -369,8 +369,8 @@ async fn self_registrations_and_user_changes_reload_no_server() {
         .await
         .expect("role");
     within(|| {
-        b.runtime
-            .snapshot()
+        b.app_snapshot()
+            .expect("snapshot")
             .policy
             .services
             .contains_key("calculator")
@@ -421,7 +421,7 @@ async fn self_registrations_and_user_changes_reload_no_server() {
     .await
     .expect("disable");
     within(|| {
-        let snapshot = b.runtime.snapshot();
+        let snapshot = b.app_snapshot().expect("snapshot");
         snapshot
             .users
             .get(&renamed)
@@ -435,15 +435,15 @@ async fn self_registrations_and_user_changes_reload_no_server() {
         reloads,
         "a registration or a user change reloaded a snapshot"
     );
-    assert_eq!(b.runtime.snapshot().users.len(), 20);
+    assert_eq!(b.app_snapshot().expect("snapshot").users.len(), 20);
     // a role assignment brings the role's cells: it reaches B too
     let id = id_of("user7@example.com").await;
     usecases::users::assign_role(&a, &Actor::System, &id, "Buyers")
         .await
         .expect("assign");
     within(|| {
-        b.runtime
-            .snapshot()
+        b.app_snapshot()
+            .expect("snapshot")
             .subjects(Some(&id))
             .is_some_and(|subjects| subjects.contains(&Subject::Role("Buyers".into())))
     })
@@ -471,7 +471,7 @@ async fn a_user_registered_again_never_meets_the_old_users_cells() {
         .await
         .expect("lookup")
         .expect("alice");
-    within(|| b.runtime.snapshot().users.contains_key(&old)).await;
+    within(|| b.app_snapshot().expect("snapshot").users.contains_key(&old)).await;
     // B cannot reload now; alice is deleted and registers again
     let held = b.runtime.hold_reloads().await;
     usecases::users::delete(&a, &Actor::System, &old)
@@ -486,8 +486,8 @@ async fn a_user_registered_again_never_meets_the_old_users_cells() {
     drop(held);
     // the new alice appears only with a snapshot that no longer holds the
     // old alice's grant
-    within(|| b.runtime.snapshot().users.contains_key(&new)).await;
-    let snapshot = b.runtime.snapshot();
+    within(|| b.app_snapshot().expect("snapshot").users.contains_key(&new)).await;
+    let snapshot = b.app_snapshot().expect("snapshot");
     let grant_kept = snapshot.policy.services["calculator"]
         .assignments
         .contains_key(&Subject::User("alice@example.com".into()));

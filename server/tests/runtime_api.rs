@@ -997,7 +997,7 @@ async fn the_inactivity_boundary_is_exact(engine: &str) {
     // from the cache: every activity moves the boundary
     let token = rt.token("alice@example.com").await;
     let t0 = last_seen(&rt.state, &token).await.expect("a session");
-    let at = |now| gateway.authenticate_at(&token, timeout, now);
+    let at = |now| gateway.authenticate_at(&rt.state.app, &token, timeout, now);
     assert_eq!(at(t0 + 999).await.expect("db"), Some(id.clone()));
     assert_eq!(at(t0 + 1_998).await.expect("db"), Some(id.clone()));
     assert_eq!(at(t0 + 2_997).await.expect("db"), Some(id.clone()));
@@ -1012,7 +1012,7 @@ async fn the_inactivity_boundary_is_exact(engine: &str) {
     forget(&token).await.expect("forget");
     assert_eq!(
         gateway
-            .authenticate_at(&token, timeout, t1 + 999)
+            .authenticate_at(&rt.state.app, &token, timeout, t1 + 999)
             .await
             .expect("db"),
         Some(id.clone())
@@ -1022,7 +1022,7 @@ async fn the_inactivity_boundary_is_exact(engine: &str) {
     assert_eq!(last_seen(&rt.state, &token).await, Some(t1 + 999));
     assert_eq!(
         gateway
-            .authenticate_at(&token, timeout, t1 + 1_998)
+            .authenticate_at(&rt.state.app, &token, timeout, t1 + 1_998)
             .await
             .expect("db"),
         Some(id.clone())
@@ -1030,7 +1030,7 @@ async fn the_inactivity_boundary_is_exact(engine: &str) {
     forget(&token).await.expect("forget");
     assert_eq!(
         gateway
-            .authenticate_at(&token, timeout, t1 + 2_998)
+            .authenticate_at(&rt.state.app, &token, timeout, t1 + 2_998)
             .await
             .expect("db"),
         None
@@ -1139,7 +1139,7 @@ async fn a_stale_cache_does_not_end_a_session_live_elsewhere(engine: &str) {
     let token = rt.token("alice@example.com").await;
     let t0 = last_seen(&rt.state, &token).await.expect("a session");
     assert_eq!(
-        here.authenticate_at(&token, timeout, t0 + 10)
+        here.authenticate_at(&rt.state.app, &token, timeout, t0 + 10)
             .await
             .expect("db"),
         Some(id.clone())
@@ -1148,7 +1148,7 @@ async fn a_stale_cache_does_not_end_a_session_live_elsewhere(engine: &str) {
     for at in [t0 + 400, t0 + 800, t0 + 1_200] {
         assert_eq!(
             elsewhere
-                .authenticate_at(&token, timeout, at)
+                .authenticate_at(&rt.state.app, &token, timeout, at)
                 .await
                 .expect("db"),
             Some(id.clone())
@@ -1157,7 +1157,7 @@ async fn a_stale_cache_does_not_end_a_session_live_elsewhere(engine: &str) {
     assert_eq!(last_seen(&rt.state, &token).await, Some(t0 + 1_200));
     // by its own cache this server's copy ran out; the session did not
     assert_eq!(
-        here.authenticate_at(&token, timeout, t0 + 1_500)
+        here.authenticate_at(&rt.state.app, &token, timeout, t0 + 1_500)
             .await
             .expect("db"),
         Some(id.clone())
@@ -1165,7 +1165,7 @@ async fn a_stale_cache_does_not_end_a_session_live_elsewhere(engine: &str) {
     assert!(last_seen(&rt.state, &token).await.is_some());
     // and idle for the timeout as stored, it is over on both
     assert_eq!(
-        here.authenticate_at(&token, timeout, t0 + 2_500)
+        here.authenticate_at(&rt.state.app, &token, timeout, t0 + 2_500)
             .await
             .expect("db"),
         None
@@ -1206,14 +1206,18 @@ async fn a_cell_change_racing_a_rename_is_not_lost(engine: &str) {
     .await
     .expect("rename");
     let mut conn = pool.acquire().await.expect("connection");
-    let version = store::counters::bump_policy(&mut conn)
+    store::counters::bump_policy(&mut conn)
         .await
         .expect("count");
+    let version = store::counters::bump_app(&mut conn, &rt.state.app)
+        .await
+        .expect("count")
+        .expect("the application");
     drop(conn);
     rt.state
         .runtime
         .apply(&runtime::Applied {
-            policy_version: Some(version),
+            policy: Some((rt.state.app.to_string(), version)),
             cell: Some(runtime::ChangedCell {
                 ids: store::permissions::CellIds {
                     service_id: service_id.clone(),
@@ -1242,9 +1246,7 @@ async fn app_keys(rt: &Runtime) -> (String, std::collections::HashMap<String, St
     let app = usecases::apps::default_application(&rt.state)
         .await
         .expect("app");
-    let keys = usecases::apps::keys(&rt.state, &app.id)
-        .await
-        .expect("keys");
+    let keys = usecases::apps::keys(&rt.state).await.expect("keys");
     let roles: Vec<(&str, &str)> = keys
         .iter()
         .map(|key| (key.name.as_str(), key.role.as_str()))
@@ -1486,7 +1488,7 @@ async fn key_roles_are_system_roles(engine: &str) {
     }
     // a regenerated key: the old value opens nothing, the new one works
     let (app, keys) = app_keys(&rt).await;
-    let fresh = usecases::apps::regenerate_key(&rt.state, &Actor::System, &app, "JS")
+    let fresh = usecases::apps::regenerate_key(&rt.state, &Actor::System, "JS")
         .await
         .expect("regenerate");
     assert_ne!(fresh.key, keys["JS"]);

@@ -361,16 +361,17 @@ async fn a_right_password_forgives_only_what_came_before_it(engine: &str) {
     let mut conn = state.pool.acquire().await.expect("connection");
     async fn admit(
         conn: &mut sqlx::AnyConnection,
+        app: &str,
         email: &str,
         now: i64,
         lock_until: i64,
     ) -> store::attempts::Admission {
-        store::attempts::admit(conn, email, now, 5, lock_until)
+        store::attempts::admit(conn, app, email, now, 5, lock_until)
             .await
             .expect("admit")
     }
     // the service account's attempt is admitted first...
-    let own = admit(&mut conn, email, now, lock_until).await;
+    let own = admit(&mut conn, &state.app, email, now, lock_until).await;
     let store::attempts::Admission::Judge { counted } = own else {
         panic!("not admitted: {own:?}");
     };
@@ -378,21 +379,21 @@ async fn a_right_password_forgives_only_what_came_before_it(engine: &str) {
     // ...then five guesses arrive, and the fifth failure locks
     for _ in 0..4 {
         assert!(matches!(
-            admit(&mut conn, email, now, lock_until).await,
+            admit(&mut conn, &state.app, email, now, lock_until).await,
             store::attempts::Admission::Judge { .. }
         ));
     }
     // the service account's password was right
-    store::attempts::forgive_up_to(&mut conn, email, counted, 5)
+    store::attempts::forgive_up_to(&mut conn, &state.app, email, counted, 5)
         .await
         .expect("forgive");
     // four guesses remain counted: one more and the email locks
     assert!(matches!(
-        admit(&mut conn, email, now, lock_until).await,
+        admit(&mut conn, &state.app, email, now, lock_until).await,
         store::attempts::Admission::Judge { counted: 5 }
     ));
     assert_eq!(
-        admit(&mut conn, email, now, lock_until).await,
+        admit(&mut conn, &state.app, email, now, lock_until).await,
         store::attempts::Admission::Locked
     );
 }
@@ -435,7 +436,7 @@ async fn session_count(state: &Console) -> i64 {
 /// comes after its update of that row.
 async fn a_login_racing_a_password_change_leaves_no_session(engine: &str) {
     let (state, _) = console(engine, 5, Duration::from_secs(600)).await;
-    let record = store::users::login_record(&state.pool, "alice@example.com")
+    let record = store::users::login_record(&state.pool, &state.app, "alice@example.com")
         .await
         .expect("read")
         .expect("alice");

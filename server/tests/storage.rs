@@ -207,7 +207,7 @@ async fn a_database_of_the_previous_version_upgrades_in_place(engine: &str) {
     assert_eq!(apps.len(), 1);
     assert!(apps[0].default);
     assert_eq!(apps[0].id.len(), 36, "{}", apps[0].id);
-    let keys = usecases::apps::keys(&console, &apps[0].id)
+    let keys = usecases::apps::keys(&console.in_app(&apps[0].id).expect("app"))
         .await
         .expect("keys");
     assert_eq!(keys.len(), 6);
@@ -247,9 +247,9 @@ async fn a_database_of_the_previous_version_upgrades_in_place(engine: &str) {
     )
     .await
     .expect("deny");
-    let snapshot = console.runtime.snapshot();
+    let snapshot = console.app_snapshot().expect("snapshot");
     let js_key = keys.iter().find(|key| key.name == "JS").expect("JS key");
-    let key = snapshot.key(&apps[0].id, &js_key.key).expect("resolved");
+    let key = snapshot.key(&js_key.key).expect("resolved");
     let anonymous = snapshot.subjects(None).expect("anonymous");
     let with_key = policy::decision::decide_as(
         &snapshot.policy,

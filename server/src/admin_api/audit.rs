@@ -1,13 +1,12 @@
 //! `/console/api/audit`: the audit log, filtered and paged.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::Json;
 use policy::wire::AuditFilter;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use usecases::Console;
 
-use super::{query, AdminCaller};
+use super::{query, AdminCaller, AppConsole};
 use crate::api::error::ApiError;
 
 #[derive(Deserialize)]
@@ -37,8 +36,8 @@ impl Default for AuditQuery {
 }
 
 pub async fn list(
-    State(console): State<Console>,
     AdminCaller(..): AdminCaller,
+    AppConsole(console): AppConsole,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let q: AuditQuery = query(raw.as_deref())?;

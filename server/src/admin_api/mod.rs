@@ -26,32 +26,14 @@ use usecases::{Actor, Console};
 
 use crate::api::error::{code, wrong_verb, ApiError};
 
+/// The first path segments of the application-level routes: each is also
+/// served under `/console/api/apps/{id}/`, addressing that application.
+const APP_LEVEL: [&str; 5] = ["users", "roles", "services", "permissions", "audit"];
+
 pub fn router(console: Console) -> Router {
-    Router::new()
-        .route(
-            "/console/api/session",
-            post(session::sign_in).delete(session::sign_out),
-        )
-        .route(
-            "/console/api/admins",
-            get(admins::list).post(admins::create),
-        )
-        .route(
-            "/console/api/admins/me/password",
-            put(admins::change_password),
-        )
-        .route(
-            "/console/api/admins/{id}",
-            patch(admins::update).delete(admins::delete),
-        )
-        .route("/console/api/apps", get(apps::list))
-        .route("/console/api/apps/{id}/api-keys", get(apps::keys))
-        .route(
-            "/console/api/apps/{id}/api-keys/{name}/regenerate",
-            post(apps::regenerate_key),
-        )
-        .route("/console/api/keys", get(keys::list).post(keys::create))
-        .route("/console/api/keys/{id}", delete(keys::revoke))
+    // application-level routes: the default application, or the one
+    // `/console/api/apps/{id}/...` selected ([`AppConsole`])
+    let app_level = Router::new()
         .route("/console/api/users", get(users::list).post(users::create))
         .route(
             "/console/api/users/{id}",
@@ -80,11 +62,122 @@ pub fn router(console: Console) -> Router {
             get(permissions::export).put(permissions::import),
         )
         .route("/console/api/audit", get(audit::list))
+        .method_not_allowed_fallback(wrong_verb)
+        .with_state(console.clone());
+    let in_app = app_level.clone();
+    Router::new()
+        .route(
+            "/console/api/session",
+            post(session::sign_in).delete(session::sign_out),
+        )
+        .route(
+            "/console/api/admins",
+            get(admins::list).post(admins::create),
+        )
+        .route(
+            "/console/api/admins/me/password",
+            put(admins::change_password),
+        )
+        .route(
+            "/console/api/admins/{id}",
+            patch(admins::update).delete(admins::delete),
+        )
+        .route("/console/api/apps", get(apps::list).post(apps::create))
+        .route(
+            "/console/api/apps/{id}",
+            get(apps::details).patch(apps::update).delete(apps::delete),
+        )
+        .route(
+            "/console/api/apps/{id}/api-keys",
+            get(apps::keys).post(apps::create_key),
+        )
+        .route(
+            "/console/api/apps/{id}/api-keys/{name}",
+            delete(apps::delete_key),
+        )
+        .route(
+            "/console/api/apps/{id}/api-keys/{name}/regenerate",
+            post(apps::regenerate_key),
+        )
+        .route(
+            "/console/api/apps/{id}/{*rest}",
+            any(move |path, request| in_application(in_app.clone(), path, request)),
+        )
+        .route("/console/api/keys", get(keys::list).post(keys::create))
+        .route("/console/api/keys/{id}", delete(keys::revoke))
         .route("/console/api", any(unknown_path))
         .route("/console/api/", any(unknown_path))
         .route("/console/api/{*rest}", any(unknown_path))
         .method_not_allowed_fallback(wrong_verb)
         .with_state(console)
+        .merge(app_level)
+}
+
+/// The application `/console/api/apps/{id}/...` selected.
+#[derive(Clone)]
+struct SelectedApp(String);
+
+/// `/console/api/apps/{id}/{rest}`: the application-level route `rest`,
+/// addressing application `id`.
+async fn in_application(
+    routes: Router,
+    params: axum::extract::RawPathParams,
+    mut request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use tower::ServiceExt;
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_string())
+    };
+    let (Some(id), Some(rest)) = (param("id"), param("rest")) else {
+        return unknown_path().await.into_response();
+    };
+    let first = rest.split('/').next().unwrap_or_default();
+    if !APP_LEVEL.contains(&first) {
+        return unknown_path().await.into_response();
+    }
+    // the rest of the path as the client sent it (still percent-encoded)
+    let raw = request.uri().path();
+    let Some(tail) = raw
+        .strip_prefix("/console/api/apps/")
+        .and_then(|after| after.split_once('/'))
+        .map(|(_, tail)| tail.to_string())
+    else {
+        return unknown_path().await.into_response();
+    };
+    let query = request
+        .uri()
+        .query()
+        .map(|query| format!("?{query}"))
+        .unwrap_or_default();
+    let Ok(uri) = format!("/console/api/{tail}{query}").parse::<axum::http::Uri>() else {
+        return unknown_path().await.into_response();
+    };
+    *request.uri_mut() = uri;
+    request.extensions_mut().insert(SelectedApp(id));
+    match routes.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+/// The console addressing the application of an application-level call:
+/// the one `/console/api/apps/{id}/...` selected, or the default. An
+/// unknown application is a 404.
+pub struct AppConsole(pub Console);
+
+impl FromRequestParts<Console> for AppConsole {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, console: &Console) -> Result<Self, ApiError> {
+        match parts.extensions.get::<SelectedApp>() {
+            Some(SelectedApp(id)) => Ok(AppConsole(console.in_app(id)?)),
+            None => Ok(AppConsole(console.clone())),
+        }
+    }
 }
 
 async fn unknown_path() -> ApiError {

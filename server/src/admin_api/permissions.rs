@@ -1,7 +1,7 @@
 //! `/console/api/services/.../permissions/...` and `/console/api/permissions`:
 //! one cell, and the whole set as a document.
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use usecases::Console;
 
-use super::{query, AdminCaller};
+use super::{query, AdminCaller, AppConsole};
 use crate::api::body::AdminJson;
 use crate::api::error::{code, ApiError, ApiPath};
 
@@ -36,8 +36,8 @@ impl FromRequestParts<Console> for KindPath {
 }
 
 pub async fn set_cell(
-    State(console): State<Console>,
     AdminCaller(actor, _): AdminCaller,
+    AppConsole(console): AppConsole,
     KindPath(kind, service, subject, method): KindPath,
     AdminJson(EffectBody { effect }): AdminJson<EffectBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -49,8 +49,8 @@ pub async fn set_cell(
 }
 
 pub async fn export(
-    State(console): State<Console>,
     AdminCaller(..): AdminCaller,
+    AppConsole(console): AppConsole,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(usecases::permissions::export(&console).await?)))
 }
@@ -71,8 +71,8 @@ impl FromRequestParts<Console> for ImportQuery {
 }
 
 pub async fn import(
-    State(console): State<Console>,
     AdminCaller(actor, _): AdminCaller,
+    AppConsole(console): AppConsole,
     q: ImportQuery,
     AdminJson(document): AdminJson<PermissionDocument>,
 ) -> Result<Json<Value>, ApiError> {

@@ -1,25 +1,23 @@
 //! `/console/api/roles`: custom roles (system roles are fixed).
 
-use axum::extract::State;
 use axum::Json;
 use policy::wire::RoleName;
 use serde_json::{json, Value};
-use usecases::Console;
 
-use super::AdminCaller;
+use super::{AdminCaller, AppConsole};
 use crate::api::body::AdminJson;
 use crate::api::error::{ApiError, ApiPath};
 
 pub async fn list(
-    State(console): State<Console>,
     AdminCaller(..): AdminCaller,
+    AppConsole(console): AppConsole,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(usecases::roles::list(&console).await?)))
 }
 
 pub async fn create(
-    State(console): State<Console>,
     AdminCaller(actor, _): AdminCaller,
+    AppConsole(console): AppConsole,
     AdminJson(role): AdminJson<RoleName>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(
@@ -28,8 +26,8 @@ pub async fn create(
 }
 
 pub async fn rename(
-    State(console): State<Console>,
     AdminCaller(actor, _): AdminCaller,
+    AppConsole(console): AppConsole,
     ApiPath(role): ApiPath<String>,
     AdminJson(new_name): AdminJson<RoleName>,
 ) -> Result<Json<Value>, ApiError> {
@@ -39,8 +37,8 @@ pub async fn rename(
 }
 
 pub async fn delete(
-    State(console): State<Console>,
     AdminCaller(actor, _): AdminCaller,
+    AppConsole(console): AppConsole,
     ApiPath(role): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     usecases::roles::delete(&console, &actor, &role).await?;

@@ -1,13 +1,12 @@
 //! `/console/api/users`: application users and their roles.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::Json;
 use policy::wire::{NewUser, UserChanges};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use usecases::Console;
 
-use super::{query, AdminCaller};
+use super::{query, AdminCaller, AppConsole};
 use crate::api::body::AdminJson;
 use crate::api::error::{ApiError, ApiPath};
 
@@ -30,8 +29,8 @@ impl Default for UserQuery {
 }
 
 pub async fn list(
-    State(console): State<Console>,
     AdminCaller(..): AdminCaller,
+    AppConsole(console): AppConsole,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let q: UserQuery = query(raw.as_deref())?;
@@ -40,8 +39,8 @@ pub async fn list(
 }
 
 pub async fn create(
-    State(console): State<Console>,
     AdminCaller(actor, _): AdminCaller,
+    AppConsole(console): AppConsole,
     AdminJson(new_user): AdminJson<NewUser>,
 ) -> Result<Json<Value>, ApiError> {
     let user = usecases::users::create(&console, &actor, new_user).await?;
@@ -49,8 +48,8 @@ pub async fn create(
 }
 
 pub async fn update(
-    State(console): State<Console>,
     AdminCaller(actor, _): AdminCaller,
+    AppConsole(console): AppConsole,
     ApiPath(id): ApiPath<String>,
     AdminJson(changes): AdminJson<UserChanges>,
 ) -> Result<Json<Value>, ApiError> {
@@ -59,8 +58,8 @@ pub async fn update(
 }
 
 pub async fn delete(
-    State(console): State<Console>,
     AdminCaller(actor, _): AdminCaller,
+    AppConsole(console): AppConsole,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     usecases::users::delete(&console, &actor, &id).await?;
@@ -68,8 +67,8 @@ pub async fn delete(
 }
 
 pub async fn assign_role(
-    State(console): State<Console>,
     AdminCaller(actor, _): AdminCaller,
+    AppConsole(console): AppConsole,
     ApiPath((id, role)): ApiPath<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let changed = usecases::users::assign_role(&console, &actor, &id, &role).await?;
@@ -78,8 +77,8 @@ pub async fn assign_role(
 }
 
 pub async fn remove_role(
-    State(console): State<Console>,
     AdminCaller(actor, _): AdminCaller,
+    AppConsole(console): AppConsole,
     ApiPath((id, role)): ApiPath<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let changed = usecases::users::remove_role(&console, &actor, &id, &role).await?;

@@ -119,20 +119,44 @@ pub fn user_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     Ok(Some(token))
 }
 
-/// The API key a call names with `/{application-id}/{api-key}/...`, checked
-/// against the snapshot (no database): an unknown application or key is a
-/// 401 (8014), never the default. `None` for the `/api/...` form, which
-/// addresses the default application without a key.
-pub struct CallKey(pub Option<SnapshotKey>);
+/// The application a call addresses, and the API key it names: with
+/// `/{application-id}/{api-key}/...`, that application and key, checked
+/// against the snapshots (no database): an unknown application or key is a
+/// 401 (8014), never the default. The `/api/...` form addresses the default
+/// application without a key.
+pub struct CallKey {
+    pub snapshot: Arc<Snapshot>,
+    pub key: Option<SnapshotKey>,
+}
+
+impl CallKey {
+    /// The console addressing this call's application, for the use cases.
+    pub fn console(&self, state: &ApiState) -> Console {
+        Console {
+            app: self.snapshot.application_id.as_str().into(),
+            ..state.console.clone()
+        }
+    }
+}
 
 impl FromRequestParts<ApiState> for CallKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<CallKey, ApiError> {
+        let runtime = &state.console.runtime;
+        let default = || {
+            runtime
+                .snapshot(&state.console.app)
+                .map(|snapshot| CallKey {
+                    snapshot,
+                    key: None,
+                })
+                .ok_or_else(|| ApiError::from(usecases::Error::Internal))
+        };
         let params = match RawPathParams::from_request_parts(parts, state).await {
             Ok(params) => params,
             // a route without parameters: the `/api/...` form
-            Err(RawPathParamsRejection::MissingPathParams(_)) => return Ok(CallKey(None)),
+            Err(RawPathParamsRejection::MissingPathParams(_)) => return default(),
             // a key that is not even text names no key
             Err(_) => return Err(ApiError::unknown_app_key()),
         };
@@ -143,23 +167,28 @@ impl FromRequestParts<ApiState> for CallKey {
                 .map(|(_, value)| value.to_string())
         };
         match (param("app_id"), param("api_key")) {
-            (Some(application_id), Some(api_key)) => state
-                .console
-                .runtime
-                .snapshot()
-                .key(&application_id, &api_key)
-                .cloned()
-                .map(|key| CallKey(Some(key)))
-                .ok_or_else(ApiError::unknown_app_key),
-            _ => Ok(CallKey(None)),
+            (Some(application_id), Some(api_key)) => {
+                let snapshot = runtime
+                    .snapshot(&application_id)
+                    .ok_or_else(ApiError::unknown_app_key)?;
+                let key = snapshot
+                    .key(&api_key)
+                    .cloned()
+                    .ok_or_else(ApiError::unknown_app_key)?;
+                Ok(CallKey {
+                    snapshot,
+                    key: Some(key),
+                })
+            }
+            _ => default(),
         }
     }
 }
 
 /// The caller of a runtime call, identified before the handler runs: the
-/// snapshot it is judged by and its subjects. A `user-token` that is
-/// present but not a live session of an enabled user is a 401 (3064),
-/// never anonymous.
+/// snapshot of the application it is judged by and its subjects. A
+/// `user-token` that is present but not a live session of an enabled user
+/// of that application is a 401 (3064), never anonymous.
 pub struct Caller {
     pub snapshot: Arc<Snapshot>,
     /// The role of the API key the call was made with: a subject before
@@ -174,19 +203,24 @@ impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Caller, ApiError> {
-        let CallKey(key) = CallKey::from_request_parts(parts, state).await?;
+        let CallKey { mut snapshot, key } = CallKey::from_request_parts(parts, state).await?;
         let console = &state.console;
         let user_id = match user_token(&parts.headers)? {
-            Some(token) => Some(
-                console
+            Some(token) => {
+                let timeout = console.settings_with(snapshot.settings).session_timeout;
+                let user_id = console
                     .runtime
-                    .authenticate(token, console.settings.session_timeout)
+                    .authenticate(&snapshot.application_id, token, timeout)
                     .await?
-                    .ok_or_else(ApiError::invalid_token)?,
-            ),
+                    .ok_or_else(ApiError::invalid_token)?;
+                // the user may have been read into a newer snapshot just now
+                if let Some(newer) = console.runtime.snapshot(&snapshot.application_id) {
+                    snapshot = newer;
+                }
+                Some(user_id)
+            }
             None => None,
         };
-        let snapshot = console.runtime.snapshot();
         // a token whose user was disabled or deleted since is no identity at all
         let subjects = snapshot
             .subjects(user_id.as_deref())

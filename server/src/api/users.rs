@@ -35,10 +35,11 @@ pub struct LoginRequest {
 
 pub async fn login(
     State(state): State<ApiState>,
-    _key: CallKey,
+    call: CallKey,
     RuntimeJson(request): RuntimeJson<LoginRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let (user, token) = usecases::login::login(&state.console, &request.login, request.password)
+    let console = call.console(&state);
+    let (user, token) = usecases::login::login(&console, &request.login, request.password)
         .await
         .map_err(|error| match error {
             LoginError::InvalidLogin => ApiError::new(
@@ -74,11 +75,11 @@ pub async fn login(
 
 pub async fn logout(
     State(state): State<ApiState>,
-    _key: CallKey,
+    call: CallKey,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     let token = user_token(&headers)?.ok_or_else(ApiError::invalid_token)?;
-    if !usecases::login::logout(&state.console, token).await? {
+    if !usecases::login::logout(&call.console(&state), token).await? {
         return Err(ApiError::invalid_token());
     }
     Ok(StatusCode::OK)
@@ -91,11 +92,11 @@ pub struct TokenPath {
 
 pub async fn is_valid_user_token(
     State(state): State<ApiState>,
-    _key: CallKey,
+    call: CallKey,
     ApiPath(TokenPath { token }): ApiPath<TokenPath>,
 ) -> Result<Json<bool>, ApiError> {
     Ok(Json(
-        usecases::login::is_valid_user_token(&state.console, &token).await?,
+        usecases::login::is_valid_user_token(&call.console(&state), &token).await?,
     ))
 }
 
@@ -110,14 +111,15 @@ pub struct RegisterRequest {
 
 pub async fn register(
     State(state): State<ApiState>,
-    _key: CallKey,
+    call: CallKey,
     request: axum::extract::Request,
 ) -> Result<Json<Value>, ApiError> {
-    if !state.console.settings.registration {
+    let console = call.console(&state);
+    if !console.app_settings().registration {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             code::REGISTRATION_DISABLED,
-            "self-registration is disabled on this server",
+            "self-registration is disabled for this application",
         ));
     }
     let RuntimeJson(request) = <RuntimeJson<RegisterRequest> as axum::extract::FromRequest<
@@ -129,7 +131,7 @@ pub async fn register(
         name: request.name,
         password: request.password,
     };
-    match usecases::login::register(&state.console, new_user).await {
+    match usecases::login::register(&console, new_user).await {
         Ok(user) => Ok(Json(user_object(&user, None))),
         Err(usecases::Error::Conflict(message)) => Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -50,6 +50,19 @@ pub fn check_role_name(name: &str) -> Result<String, String> {
     Ok(name.to_string())
 }
 
+/// An application's name: 1 to 64 characters, trimmed, no control
+/// characters.
+pub fn check_app_name(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err("an application name has 1 to 64 characters".to_string());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("an application name may not hold control characters".to_string());
+    }
+    Ok(name.to_string())
+}
+
 /// A user's display name: at most 200 characters, trimmed, no control
 /// characters (a NUL or a line break in a name is never meant, and a NUL
 /// cannot be stored by every engine).

@@ -223,6 +223,54 @@ pub struct AppInfo {
     pub default: bool,
 }
 
+/// An application's own settings as stored: `None` follows the server's
+/// configuration (`SESSION_TIMEOUT_SECS`, `LOGIN_MAX_FAILURES`,
+/// `LOGIN_LOCKOUT_SECS`, `ALLOW_REGISTRATION`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct AppSettingsView {
+    pub session_timeout_secs: Option<i64>,
+    pub max_failed_logins: Option<i64>,
+    pub lockout_secs: Option<i64>,
+    pub registration: Option<bool>,
+}
+
+/// One application with its settings: as stored, and as they apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppDetails {
+    pub id: String,
+    pub name: String,
+    pub default: bool,
+    pub settings: AppSettingsView,
+    /// Every value as it applies (the configuration's where `settings` has none).
+    pub effective: AppSettingsView,
+}
+
+/// A new application, empty or cloned from another.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewApp {
+    pub name: String,
+    /// The id of the application to copy roles, services, keys' roles,
+    /// permissions and settings from.
+    #[serde(default)]
+    pub clone_from: Option<String>,
+    /// With `clone_from`: its users (with their passwords and roles) too.
+    #[serde(default)]
+    pub with_users: bool,
+}
+
+/// What `PATCH /console/api/apps/{id}` changes: the name, and the settings
+/// (all four at once; a missing value follows the configuration).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppChanges {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub settings: Option<AppSettingsView>,
+}
+
 /// An API key of an application: it identifies a kind of client and
 /// carries a role; it is no secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ pub mod sessions;
 pub mod snapshot;
 pub mod sync;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,23 +22,24 @@ use store::{now_millis, Pool, StoreError};
 
 use crate::secret::TokenHash;
 use crate::sessions::{Cached, SessionCache};
-use crate::snapshot::{subject_of, Snapshot};
+use crate::snapshot::{subject_of, Snapshot, SnapshotUser};
 
 /// What a committed change tells the runtime.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
-    /// The policy counter the change moved to, if it changed users, roles,
-    /// services or permissions.
-    pub policy_version: Option<i64>,
+    /// The application whose users, roles, services, permissions, keys or
+    /// settings it changed (or that it created or deleted), and the
+    /// application's policy count it moved to.
+    pub policy: Option<(String, i64)>,
     /// The one cell it changed, when that is all it changed: the snapshot
-    /// is patched in place of a full reload.
+    /// is patched in place of a reload.
     pub cell: Option<ChangedCell>,
     /// Users whose sessions it ended.
     pub ended_users: Vec<String>,
     /// Sessions it ended, by token hash.
     pub ended_tokens: Vec<String>,
     /// Users it added or changed (name, status, roles) without changing
-    /// anything else of the policy: read again one by one, no full reload.
+    /// anything else of the policy: read again one by one, no reload.
     pub changed_users: Vec<String>,
 }
 
@@ -53,16 +55,28 @@ pub struct ChangedCell {
     pub method: String,
 }
 
+/// The snapshots of every application, by id in uppercase (ids compare
+/// without case, as UUIDs do).
+type Apps = HashMap<String, Arc<Snapshot>>;
+
+fn app_key(application_id: &str) -> String {
+    application_id.to_ascii_uppercase()
+}
+
 pub struct Runtime {
     pool: Pool,
-    snapshot: ArcSwap<Snapshot>,
+    apps: ArcSwap<Apps>,
     sessions: SessionCache,
     /// Reloads run one at a time, so the last one to finish saw every commit.
     reload_lock: tokio::sync::Mutex<()>,
     /// The database's counters as this process last acted on them: the
-    /// policy, and the last runtime event (see [`sync`]).
+    /// policy (every application's snapshot was checked against its own
+    /// count after the global one reached this), and the last runtime
+    /// event (see [`sync`]).
     policy_seen: AtomicI64,
     events_seen: AtomicI64,
+    /// Events were missed: the next policy tick reloads every application.
+    reload_everything: AtomicBool,
     /// When the event feed was last read in full (milliseconds since the
     /// epoch), and whether anything reads it: a cache whose feed has not
     /// been read for [`sync::FEED_STALE_AFTER_MS`] trusts no cached
@@ -70,7 +84,7 @@ pub struct Runtime {
     /// ended.
     feed_read_at: AtomicI64,
     feed_followed: AtomicBool,
-    /// Full snapshot loads so far (start-up included).
+    /// Application snapshot loads so far (start-up included).
     full_reloads: AtomicU64,
     /// Users the feed asked to read again while a reload held the lock:
     /// read on a later tick, so ended sessions never wait behind a reload.
@@ -78,15 +92,16 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// A runtime over `pool` with its first snapshot loaded.
+    /// A runtime over `pool` with the snapshots of every application loaded.
     pub async fn open(pool: Pool) -> Result<Arc<Runtime>, StoreError> {
         let runtime = Arc::new(Runtime {
             pool,
-            snapshot: ArcSwap::from_pointee(Snapshot::default()),
+            apps: ArcSwap::from_pointee(Apps::new()),
             sessions: SessionCache::default(),
             reload_lock: tokio::sync::Mutex::new(()),
             policy_seen: AtomicI64::new(-1),
             events_seen: AtomicI64::new(-1),
+            reload_everything: AtomicBool::new(false),
             feed_read_at: AtomicI64::new(now_millis()),
             feed_followed: AtomicBool::new(false),
             full_reloads: AtomicU64::new(0),
@@ -96,24 +111,43 @@ impl Runtime {
         Ok(runtime)
     }
 
-    pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.snapshot.load_full()
+    /// The snapshot of one application; `None` if there is no such
+    /// application (as far as this server knows).
+    pub fn snapshot(&self, application_id: &str) -> Option<Arc<Snapshot>> {
+        self.apps.load().get(&app_key(application_id)).cloned()
     }
 
-    /// Reads the assignments again and swaps them in at once. On error
-    /// (a corrupt cell, say) the last snapshot stays in force.
+    /// Every application's snapshot, the default first, then by name.
+    pub fn applications(&self) -> Vec<Arc<Snapshot>> {
+        let mut apps: Vec<Arc<Snapshot>> = self.apps.load().values().cloned().collect();
+        apps.sort_by(|a, b| {
+            b.is_default
+                .cmp(&a.is_default)
+                .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+        });
+        apps
+    }
+
+    /// Reads every application again and swaps them in at once. On error
+    /// (a corrupt cell, say) the last snapshots stay in force.
     pub async fn reload(&self) -> Result<(), StoreError> {
         let _one_at_a_time = self.reload_lock.lock().await;
         self.reload_locked().await
     }
 
-    async fn reload_locked(&self) -> Result<(), StoreError> {
-        // the counter is read first: a change committed meanwhile makes the
-        // next poll reload again, never the other way round
+    pub(crate) async fn reload_locked(&self) -> Result<(), StoreError> {
+        // the counters are read first: a change committed meanwhile makes
+        // the next poll reload again, never the other way round
         let versions = store::counters::read(&self.pool).await?;
-        let snapshot = snapshot::load(&self.pool).await?;
-        self.snapshot.store(Arc::new(snapshot));
-        self.full_reloads.fetch_add(1, Ordering::SeqCst);
+        let mut apps = Apps::new();
+        for (id, version) in store::counters::app_versions(&self.pool).await? {
+            if let Some(snapshot) = snapshot::load(&self.pool, &id, version).await? {
+                self.full_reloads.fetch_add(1, Ordering::SeqCst);
+                apps.insert(app_key(&id), Arc::new(snapshot));
+            }
+        }
+        self.forget_sessions_of_gone(&apps);
+        self.apps.store(Arc::new(apps));
         self.policy_seen.store(versions.policy, Ordering::SeqCst);
         if self.events_seen.load(Ordering::SeqCst) < 0 {
             self.events_seen.store(versions.sessions, Ordering::SeqCst);
@@ -121,7 +155,73 @@ impl Runtime {
         Ok(())
     }
 
-    /// How many full snapshot loads this runtime has made (start-up
+    /// Reads one application again (and forgets it, and its sessions, if
+    /// it no longer exists). Other applications' snapshots stay as they are.
+    pub async fn reload_app(&self, application_id: &str) -> Result<(), StoreError> {
+        let _one_at_a_time = self.reload_lock.lock().await;
+        self.reload_app_locked(application_id).await
+    }
+
+    pub(crate) async fn reload_app_locked(&self, application_id: &str) -> Result<(), StoreError> {
+        let loaded = match store::counters::app_version(&self.pool, application_id).await? {
+            Some(version) => snapshot::load(&self.pool, application_id, version).await?,
+            None => None,
+        };
+        let mut apps = Apps::clone(&self.apps.load());
+        match loaded {
+            Some(snapshot) => {
+                self.full_reloads.fetch_add(1, Ordering::SeqCst);
+                apps.insert(app_key(application_id), Arc::new(snapshot));
+            }
+            None => {
+                apps.remove(&app_key(application_id));
+                self.forget_sessions_of_gone(&apps);
+            }
+        }
+        self.apps.store(Arc::new(apps));
+        Ok(())
+    }
+
+    /// Sessions of applications that are not in `apps` open nothing more.
+    fn forget_sessions_of_gone(&self, apps: &Apps) {
+        for gone in self.apps.load().keys().filter(|id| !apps.contains_key(*id)) {
+            self.sessions.forget_app(gone);
+        }
+    }
+
+    /// Brings every application up to its count in the database: reloads
+    /// those that moved, loads new ones, drops deleted ones. What the
+    /// policy task does when the global counter moved.
+    pub(crate) async fn sync_apps_locked(&self) -> Result<usize, StoreError> {
+        let versions = store::counters::read(&self.pool).await?;
+        let stored = store::counters::app_versions(&self.pool).await?;
+        let current = self.apps.load_full();
+        let mut reloaded = 0;
+        for (id, version) in &stored {
+            let seen = current.get(&app_key(id)).map(|snapshot| snapshot.version);
+            if seen != Some(*version) {
+                self.reload_app_locked(id).await?;
+                reloaded += 1;
+            }
+        }
+        let gone: Vec<String> = current
+            .values()
+            .filter(|snapshot| {
+                !stored
+                    .iter()
+                    .any(|(id, _)| id.eq_ignore_ascii_case(&snapshot.application_id))
+            })
+            .map(|snapshot| snapshot.application_id.clone())
+            .collect();
+        for id in gone {
+            self.reload_app_locked(&id).await?;
+            reloaded += 1;
+        }
+        self.policy_seen.store(versions.policy, Ordering::SeqCst);
+        Ok(reloaded)
+    }
+
+    /// How many application snapshots this runtime has loaded (start-up
     /// included): changes that need none must not add to it.
     pub fn full_reloads(&self) -> u64 {
         self.full_reloads.load(Ordering::SeqCst)
@@ -132,10 +232,10 @@ impl Runtime {
         self.sessions.len()
     }
 
-    /// Reads these users again and patches them into the snapshot (a user
-    /// no longer there is dropped). Under the reload lock, so a full reload
-    /// and a patch never overwrite each other with older data: whichever
-    /// runs last read the database last.
+    /// Reads these users again and patches them into their applications'
+    /// snapshots (a user no longer there is dropped). Under the reload
+    /// lock, so a reload and a patch never overwrite each other with older
+    /// data: whichever runs last read the database last.
     pub async fn users_changed(&self, ids: &[String]) -> Result<(), StoreError> {
         if ids.is_empty() {
             return Ok(());
@@ -145,18 +245,61 @@ impl Runtime {
     }
 
     pub(crate) async fn users_changed_locked(&self, ids: &[String]) -> Result<(), StoreError> {
-        let before = store::counters::read(&self.pool).await?.policy;
+        let before = store::counters::app_versions(&self.pool).await?;
         let users = snapshot::load_users(&self.pool, ids).await?;
-        let after = store::counters::read(&self.pool).await?.policy;
-        let seen = self.policy_seen.load(Ordering::SeqCst);
-        if before != seen || after != seen {
-            // the policy moved on (a user deleted and the email registered
-            // again, a role renamed): these users must not meet the older
-            // cells of this snapshot, so everything is read again
-            return self.reload_locked().await;
+        let after = store::counters::app_versions(&self.pool).await?;
+        // per application: the users found in it, and (for every
+        // application) the users that are gone
+        let mut found: HashMap<String, HashMap<String, Option<Arc<SnapshotUser>>>> = HashMap::new();
+        let mut gone = Vec::new();
+        for (id, user) in users {
+            match user {
+                Some(user) => {
+                    found
+                        .entry(app_key(&user.application_id))
+                        .or_default()
+                        .insert(id, Some(user));
+                }
+                None => gone.push(id),
+            }
         }
-        let patched = self.snapshot.load_full().with_users(users);
-        self.snapshot.store(Arc::new(patched));
+        let current = self.apps.load_full();
+        let mut apps = Apps::clone(&current);
+        let mut reload = Vec::new();
+        for (key, snapshot) in current.iter() {
+            let mut changed = found.remove(key).unwrap_or_default();
+            for id in &gone {
+                if snapshot.users.contains_key(id) {
+                    changed.insert(id.clone(), None);
+                }
+            }
+            if changed.is_empty() {
+                continue;
+            }
+            let count = |versions: &[(String, i64)]| {
+                versions
+                    .iter()
+                    .find(|(id, _)| app_key(id) == *key)
+                    .map(|(_, version)| *version)
+            };
+            let seen = Some(snapshot.version);
+            if count(&before) != seen || count(&after) != seen {
+                // the application's policy moved on (a user deleted and the
+                // email registered again, a role renamed): these users must
+                // not meet the older cells of this snapshot
+                reload.push(snapshot.application_id.clone());
+                continue;
+            }
+            apps.insert(key.clone(), Arc::new(snapshot.with_users(changed)));
+        }
+        // users of an application this server has not loaded yet
+        for key in found.keys() {
+            reload.push(key.clone());
+        }
+        self.apps.store(Arc::new(apps));
+        for id in reload {
+            self.reload_app_locked(&id).await?;
+        }
         Ok(())
     }
 
@@ -168,8 +311,8 @@ impl Runtime {
     }
 
     /// The one door through which committed changes reach the runtime:
-    /// ended sessions are forgotten first, then the snapshot is patched
-    /// (one cell) or reloaded.
+    /// ended sessions are forgotten first, then the application's snapshot
+    /// is patched (one cell) or reloaded.
     pub async fn apply(&self, applied: &Applied) -> Result<(), StoreError> {
         for user_id in &applied.ended_users {
             self.sessions.forget_user(user_id);
@@ -177,61 +320,71 @@ impl Runtime {
         for token_hash in &applied.ended_tokens {
             self.sessions.forget_token(token_hash);
         }
-        if applied.policy_version.is_none() {
-            self.users_changed(&applied.changed_users).await?;
-        }
-        let Some(version) = applied.policy_version else {
-            return Ok(());
+        let Some((app, version)) = &applied.policy else {
+            return self.users_changed(&applied.changed_users).await;
         };
         match &applied.cell {
-            Some(cell) => self.cell_changed(version, cell).await,
-            None => self.reload().await,
+            Some(cell) => self.cell_changed(app, *version, cell).await,
+            None => self.reload_app(app).await,
         }
     }
 
     /// After the commit of a change to one permission cell, counted as
-    /// `version`: updates this snapshot in place of a full reload. The cell
-    /// is read back by ids under the lock, so of two racing changes the
-    /// last to apply shows what the database holds; if another change came
-    /// in between, or the service or subject is no longer called what the
-    /// snapshot calls it (a rename committed meanwhile), this falls back to
-    /// a full reload.
-    async fn cell_changed(&self, version: i64, cell: &ChangedCell) -> Result<(), StoreError> {
+    /// `version` of its application: updates that snapshot in place of a
+    /// reload. The cell is read back by ids under the lock, so of two
+    /// racing changes the last to apply shows what the database holds; if
+    /// another change came in between, or the service or subject is no
+    /// longer called what the snapshot calls it (a rename committed
+    /// meanwhile), this falls back to reloading the application.
+    async fn cell_changed(
+        &self,
+        app: &str,
+        version: i64,
+        cell: &ChangedCell,
+    ) -> Result<(), StoreError> {
         let _one_at_a_time = self.reload_lock.lock().await;
-        let seen = self.policy_seen.load(Ordering::SeqCst);
-        if seen >= version {
+        let Some(current) = self.snapshot(app) else {
+            return self.reload_app_locked(app).await;
+        };
+        if current.version >= version {
             // a reload since the commit has seen this change already
             return Ok(());
         }
-        if seen != version - 1 {
-            return self.reload_locked().await;
+        if current.version != version - 1 {
+            return self.reload_app_locked(app).await;
         }
         let now =
             store::permissions::read_by_ids(&self.pool, cell.kind, &cell.ids, &cell.method).await?;
         let Some(now) =
             now.filter(|now| now.service == cell.service && now.subject == cell.subject)
         else {
-            return self.reload_locked().await;
+            return self.reload_app_locked(app).await;
         };
-        let current = self.snapshot.load_full();
         let subject = subject_of(cell.kind, &cell.subject);
-        let Some(patched) = current.with_cell(&cell.service, &subject, &cell.method, now.effect)
+        let Some(mut patched) =
+            current.with_cell(&cell.service, &subject, &cell.method, now.effect)
         else {
-            return self.reload_locked().await;
+            return self.reload_app_locked(app).await;
         };
-        self.snapshot.store(Arc::new(patched));
-        self.policy_seen.store(version, Ordering::SeqCst);
+        patched.version = version;
+        let mut apps = Apps::clone(&self.apps.load());
+        apps.insert(app_key(app), Arc::new(patched));
+        self.apps.store(Arc::new(apps));
         Ok(())
     }
 
-    /// The user behind a token, if its session is live; renews its activity.
-    /// A session idle for `timeout` or longer is over, and deleted.
+    /// The user behind a token, if its session is live and belongs to
+    /// `application_id` (a token of another application opens nothing
+    /// here); renews its activity. A session idle for `timeout` or longer
+    /// is over, and deleted.
     pub async fn authenticate(
         &self,
+        application_id: &str,
         token: &str,
         timeout: Duration,
     ) -> Result<Option<String>, StoreError> {
-        self.authenticate_at(token, timeout, now_millis()).await
+        self.authenticate_at(application_id, token, timeout, now_millis())
+            .await
     }
 
     /// [`Runtime::authenticate`] as of `now` (milliseconds since the epoch),
@@ -239,6 +392,7 @@ impl Runtime {
     /// session idle for exactly `timeout` is over.
     pub async fn authenticate_at(
         &self,
+        application_id: &str,
         token: &str,
         timeout: Duration,
         now: i64,
@@ -246,6 +400,7 @@ impl Runtime {
         let token_hash = TokenHash::of(token);
         let token_hash = token_hash.as_str();
         let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+        let app = app_key(application_id);
         let cached = if self.feed_is_stale() {
             // another server may have ended any cached session meanwhile:
             // the database decides until the feed is read again
@@ -254,7 +409,14 @@ impl Runtime {
             self.sessions.lookup(token_hash, now, timeout_ms)
         };
         match cached {
-            Cached::Live { user_id, persist } => {
+            Cached::Live {
+                user_id,
+                app: session_app,
+                persist,
+            } => {
+                if session_app != app {
+                    return Ok(None);
+                }
                 if persist && !store::sessions::touch(&self.pool, token_hash, now).await? {
                     // ended elsewhere (another server's logout)
                     self.sessions.forget_token(token_hash);
@@ -269,6 +431,9 @@ impl Runtime {
                 let Some(session) = store::sessions::find(&self.pool, token_hash).await? else {
                     return Ok(None);
                 };
+                if app_key(&session.application_id) != app {
+                    return Ok(None);
+                }
                 if now.saturating_sub(session.last_seen_at) >= timeout_ms {
                     let cutoff = now.saturating_sub(timeout_ms);
                     store::sessions::delete_expired(&self.pool, token_hash, cutoff).await?;
@@ -278,7 +443,10 @@ impl Runtime {
                     // ended between the read and now
                     return Ok(None);
                 }
-                if !self.snapshot().users.contains_key(&session.app_user_id) {
+                let known = self
+                    .snapshot(&app)
+                    .is_some_and(|snapshot| snapshot.users.contains_key(&session.app_user_id));
+                if !known {
                     // a user added on another server that the feed has not
                     // brought here yet
                     self.users_changed(std::slice::from_ref(&session.app_user_id))
@@ -288,6 +456,7 @@ impl Runtime {
                     self.sessions.insert_unless_forgotten(
                         token_hash,
                         &session.app_user_id,
+                        &app,
                         now,
                         generation,
                     );

@@ -8,6 +8,8 @@ use std::sync::{Mutex, MutexGuard};
 
 struct CachedSession {
     user_id: String,
+    /// The application, its id in uppercase.
+    app: String,
     last_seen: i64,
     persisted_at: i64,
 }
@@ -17,6 +19,8 @@ pub enum Cached {
     /// Live; `persist` says the activity is due to be written back.
     Live {
         user_id: String,
+        /// The application (its id in uppercase).
+        app: String,
         persist: bool,
     },
     /// Was cached, ran out of time, and is now forgotten.
@@ -56,6 +60,7 @@ impl SessionCache {
                 }
                 Cached::Live {
                     user_id: session.user_id.clone(),
+                    app: session.app.clone(),
                     persist,
                 }
             }
@@ -78,6 +83,7 @@ impl SessionCache {
         &self,
         token_hash: &str,
         user_id: &str,
+        app: &str,
         now: i64,
         generation: u64,
     ) {
@@ -87,6 +93,7 @@ impl SessionCache {
                 token_hash.to_string(),
                 CachedSession {
                     user_id: user_id.to_string(),
+                    app: app.to_string(),
                     last_seen: now,
                     persisted_at: now,
                 },
@@ -113,6 +120,13 @@ impl SessionCache {
     pub fn forget_user(&self, user_id: &str) {
         let mut sessions = self.sessions();
         sessions.retain(|_, session| session.user_id != user_id);
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Drops every cached session of an application (id in uppercase).
+    pub fn forget_app(&self, app: &str) {
+        let mut sessions = self.sessions();
+        sessions.retain(|_, session| session.app != app);
         self.forgotten.fetch_add(1, Ordering::SeqCst);
     }
 

@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use policy::cells::{SubjectKind, ALL_METHODS};
 use policy::decision::{caller_subjects, Assignments, Effect, Policy, ServicePolicy, Subject};
+use store::apps::StoredSettings;
 use store::{Pool, StoreError};
 
 /// A user as the runtime needs them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotUser {
+    pub application_id: String,
     pub email: String,
     pub name: String,
     pub enabled: bool,
@@ -40,8 +42,19 @@ pub struct SnapshotKey {
     pub role: Subject,
 }
 
+/// One application's permissions, users, keys and settings, as of one
+/// count of its changes.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
+    /// The application's id as stored.
+    pub application_id: String,
+    pub name: String,
+    pub is_default: bool,
+    /// The application's policy count this snapshot shows (see
+    /// `store::counters::bump_app`).
+    pub version: i64,
+    /// As stored: `None` follows the server's configuration.
+    pub settings: StoredSettings,
     pub policy: Policy,
     /// By objectId; shared between snapshots until a user changes, and
     /// handed to the services that are called without a copy.
@@ -54,6 +67,11 @@ pub struct Snapshot {
 impl Default for Snapshot {
     fn default() -> Self {
         Snapshot {
+            application_id: String::new(),
+            name: String::new(),
+            is_default: false,
+            version: -1,
+            settings: StoredSettings::default(),
             policy: Policy::default(),
             users: Arc::default(),
             keys: Arc::default(),
@@ -74,13 +92,10 @@ impl Snapshot {
         Some(user.subjects.clone())
     }
 
-    /// The key a call names with `/{application-id}/{api-key}/...`: it must
-    /// be a key of that application (ids and keys compared without case,
-    /// as UUIDs are). `None` for anything else.
-    pub fn key(&self, application_id: &str, api_key: &str) -> Option<&SnapshotKey> {
-        self.keys
-            .get(&api_key.to_ascii_uppercase())
-            .filter(|key| key.application_id.eq_ignore_ascii_case(application_id))
+    /// The key a call names with `/{application-id}/{api-key}/...`: one of
+    /// this application's keys (compared without case, as UUIDs are).
+    pub fn key(&self, api_key: &str) -> Option<&SnapshotKey> {
+        self.keys.get(&api_key.to_ascii_uppercase())
     }
 
     /// This snapshot with one cell set to `effect`: one service is copied,
@@ -103,9 +118,7 @@ impl Snapshot {
         services.insert(service.to_string(), Arc::new(changed));
         Some(Snapshot {
             policy: Policy { services },
-            users: self.users.clone(),
-            keys: self.keys.clone(),
-            anonymous: self.anonymous.clone(),
+            ..self.clone()
         })
     }
 }
@@ -122,10 +135,8 @@ impl Snapshot {
             };
         }
         Snapshot {
-            policy: self.policy.clone(),
             users: Arc::new(users),
-            keys: self.keys.clone(),
-            anonymous: self.anonymous.clone(),
+            ..self.clone()
         }
     }
 }
@@ -148,18 +159,23 @@ fn set_assignment(assignments: &mut Assignments, method: String, effect: Effect)
     }
 }
 
-/// Reads everything the decision needs from the database. A stored effect
-/// that is neither Grant nor Deny is an error, never Inherit.
-pub async fn load(pool: &Pool) -> Result<Snapshot, StoreError> {
+/// Reads everything the decision needs about one application from the
+/// database, as of its policy count `version` (read before this). A stored
+/// effect that is neither Grant nor Deny is an error, never Inherit.
+/// `None` if the application does not exist.
+pub async fn load(pool: &Pool, app: &str, version: i64) -> Result<Option<Snapshot>, StoreError> {
     let mut services: HashMap<String, ServicePolicy> = HashMap::new();
     let mut conn = store::acquire(pool).await?;
-    for (_, service, method) in store::services::all_methods(&mut conn).await? {
+    let Some(row) = store::apps::get(&mut conn, app).await? else {
+        return Ok(None);
+    };
+    for (_, service, method) in store::services::all_methods(&mut conn, app).await? {
         let service = services.entry(service).or_default();
         if let Some(method) = method {
             service.methods.insert(method);
         }
     }
-    for cell in store::permissions::all(&mut conn).await? {
+    for cell in store::permissions::all(&mut conn, app).await? {
         let assignments = services
             .entry(cell.service)
             .or_default()
@@ -170,8 +186,8 @@ pub async fn load(pool: &Pool) -> Result<Snapshot, StoreError> {
     }
     drop(conn);
     let users = snapshot_users(
-        store::users::all(pool).await?,
-        store::users::all_roles(pool).await?,
+        store::users::all(pool, app).await?,
+        store::users::all_roles(pool, app).await?,
     );
     let policy = Policy {
         services: services
@@ -179,7 +195,7 @@ pub async fn load(pool: &Pool) -> Result<Snapshot, StoreError> {
             .map(|(name, service)| (name, Arc::new(service)))
             .collect(),
     };
-    let keys = store::apps::all_keys(pool)
+    let keys = store::apps::keys(pool, app)
         .await?
         .into_iter()
         .map(|key| {
@@ -193,17 +209,27 @@ pub async fn load(pool: &Pool) -> Result<Snapshot, StoreError> {
             )
         })
         .collect();
-    Ok(Snapshot {
+    Ok(Some(Snapshot {
+        application_id: row.application_id,
+        name: row.name,
+        is_default: row.is_default != 0,
+        version,
+        settings: StoredSettings {
+            session_timeout_secs: row.session_timeout_secs,
+            max_failed_logins: row.max_failed_logins,
+            lockout_secs: row.lockout_secs,
+            registration: row.registration.map(|on| on != 0),
+        },
         policy,
         users: Arc::new(users),
         keys: Arc::new(keys),
         ..Snapshot::default()
-    })
+    }))
 }
 
 /// Users as the snapshot keeps them, from their rows and their role
 /// assignments (user id, role name; in the order the subjects list them).
-fn snapshot_users(
+pub(crate) fn snapshot_users(
     rows: Vec<store::users::RuntimeUser>,
     roles: Vec<(String, String)>,
 ) -> HashMap<String, Arc<SnapshotUser>> {
@@ -212,6 +238,7 @@ fn snapshot_users(
         users.insert(
             row.app_user_id,
             SnapshotUser {
+                application_id: row.application_id,
                 email: row.email,
                 name: row.name,
                 enabled: row.user_status == "ENABLED",
@@ -235,8 +262,8 @@ fn snapshot_users(
 /// values are far above it).
 const USERS_PER_READ: usize = 500;
 
-/// The users with these ids as the database has them now; an id with no
-/// user maps to `None` (deleted).
+/// The users with these ids as the database has them now (each knows its
+/// application); an id with no user maps to `None` (deleted).
 pub async fn load_users(
     pool: &Pool,
     ids: &[String],

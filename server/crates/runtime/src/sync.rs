@@ -89,6 +89,7 @@ impl Runtime {
                 // missed events: every cached session goes, and the policy
                 // task reloads everything (the feed does not wait for it)
                 self.sessions.forget_all();
+                self.reload_everything.store(true, Ordering::SeqCst);
                 self.policy_seen.store(-1, Ordering::SeqCst);
                 done.gap = true;
             }
@@ -136,21 +137,24 @@ impl Runtime {
             .append(users);
     }
 
-    /// Reloads the snapshot if another server changed the policy; true if
-    /// it did.
+    /// Brings the applications another server changed up to date (each
+    /// reloaded alone: a change in one never reloads another); true if
+    /// any was.
     pub async fn follow_policy(&self) -> Result<bool, StoreError> {
         let versions = store::counters::read(&self.pool).await?;
         if versions.policy == self.policy_seen.load(Ordering::SeqCst) {
             return Ok(false);
         }
         let _one_at_a_time = self.reload_lock.lock().await;
-        // a change made here meanwhile may have caught up already
-        let versions = store::counters::read(&self.pool).await?;
-        if versions.policy == self.policy_seen.load(Ordering::SeqCst) {
-            return Ok(false);
+        if self.reload_everything.swap(false, Ordering::SeqCst) {
+            // missed events may have changed users of any application
+            if let Err(error) = self.reload_locked().await {
+                self.reload_everything.store(true, Ordering::SeqCst);
+                return Err(error);
+            }
+            return Ok(true);
         }
-        self.reload_locked().await?;
-        Ok(true)
+        Ok(self.sync_apps_locked().await? > 0)
     }
 
     /// Follows the feed and the policy every `every`, in two tasks, for as

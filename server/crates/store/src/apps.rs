@@ -1,6 +1,6 @@
-//! `application` and `api_key`: the applications of the console and the
-//! API keys of each, with the system role every key carries. This version
-//! keeps one application, the default, made by migration.
+//! `application` and `api_key`: the applications of the console, their
+//! settings, and the API keys of each with the role every key carries.
+//! The default application is made by migration and cannot be deleted.
 
 use sqlx::FromRow;
 
@@ -10,15 +10,123 @@ use crate::{Conn, Pool, StoreError};
 pub struct AppRow {
     pub application_id: String,
     pub name: String,
+    pub is_default: i64,
+    /// Settings; `None` follows the server's configuration.
+    pub session_timeout_secs: Option<i64>,
+    pub max_failed_logins: Option<i64>,
+    pub lockout_secs: Option<i64>,
+    pub registration: Option<i64>,
+}
+
+const APP_COLUMNS: &str = "application_id, name, is_default, session_timeout_secs, \
+     max_failed_logins, lockout_secs, registration";
+
+/// Every application, the default first, then by name.
+pub async fn list(pool: &Pool) -> Result<Vec<AppRow>, StoreError> {
+    Ok(sqlx::query_as::<_, AppRow>(&format!(
+        "select {APP_COLUMNS} from application order by is_default desc, lower(name), name"
+    ))
+    .fetch_all(pool)
+    .await?)
+}
+
+/// One application by id (exactly as stored).
+pub async fn get(conn: &mut Conn, application_id: &str) -> Result<Option<AppRow>, StoreError> {
+    Ok(sqlx::query_as::<_, AppRow>(&format!(
+        "select {APP_COLUMNS} from application where application_id = $1"
+    ))
+    .bind(application_id)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// The default application (made by migration, so it always exists).
 pub async fn default_application(pool: &Pool) -> Result<AppRow, StoreError> {
-    Ok(sqlx::query_as::<_, AppRow>(
-        "select application_id, name from application where is_default = 1",
-    )
+    Ok(sqlx::query_as::<_, AppRow>(&format!(
+        "select {APP_COLUMNS} from application where is_default = 1"
+    ))
     .fetch_one(pool)
     .await?)
+}
+
+/// A new application; a taken name is [`crate::Unique::ApplicationName`].
+pub async fn insert(
+    conn: &mut Conn,
+    application_id: &str,
+    name: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into application (application_id, name, is_default, created_at) values ($1, $2, 0, $3)",
+    )
+    .bind(application_id)
+    .bind(name)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn rename(conn: &mut Conn, application_id: &str, name: &str) -> Result<(), StoreError> {
+    sqlx::query("update application set name = $1 where application_id = $2")
+        .bind(name)
+        .bind(application_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The settings of an application as given (`None` follows the configuration).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoredSettings {
+    pub session_timeout_secs: Option<i64>,
+    pub max_failed_logins: Option<i64>,
+    pub lockout_secs: Option<i64>,
+    pub registration: Option<bool>,
+}
+
+pub async fn set_settings(
+    conn: &mut Conn,
+    application_id: &str,
+    settings: StoredSettings,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "update application set session_timeout_secs = $1, max_failed_logins = $2, \
+         lockout_secs = $3, registration = $4 where application_id = $5",
+    )
+    .bind(settings.session_timeout_secs)
+    .bind(settings.max_failed_logins)
+    .bind(settings.lockout_secs)
+    .bind(settings.registration.map(i64::from))
+    .bind(application_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Deletes an application and everything of it: users (with their roles,
+/// cells and sessions), roles, services, keys, login counts and audit
+/// events. The default application is never deleted (the statement does
+/// not match it).
+pub async fn delete(conn: &mut Conn, application_id: &str) -> Result<bool, StoreError> {
+    for sql in [
+        "delete from api_key where application_id = $1",
+        "delete from app_user where application_id = $1",
+        "delete from role where application_id = $1",
+        "delete from service where application_id = $1",
+        "delete from login_attempt where application_id = $1",
+        "delete from audit_event where application_id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(application_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let done = sqlx::query("delete from application where application_id = $1 and is_default = 0")
+        .bind(application_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -28,17 +136,6 @@ pub struct KeyRow {
     pub name: String,
     /// The name of the role the key carries.
     pub role: String,
-}
-
-/// Every key of every application, with its role's name: what the runtime
-/// resolves keys with.
-pub async fn all_keys(pool: &Pool) -> Result<Vec<KeyRow>, StoreError> {
-    Ok(sqlx::query_as::<_, KeyRow>(
-        "select k.api_key, k.application_id, k.name, r.name as role from api_key k \
-         join role r on r.role_id = k.role_id order by k.created_at, k.name",
-    )
-    .fetch_all(pool)
-    .await?)
 }
 
 /// The keys of one application: the default kinds in their usual order,
@@ -116,4 +213,14 @@ pub async fn delete_key(
             .await?;
     }
     Ok(role_id)
+}
+
+/// Makes a role custom again (its key was deleted): it keeps its users and
+/// cells, and an admin may now rename or delete it.
+pub async fn release_role(conn: &mut Conn, role_id: &str) -> Result<(), StoreError> {
+    sqlx::query("update role set is_system = 0 where role_id = $1")
+        .bind(role_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

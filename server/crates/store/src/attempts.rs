@@ -20,6 +20,7 @@ pub enum Admission {
 /// lock that has run out starts a fresh count.
 pub async fn admit(
     conn: &mut Conn,
+    app: &str,
     email: &str,
     now: i64,
     max_failures: i64,
@@ -27,9 +28,9 @@ pub async fn admit(
 ) -> Result<Admission, StoreError> {
     // in an update, every right-hand side sees the row as it was
     let counted: Option<i64> = sqlx::query_scalar(
-        "insert into login_attempt (email, failed_logins, locked_until, updated_at) \
-         values ($1, 1, case when 1 >= $2 then $3 else null end, $4) \
-         on conflict (email) do update set \
+        "insert into login_attempt (email, failed_logins, locked_until, updated_at, application_id) \
+         values ($1, 1, case when 1 >= $2 then $3 else null end, $4, $5) \
+         on conflict (application_id, email) do update set \
          failed_logins = case when login_attempt.locked_until <= $4 then 1 \
              else login_attempt.failed_logins + 1 end, \
          locked_until = case \
@@ -45,6 +46,7 @@ pub async fn admit(
     .bind(max_failures)
     .bind(lock_until)
     .bind(now)
+    .bind(app)
     .fetch_optional(conn)
     .await?;
     Ok(match counted {
@@ -58,6 +60,7 @@ pub async fn admit(
 /// (a guesser's), and the lock only if those alone reach `max_failures`.
 pub async fn forgive_up_to(
     conn: &mut Conn,
+    app: &str,
     email: &str,
     counted: i64,
     max_failures: i64,
@@ -66,25 +69,30 @@ pub async fn forgive_up_to(
         "update login_attempt set \
          failed_logins = case when failed_logins > $2 then failed_logins - $2 else 0 end, \
          locked_until = case when failed_logins - $2 >= $3 then locked_until else null end \
-         where email = $1",
+         where email = $1 and application_id = $4",
     )
     .bind(email)
     .bind(counted)
     .bind(max_failures)
+    .bind(app)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("delete from login_attempt where email = $1 and failed_logins <= 0")
-        .bind(email)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "delete from login_attempt where email = $1 and application_id = $2 and failed_logins <= 0",
+    )
+    .bind(email)
+    .bind(app)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Forgets the failures of `email` (a right password, a new password, a
 /// status change by an admin).
-pub async fn forgive(conn: &mut Conn, email: &str) -> Result<(), StoreError> {
-    sqlx::query("delete from login_attempt where email = $1")
+pub async fn forgive(conn: &mut Conn, app: &str, email: &str) -> Result<(), StoreError> {
+    sqlx::query("delete from login_attempt where email = $1 and application_id = $2")
         .bind(email)
+        .bind(app)
         .execute(conn)
         .await?;
     Ok(())
@@ -92,13 +100,14 @@ pub async fn forgive(conn: &mut Conn, email: &str) -> Result<(), StoreError> {
 
 /// Removes counts that can no longer lock anything: unlocked or expired,
 /// and untouched since `before`. Returns how many went.
-pub async fn purge(conn: &mut Conn, now: i64, before: i64) -> Result<u64, StoreError> {
+pub async fn purge(conn: &mut Conn, app: &str, now: i64, before: i64) -> Result<u64, StoreError> {
     let done = sqlx::query(
         "delete from login_attempt where updated_at < $1 \
-         and (locked_until is null or locked_until <= $2)",
+         and (locked_until is null or locked_until <= $2) and application_id = $3",
     )
     .bind(before)
     .bind(now)
+    .bind(app)
     .execute(conn)
     .await?;
     Ok(done.rows_affected())

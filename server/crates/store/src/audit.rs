@@ -7,6 +7,8 @@ use crate::{Conn, Pool, StoreError};
 
 /// One event to write, inside the transaction of the change it records.
 pub struct NewEvent<'a> {
+    /// `None` for what belongs to no application (admin accounts and keys).
+    pub application: Option<&'a str>,
     pub at: i64,
     pub actor: &'a str,
     pub action: &'a str,
@@ -18,8 +20,8 @@ pub struct NewEvent<'a> {
 
 pub async fn insert(conn: &mut Conn, event: NewEvent<'_>) -> Result<(), StoreError> {
     sqlx::query(
-        "insert into audit_event (created_at, actor, action, target, service_name, before_state, after_state) \
-         values ($1, $2, $3, $4, $5, $6, $7)",
+        "insert into audit_event (created_at, actor, action, target, service_name, before_state, after_state, application_id) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(event.at)
     .bind(event.actor)
@@ -28,6 +30,7 @@ pub async fn insert(conn: &mut Conn, event: NewEvent<'_>) -> Result<(), StoreErr
     .bind(event.service)
     .bind(event.before)
     .bind(event.after)
+    .bind(event.application)
     .execute(conn)
     .await?;
     Ok(())
@@ -56,8 +59,10 @@ pub async fn any(pool: &Pool, action: &str, target: &str) -> Result<bool, StoreE
     Ok(count > 0)
 }
 
+/// The events of application `app` and those of the console itself.
 pub async fn list(
     pool: &Pool,
+    app: &str,
     filter: &AuditFilter,
     offset: i64,
     limit: i64,
@@ -65,7 +70,8 @@ pub async fn list(
     // $1..$5 are the filters; a null filter matches everything
     let condition = "($1 is null or service_name = $1) and ($2 is null or actor = $2) \
          and ($3 is null or target like $3 escape '\\') and ($4 is null or created_at >= $4) \
-         and ($5 is null or created_at <= $5)";
+         and ($5 is null or created_at <= $5) \
+         and (application_id = $6 or application_id is null)";
     let target = filter.target.as_ref().map(|target| {
         let escaped = target
             .replace('\\', "\\\\")
@@ -81,17 +87,19 @@ pub async fn list(
     .bind(target.clone())
     .bind(filter.from)
     .bind(filter.to)
+    .bind(app)
     .fetch_one(pool)
     .await?;
     let rows = sqlx::query_as::<_, EventRow>(&format!(
         "select audit_event_id, created_at, actor, action, target, service_name, before_state, after_state \
-         from audit_event where {condition} order by audit_event_id desc limit $6 offset $7"
+         from audit_event where {condition} order by audit_event_id desc limit $7 offset $8"
     ))
     .bind(filter.service.clone())
     .bind(filter.actor.clone())
     .bind(target)
     .bind(filter.from)
     .bind(filter.to)
+    .bind(app)
     .bind(limit)
     .bind(offset)
     .fetch_all(pool)

@@ -42,6 +42,46 @@ pub async fn bump_sessions(conn: &mut Conn) -> Result<i64, StoreError> {
     .await?)
 }
 
+/// Counts a change of one application's policy (besides [`bump_policy`]);
+/// returns the application's new count, which its snapshot is compared
+/// with (`None`: the application is gone).
+pub async fn bump_app(conn: &mut Conn, app: &str) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "update application set policy_version = policy_version + 1 \
+         where application_id = $1 returning policy_version",
+    )
+    .bind(app)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Every application with its policy count.
+pub async fn app_versions(pool: &Pool) -> Result<Vec<(String, i64)>, StoreError> {
+    #[derive(FromRow)]
+    struct Row {
+        application_id: String,
+        policy_version: i64,
+    }
+    Ok(
+        sqlx::query_as::<_, Row>("select application_id, policy_version from application")
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|row| (row.application_id, row.policy_version))
+            .collect(),
+    )
+}
+
+/// One application's policy count; `None` if it no longer exists.
+pub async fn app_version(pool: &Pool, app: &str) -> Result<Option<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("select policy_version from application where application_id = $1")
+            .bind(app)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
 /// Takes the counters' row lock (PostgreSQL) or the database's write lock
 /// (SQLite) until the commit, without counting anything: changes that
 /// check a rule across rows (the last enabled admin) run one at a time.

@@ -32,20 +32,42 @@ pub enum Unique {
     RoleName,
     ServiceName,
     ApiKeyName,
+    ApplicationName,
     /// A key no person chooses (a primary key, say).
     Other,
 }
 
-const CONSTRAINTS: [(&str, &str, Unique); 5] = [
+const CONSTRAINTS: [(&str, &str, Unique); 6] = [
     (
         "console_admin_email_key",
         "console_admin.email",
         Unique::AdminEmail,
     ),
-    ("app_user_email_key", "app_user.email", Unique::UserEmail),
-    ("role_name_key", "role.name_key", Unique::RoleName),
-    ("service_name_key", "service.name", Unique::ServiceName),
-    ("api_key_name_key", "api_key.name", Unique::ApiKeyName),
+    (
+        "app_user_email_key",
+        "app_user.application_id, app_user.email",
+        Unique::UserEmail,
+    ),
+    (
+        "role_name_key",
+        "role.application_id, role.name_key",
+        Unique::RoleName,
+    ),
+    (
+        "service_name_key",
+        "service.application_id, service.name",
+        Unique::ServiceName,
+    ),
+    (
+        "api_key_name_key",
+        "api_key.application_id, api_key.name",
+        Unique::ApiKeyName,
+    ),
+    (
+        "application_name_key",
+        "application.name",
+        Unique::ApplicationName,
+    ),
 ];
 
 impl From<sqlx::Error> for StoreError {

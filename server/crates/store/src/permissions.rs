@@ -43,19 +43,20 @@ struct NamedRow {
 
 const USER_CELLS: &str = "select s.name as service, u.email as subject, p.method_name, p.effect \
      from user_permission p join service s on s.service_id = p.service_id \
-     join app_user u on u.app_user_id = p.app_user_id";
+     join app_user u on u.app_user_id = p.app_user_id where s.application_id = $1";
 const ROLE_CELLS: &str = "select s.name as service, r.name as subject, p.method_name, p.effect \
      from role_permission p join service s on s.service_id = p.service_id \
-     join role r on r.role_id = p.role_id";
+     join role r on r.role_id = p.role_id where s.application_id = $1";
 
-/// Every cell, by names.
-pub async fn all(conn: &mut Conn) -> Result<Vec<StoredCell>, StoreError> {
+/// Every cell of an application, by names.
+pub async fn all(conn: &mut Conn, app: &str) -> Result<Vec<StoredCell>, StoreError> {
     let mut cells = Vec::new();
     for (kind, sql) in [
         (SubjectKind::Users, USER_CELLS),
         (SubjectKind::Roles, ROLE_CELLS),
     ] {
         for row in sqlx::query_as::<_, NamedRow>(sql)
+            .bind(app)
             .fetch_all(&mut *conn)
             .await?
         {
@@ -71,16 +72,19 @@ pub async fn all(conn: &mut Conn) -> Result<Vec<StoredCell>, StoreError> {
     Ok(cells)
 }
 
-/// The whole set as a document; every service is named, with or without cells.
-pub async fn export(conn: &mut Conn) -> Result<PermissionDocument, StoreError> {
+/// An application's whole set as a document; every service is named, with
+/// or without cells.
+pub async fn export(conn: &mut Conn, app: &str) -> Result<PermissionDocument, StoreError> {
     let mut document = PermissionDocument::default();
-    let services: Vec<String> = sqlx::query_scalar("select name from service")
-        .fetch_all(&mut *conn)
-        .await?;
+    let services: Vec<String> =
+        sqlx::query_scalar("select name from service where application_id = $1")
+            .bind(app)
+            .fetch_all(&mut *conn)
+            .await?;
     for name in services {
         document.services.entry(name).or_default();
     }
-    for cell in all(conn).await? {
+    for cell in all(conn, app).await? {
         document.insert(
             &cell.service,
             cell.kind,
@@ -212,14 +216,18 @@ pub async fn write(
     Ok(())
 }
 
-/// Removes every cell (a whole-set import writes them again).
-pub async fn delete_all(conn: &mut Conn) -> Result<(), StoreError> {
-    sqlx::query("delete from user_permission")
+/// Removes every cell of an application (a whole-set import writes them
+/// again).
+pub async fn delete_all(conn: &mut Conn, app: &str) -> Result<(), StoreError> {
+    for table in ["user_permission", "role_permission"] {
+        sqlx::query(&format!(
+            "delete from {table} where service_id in \
+             (select service_id from service where application_id = $1)"
+        ))
+        .bind(app)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("delete from role_permission")
-        .execute(&mut *conn)
-        .await?;
+    }
     Ok(())
 }
 

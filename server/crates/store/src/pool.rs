@@ -44,6 +44,8 @@ pub enum DbSetupError {
     },
     #[error("cannot connect to the database `{url}`: {source}")]
     Connect { url: String, source: sqlx::Error },
+    #[error("after migrating `{url}`, rows of `{table}` refer to rows that do not exist")]
+    BrokenReference { url: String, table: String },
     #[error("database migration failed on `{url}`: {source}")]
     Migrate {
         url: String,
@@ -118,13 +120,43 @@ pub async fn connect_and_migrate_until(
         ..Migrator::DEFAULT
     };
     migrator.set_ignore_missing(true);
-    migrator
-        .run(&pool)
-        .await
-        .map_err(|source| DbSetupError::Migrate {
-            url: redact_url(&url),
-            source,
-        })?;
+    let migrate_error = |source| DbSetupError::Migrate {
+        url: redact_url(&url),
+        source,
+    };
+    match engine {
+        Engine::Postgres => migrator.run(&pool).await.map_err(migrate_error)?,
+        Engine::Sqlite => {
+            // SQLite changes a table's keys only by rebuilding it, and
+            // dropping the old table would cascade into every table that
+            // refers to it: migrations run on one connection with foreign
+            // keys off (a pragma that only takes effect outside a
+            // transaction), and are checked once they are done
+            let connect_error = |source| DbSetupError::Connect {
+                url: redact_url(&url),
+                source,
+            };
+            let mut conn = pool.acquire().await.map_err(connect_error)?;
+            conn.execute("pragma foreign_keys = off")
+                .await
+                .map_err(connect_error)?;
+            let migrated = migrator.run(&mut *conn).await.map_err(migrate_error);
+            let broken: Vec<(String,)> = sqlx::query_as("pragma foreign_key_check")
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(connect_error)?;
+            conn.execute("pragma foreign_keys = on")
+                .await
+                .map_err(connect_error)?;
+            migrated?;
+            if let Some((table,)) = broken.into_iter().next() {
+                return Err(DbSetupError::BrokenReference {
+                    url: redact_url(&url),
+                    table,
+                });
+            }
+        }
+    }
     Ok((pool, engine))
 }
 

@@ -23,12 +23,13 @@ impl RoleRecord {
 
 /// The roles every caller holds one of, then the API key roles, then
 /// custom roles, each by name.
-pub async fn list(pool: &Pool) -> Result<Vec<Role>, StoreError> {
+pub async fn list(pool: &Pool, app: &str) -> Result<Vec<Role>, StoreError> {
     let rows = sqlx::query_as::<_, RoleRecord>(
-        "select role_id, name, is_system from role order by is_system desc, \
+        "select role_id, name, is_system from role where application_id = $1 order by is_system desc, \
          case when name_key in ('authenticateduser', 'notauthenticateduser') then 0 else 1 end, \
          name_key",
     )
+    .bind(app)
     .fetch_all(pool)
     .await?;
     Ok(rows
@@ -41,39 +42,60 @@ pub async fn list(pool: &Pool) -> Result<Vec<Role>, StoreError> {
 }
 
 /// A role by name, whatever its case.
-pub async fn find(conn: &mut Conn, name: &str) -> Result<Option<RoleRecord>, StoreError> {
+pub async fn find(
+    conn: &mut Conn,
+    app: &str,
+    name: &str,
+) -> Result<Option<RoleRecord>, StoreError> {
     Ok(sqlx::query_as::<_, RoleRecord>(
-        "select role_id, name, is_system from role where name_key = $1",
+        "select role_id, name, is_system from role where application_id = $1 and name_key = $2",
     )
+    .bind(app)
     .bind(role_key(name))
     .fetch_optional(conn)
     .await?)
 }
 
-/// Every role, for resolving many cells at once.
-pub async fn all(conn: &mut Conn) -> Result<Vec<RoleRecord>, StoreError> {
-    Ok(
-        sqlx::query_as::<_, RoleRecord>("select role_id, name, is_system from role")
-            .fetch_all(conn)
-            .await?,
+/// Every role of an application, for resolving many cells at once.
+pub async fn all(conn: &mut Conn, app: &str) -> Result<Vec<RoleRecord>, StoreError> {
+    Ok(sqlx::query_as::<_, RoleRecord>(
+        "select role_id, name, is_system from role where application_id = $1",
     )
+    .bind(app)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// A new custom role; a taken name is [`crate::Unique::RoleName`].
 pub async fn insert(
     conn: &mut Conn,
+    app: &str,
     role_id: &str,
     name: &str,
     now: i64,
 ) -> Result<(), StoreError> {
+    insert_with(conn, app, role_id, name, false, now).await
+}
+
+/// A new role, system (every application's own, key roles) or custom.
+pub async fn insert_with(
+    conn: &mut Conn,
+    app: &str,
+    role_id: &str,
+    name: &str,
+    system: bool,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query(
-        "insert into role (role_id, name, name_key, is_system, created_at, updated_at) \
-         values ($1, $2, $3, 0, $4, $4)",
+        "insert into role (role_id, name, name_key, is_system, created_at, updated_at, application_id) \
+         values ($1, $2, $3, $4, $5, $5, $6)",
     )
     .bind(role_id)
     .bind(name)
     .bind(role_key(name))
+    .bind(i64::from(system))
     .bind(now)
+    .bind(app)
     .execute(conn)
     .await?;
     Ok(())

@@ -16,14 +16,15 @@ struct CatalogRow {
     missing: Option<i64>,
 }
 
-/// Every service with its methods, by name and position.
-pub async fn list(pool: &Pool) -> Result<Vec<Service>, StoreError> {
+/// Every service of an application with its methods, by name and position.
+pub async fn list(pool: &Pool, app: &str) -> Result<Vec<Service>, StoreError> {
     let rows = sqlx::query_as::<_, CatalogRow>(
         "select s.name as service, s.description as service_description, m.name as method, \
          m.verb, m.description, m.example, m.missing from service s \
          left join service_method m on m.service_id = s.service_id \
-         order by s.name, m.position",
+         where s.application_id = $1 order by s.name, m.position",
     )
+    .bind(app)
     .fetch_all(pool)
     .await?;
     let mut services: Vec<Service> = Vec::new();
@@ -63,39 +64,45 @@ pub struct ServiceRecord {
     pub missing: i64,
 }
 
-pub async fn all(conn: &mut Conn) -> Result<Vec<ServiceRecord>, StoreError> {
-    Ok(
-        sqlx::query_as::<_, ServiceRecord>("select service_id, name, missing from service")
-            .fetch_all(conn)
-            .await?,
+pub async fn all(conn: &mut Conn, app: &str) -> Result<Vec<ServiceRecord>, StoreError> {
+    Ok(sqlx::query_as::<_, ServiceRecord>(
+        "select service_id, name, missing from service where application_id = $1",
     )
+    .bind(app)
+    .fetch_all(conn)
+    .await?)
 }
 
-pub async fn id_of(conn: &mut Conn, name: &str) -> Result<Option<String>, StoreError> {
+pub async fn id_of(conn: &mut Conn, app: &str, name: &str) -> Result<Option<String>, StoreError> {
     Ok(
-        sqlx::query_scalar("select service_id from service where name = $1")
-            .bind(name)
-            .fetch_optional(conn)
-            .await?,
+        sqlx::query_scalar(
+            "select service_id from service where application_id = $1 and name = $2",
+        )
+        .bind(app)
+        .bind(name)
+        .fetch_optional(conn)
+        .await?,
     )
 }
 
 /// A new service; a taken name is [`crate::Unique::ServiceName`].
 pub async fn insert(
     conn: &mut Conn,
+    app: &str,
     service_id: &str,
     name: &str,
     description: &str,
     now: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "insert into service (service_id, name, description, created_at, updated_at) \
-         values ($1, $2, $3, $4, $4)",
+        "insert into service (service_id, name, description, created_at, updated_at, application_id) \
+         values ($1, $2, $3, $4, $4, $5)",
     )
     .bind(service_id)
     .bind(name)
     .bind(description)
     .bind(now)
+    .bind(app)
     .execute(conn)
     .await?;
     Ok(())
@@ -244,9 +251,10 @@ pub async fn method_exists(
     Ok(found.is_some())
 }
 
-/// (service id, service name, method name) of every method.
+/// (service id, service name, method name) of every method of an application.
 pub async fn all_methods(
     conn: &mut Conn,
+    app: &str,
 ) -> Result<Vec<(String, String, Option<String>)>, StoreError> {
     #[derive(FromRow)]
     struct Row {
@@ -256,8 +264,9 @@ pub async fn all_methods(
     }
     let rows = sqlx::query_as::<_, Row>(
         "select s.service_id, s.name as service, m.name as method from service s \
-         left join service_method m on m.service_id = s.service_id",
+         left join service_method m on m.service_id = s.service_id where s.application_id = $1",
     )
+    .bind(app)
     .fetch_all(conn)
     .await?;
     Ok(rows

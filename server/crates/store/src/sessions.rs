@@ -10,6 +10,7 @@ use crate::{Conn, Pool, StoreError};
 #[derive(Debug, Clone, FromRow)]
 pub struct SessionRecord {
     pub app_user_id: String,
+    pub application_id: String,
     pub last_seen_at: i64,
 }
 
@@ -55,7 +56,8 @@ pub async fn insert_if_current(
 
 pub async fn find(pool: &Pool, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
     Ok(sqlx::query_as::<_, SessionRecord>(
-        "select app_user_id, last_seen_at from user_session where token_hash = $1",
+        "select s.app_user_id, u.application_id, s.last_seen_at from user_session s \
+         join app_user u on u.app_user_id = s.app_user_id where s.token_hash = $1",
     )
     .bind(token_hash)
     .fetch_optional(pool)
@@ -108,11 +110,16 @@ pub async fn count(pool: &Pool) -> Result<i64, StoreError> {
         .await?)
 }
 
-/// Removes every session idle since `cutoff` or longer; returns how many.
-pub async fn purge_expired(conn: &mut Conn, cutoff: i64) -> Result<u64, StoreError> {
-    let done = sqlx::query("delete from user_session where last_seen_at <= $1")
-        .bind(cutoff)
-        .execute(conn)
-        .await?;
+/// Removes every session of an application idle since `cutoff` or longer;
+/// returns how many.
+pub async fn purge_expired(conn: &mut Conn, app: &str, cutoff: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "delete from user_session where last_seen_at <= $1 and app_user_id in \
+         (select app_user_id from app_user where application_id = $2)",
+    )
+    .bind(cutoff)
+    .bind(app)
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected())
 }

@@ -31,21 +31,25 @@ impl From<UserRow> for User {
 /// A page of users whose email or name contains `search`, by email.
 pub async fn list(
     pool: &Pool,
+    app: &str,
     search: &str,
     offset: i64,
     limit: i64,
 ) -> Result<UserPage, StoreError> {
     let pattern = like_pattern(search);
-    let filter = "(email like $1 escape '\\' or lower(name) like $1 escape '\\')";
+    let filter =
+        "application_id = $2 and (email like $1 escape '\\' or lower(name) like $1 escape '\\')";
     let total: i64 = sqlx::query_scalar(&format!("select count(*) from app_user where {filter}"))
         .bind(&pattern)
+        .bind(app)
         .fetch_one(pool)
         .await?;
     let rows = sqlx::query_as::<_, UserRow>(&format!(
         "select app_user_id, email, name, user_status from app_user where {filter} \
-         order by email limit $2 offset $3"
+         order by email limit $3 offset $4"
     ))
     .bind(&pattern)
+    .bind(app)
     .bind(limit)
     .bind(offset)
     .fetch_all(pool)
@@ -85,11 +89,14 @@ async fn attach_roles(pool: &Pool, users: &mut [User]) -> Result<(), StoreError>
     Ok(())
 }
 
-pub async fn get(pool: &Pool, object_id: &str) -> Result<Option<User>, StoreError> {
+/// A user of application `app` (another application's user is `None`).
+pub async fn get(pool: &Pool, app: &str, object_id: &str) -> Result<Option<User>, StoreError> {
     let row = sqlx::query_as::<_, UserRow>(
-        "select app_user_id, email, name, user_status from app_user where app_user_id = $1",
+        "select app_user_id, email, name, user_status from app_user \
+         where app_user_id = $1 and application_id = $2",
     )
     .bind(object_id)
+    .bind(app)
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else {
@@ -101,26 +108,34 @@ pub async fn get(pool: &Pool, object_id: &str) -> Result<Option<User>, StoreErro
     Ok(Some(user))
 }
 
-pub async fn id_for_email(conn: &mut Conn, email: &str) -> Result<Option<String>, StoreError> {
-    Ok(
-        sqlx::query_scalar("select app_user_id from app_user where email = $1")
-            .bind(normalize_email(email))
-            .fetch_optional(conn)
-            .await?,
+pub async fn id_for_email(
+    conn: &mut Conn,
+    app: &str,
+    email: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "select app_user_id from app_user where application_id = $1 and email = $2",
     )
+    .bind(app)
+    .bind(normalize_email(email))
+    .fetch_optional(conn)
+    .await?)
 }
 
-/// Is there any user at all?
-pub async fn any(pool: &Pool) -> Result<bool, StoreError> {
-    let found: Option<String> = sqlx::query_scalar("select app_user_id from app_user limit 1")
-        .fetch_optional(pool)
-        .await?;
+/// Has the application any user at all?
+pub async fn any(pool: &Pool, app: &str) -> Result<bool, StoreError> {
+    let found: Option<String> =
+        sqlx::query_scalar("select app_user_id from app_user where application_id = $1 limit 1")
+            .bind(app)
+            .fetch_optional(pool)
+            .await?;
     Ok(found.is_some())
 }
 
 /// A new enabled user; a taken email is [`crate::Unique::UserEmail`].
 pub async fn insert(
     conn: &mut Conn,
+    app: &str,
     object_id: &str,
     email: &str,
     name: &str,
@@ -128,14 +143,15 @@ pub async fn insert(
     now: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "insert into app_user (app_user_id, email, name, password_hash, user_status, created_at, updated_at) \
-         values ($1, $2, $3, $4, 'ENABLED', $5, $5)",
+        "insert into app_user (app_user_id, email, name, password_hash, user_status, created_at, updated_at, application_id) \
+         values ($1, $2, $3, $4, 'ENABLED', $5, $5, $6)",
     )
     .bind(object_id)
     .bind(email)
     .bind(name)
     .bind(password_hash)
     .bind(now)
+    .bind(app)
     .execute(conn)
     .await?;
     Ok(())
@@ -144,6 +160,7 @@ pub async fn insert(
 /// The same, but a taken email is skipped; true if inserted.
 pub async fn insert_unless_taken(
     conn: &mut Conn,
+    app: &str,
     object_id: &str,
     email: &str,
     name: &str,
@@ -151,14 +168,15 @@ pub async fn insert_unless_taken(
     now: i64,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "insert into app_user (app_user_id, email, name, password_hash, user_status, created_at, updated_at) \
-         values ($1, $2, $3, $4, 'ENABLED', $5, $5) on conflict (email) do nothing",
+        "insert into app_user (app_user_id, email, name, password_hash, user_status, created_at, updated_at, application_id) \
+         values ($1, $2, $3, $4, 'ENABLED', $5, $5, $6) on conflict (application_id, email) do nothing",
     )
     .bind(object_id)
     .bind(email)
     .bind(name)
     .bind(password_hash)
     .bind(now)
+    .bind(app)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() > 0)
@@ -275,10 +293,16 @@ impl LoginRecord {
     }
 }
 
-pub async fn login_record(pool: &Pool, email: &str) -> Result<Option<LoginRecord>, StoreError> {
+pub async fn login_record(
+    pool: &Pool,
+    app: &str,
+    email: &str,
+) -> Result<Option<LoginRecord>, StoreError> {
     Ok(sqlx::query_as::<_, LoginRecord>(
-        "select app_user_id, email, name, user_status, password_hash from app_user where email = $1",
+        "select app_user_id, email, name, user_status, password_hash from app_user \
+         where application_id = $1 and email = $2",
     )
+    .bind(app)
     .bind(normalize_email(email))
     .fetch_optional(pool)
     .await?)
@@ -288,24 +312,31 @@ pub async fn login_record(pool: &Pool, email: &str) -> Result<Option<LoginRecord
 #[derive(FromRow)]
 pub struct RuntimeUser {
     pub app_user_id: String,
+    pub application_id: String,
     pub email: String,
     pub name: String,
     pub user_status: String,
 }
 
-pub async fn all(pool: &Pool) -> Result<Vec<RuntimeUser>, StoreError> {
+/// Every user of an application.
+pub async fn all(pool: &Pool, app: &str) -> Result<Vec<RuntimeUser>, StoreError> {
     Ok(sqlx::query_as::<_, RuntimeUser>(
-        "select app_user_id, email, name, user_status from app_user",
+        "select app_user_id, application_id, email, name, user_status from app_user \
+         where application_id = $1",
     )
+    .bind(app)
     .fetch_all(pool)
     .await?)
 }
 
-/// Every role assignment: (user id, role name), roles in name order.
-pub async fn all_roles(pool: &Pool) -> Result<Vec<(String, String)>, StoreError> {
+/// Every role assignment of an application: (user id, role name), roles in
+/// name order.
+pub async fn all_roles(pool: &Pool, app: &str) -> Result<Vec<(String, String)>, StoreError> {
     let rows = sqlx::query_as::<_, UserRoleRow>(
-        "select ur.app_user_id, r.name from user_role ur join role r on r.role_id = ur.role_id order by r.name_key",
+        "select ur.app_user_id, r.name from user_role ur join role r on r.role_id = ur.role_id \
+         where r.application_id = $1 order by r.name_key",
     )
+    .bind(app)
     .fetch_all(pool)
     .await?;
     Ok(rows
@@ -326,7 +357,7 @@ pub async fn runtime_subset(
     }
     let list = placeholders(1, ids.len());
     let sql = format!(
-        "select app_user_id, email, name, user_status from app_user where app_user_id in ({list})"
+        "select app_user_id, application_id, email, name, user_status from app_user where app_user_id in ({list})"
     );
     let mut query = sqlx::query_as::<_, RuntimeUser>(&sql);
     for id in ids {
@@ -350,18 +381,43 @@ pub async fn runtime_subset(
     Ok((users, roles))
 }
 
-/// Every user's id by email, for resolving many cells at once.
-pub async fn ids_by_email(conn: &mut Conn) -> Result<Vec<(String, String)>, StoreError> {
+/// Every user's id by email in an application, for resolving many cells
+/// at once.
+pub async fn ids_by_email(conn: &mut Conn, app: &str) -> Result<Vec<(String, String)>, StoreError> {
     #[derive(FromRow)]
     struct Row {
         email: String,
         app_user_id: String,
     }
-    let rows = sqlx::query_as::<_, Row>("select email, app_user_id from app_user")
-        .fetch_all(conn)
-        .await?;
+    let rows = sqlx::query_as::<_, Row>(
+        "select email, app_user_id from app_user where application_id = $1",
+    )
+    .bind(app)
+    .fetch_all(conn)
+    .await?;
     Ok(rows
         .into_iter()
         .map(|row| (row.email, row.app_user_id))
         .collect())
+}
+
+/// A user with what a copy of them needs (cloning an application).
+#[derive(FromRow)]
+pub struct Credentials {
+    pub app_user_id: String,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub user_status: String,
+}
+
+/// Every user of an application with their password hash.
+pub async fn credentials(conn: &mut Conn, app: &str) -> Result<Vec<Credentials>, StoreError> {
+    Ok(sqlx::query_as::<_, Credentials>(
+        "select app_user_id, email, name, password_hash, user_status from app_user \
+         where application_id = $1",
+    )
+    .bind(app)
+    .fetch_all(conn)
+    .await?)
 }

@@ -48,7 +48,7 @@ async fn create_admin_as(
     let hash = secret::hash_password(password.to_string())
         .await
         .map_err(|_| CreateAdminError::Hashing)?;
-    let mut change = Change::begin(console, actor).await?;
+    let mut change = Change::begin_console(console, actor).await?;
     let inserted = store::admins::insert(
         change.conn(),
         &store::new_object_id(),
@@ -187,7 +187,7 @@ pub async fn set_admin_enabled(
     enabled: bool,
 ) -> Result<AdminAccount, Error> {
     signed_in_admin(actor)?;
-    let mut change = Change::begin(console, actor).await?;
+    let mut change = Change::begin_console(console, actor).await?;
     let admin = target_admin(&mut change, id, !enabled).await?;
     if admin.disabled_at.is_none() == enabled {
         drop(change);
@@ -237,7 +237,7 @@ async fn found(console: &Console, actor: &Actor, id: &str) -> Result<AdminAccoun
 /// Deletes another admin, with their sessions and API keys.
 pub async fn delete_admin(console: &Console, actor: &Actor, id: &str) -> Result<(), Error> {
     signed_in_admin(actor)?;
-    let mut change = Change::begin(console, actor).await?;
+    let mut change = Change::begin_console(console, actor).await?;
     let admin = target_admin(&mut change, id, true).await?;
     keep_one_enabled(&mut change, &admin, "deleted").await?;
     let (sessions, keys) = store::admins::delete(change.conn(), id).await?;
@@ -288,7 +288,7 @@ pub async fn change_own_password(
         .await
         .map_err(|_| Error::Internal)?;
     let keep = keep_session.map(hash_token);
-    let mut change = Change::begin(console, actor).await?;
+    let mut change = Change::begin_console(console, actor).await?;
     store::admins::set_password_hash(
         change.conn(),
         &record.console_admin_id,
@@ -386,7 +386,7 @@ pub async fn sign_in_from(
     };
     let token = SessionToken::generate();
     let actor = Actor::Admin(email.clone());
-    let mut change = Change::begin(console, &actor).await?;
+    let mut change = Change::begin_console(console, &actor).await?;
     let opened = store::admins::insert_session_if_current(
         change.conn(),
         &token.hash(),
@@ -408,7 +408,7 @@ pub async fn sign_in_from(
 /// Ends a console session.
 pub async fn sign_out(console: &Console, token: &str) -> Result<(), Error> {
     let actor = Actor::System;
-    let mut change = Change::begin(console, &actor).await?;
+    let mut change = Change::begin_console(console, &actor).await?;
     store::admins::delete_session(change.conn(), &hash_token(token)).await?;
     change.commit().await
 }
@@ -482,7 +482,7 @@ pub async fn create_expiring_api_key(
     let key = SessionToken::generate();
     let now = store::now_millis();
     let expires_at = days.map(|days| now.saturating_add(i64::from(days) * 86_400_000));
-    let mut change = Change::begin(console, actor).await?;
+    let mut change = Change::begin_console(console, actor).await?;
     store::admins::insert_key(change.conn(), &key.hash(), name, &owner, now, expires_at).await?;
     let mut after = json!({"name": name, "owner": owner_email});
     if let Some(expires_at) = expires_at {
@@ -521,7 +521,7 @@ pub async fn list_api_keys(console: &Console) -> Result<Vec<ApiKeyInfo>, Error> 
 /// Revokes a key: it opens nothing from the next request on, on every
 /// server (keys are looked up in the database on each call).
 pub async fn revoke_api_key(console: &Console, actor: &Actor, id: &str) -> Result<(), Error> {
-    let mut change = Change::begin(console, actor).await?;
+    let mut change = Change::begin_console(console, actor).await?;
     let name = store::admins::delete_key(change.conn(), id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("no API key `{id}`")))?;

@@ -11,5 +11,5 @@ pub async fn list(
     limit: i64,
 ) -> Result<AuditPage, Error> {
     check_page(offset, limit)?;
-    Ok(store::audit::list(&console.pool, filter, offset, limit).await?)
+    Ok(store::audit::list(&console.pool, &console.app, filter, offset, limit).await?)
 }

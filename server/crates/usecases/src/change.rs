@@ -54,6 +54,10 @@ enum PolicyEffect {
 pub struct Change<'c> {
     console: &'c Console,
     actor: &'c Actor,
+    /// The application it changes; `None` for the console's own accounts.
+    app: Option<String>,
+    /// The application is deleted by this change.
+    app_deleted: bool,
     tx: Transaction,
     policy: PolicyEffect,
     /// The policy counter, when [`Change::serialize`] moved it already.
@@ -64,10 +68,31 @@ pub struct Change<'c> {
 }
 
 impl<'c> Change<'c> {
+    /// A change of the application the console addresses.
     pub async fn begin(console: &'c Console, actor: &'c Actor) -> Result<Change<'c>, Error> {
+        Self::begin_for(console, actor, Some(console.app.to_string())).await
+    }
+
+    /// A change of the console's own accounts (admins and their keys),
+    /// which belong to no application.
+    pub async fn begin_console(
+        console: &'c Console,
+        actor: &'c Actor,
+    ) -> Result<Change<'c>, Error> {
+        Self::begin_for(console, actor, None).await
+    }
+
+    /// A change of the application `app` (one being created, say).
+    pub async fn begin_for(
+        console: &'c Console,
+        actor: &'c Actor,
+        app: Option<String>,
+    ) -> Result<Change<'c>, Error> {
         Ok(Change {
             console,
             actor,
+            app,
+            app_deleted: false,
             tx: store::begin(&console.pool).await?,
             policy: PolicyEffect::Unchanged,
             counted: None,
@@ -103,6 +128,11 @@ impl<'c> Change<'c> {
         store::audit::insert(
             &mut self.tx,
             store::audit::NewEvent {
+                application: if self.app_deleted {
+                    None
+                } else {
+                    self.app.as_deref()
+                },
                 at: store::now_millis(),
                 actor: &self.actor.label(),
                 action: event.action,
@@ -118,6 +148,14 @@ impl<'c> Change<'c> {
 
     /// Users, roles, services or permissions changed: the runtime reloads.
     pub fn policy_changed(&mut self) {
+        self.policy = PolicyEffect::Reload;
+    }
+
+    /// The application is deleted by this change: every server forgets it
+    /// (its audit event belongs to the console, as the application's own
+    /// events go with it).
+    pub fn app_deleted(&mut self) {
+        self.app_deleted = true;
         self.policy = PolicyEffect::Reload;
     }
 
@@ -184,17 +222,28 @@ impl<'c> Change<'c> {
     /// commit cannot hide it from the other servers), commits, and tells
     /// the runtime here.
     pub async fn commit(mut self) -> Result<(), Error> {
-        let policy_version = match (&self.policy, self.counted) {
-            (_, Some(counted)) => Some(counted),
-            (PolicyEffect::Unchanged, None) => None,
+        let policy_changed = match (&self.policy, self.counted) {
+            (_, Some(_)) => true,
+            (PolicyEffect::Unchanged, None) => false,
             (PolicyEffect::Cell(_) | PolicyEffect::Reload, None) => {
-                Some(store::counters::bump_policy(&mut self.tx).await?)
+                store::counters::bump_policy(&mut self.tx).await?;
+                true
             }
+        };
+        let policy = match (&self.app, policy_changed) {
+            (Some(app), true) if self.app_deleted => Some((app.clone(), i64::MAX)),
+            (Some(app), true) => {
+                let version = store::counters::bump_app(&mut self.tx, app)
+                    .await?
+                    .ok_or_else(|| Error::NotFound(format!("no application `{app}`")))?;
+                Some((app.clone(), version))
+            }
+            _ => None,
         };
         self.write_events().await?;
         store::commit(self.tx).await?;
         let applied = Applied {
-            policy_version,
+            policy,
             cell: match self.policy {
                 PolicyEffect::Cell(cell) => Some(cell),
                 PolicyEffect::Unchanged | PolicyEffect::Reload => None,

@@ -18,7 +18,7 @@ pub async fn effective(console: &Console, email: &str) -> Result<EffectiveView, 
                 .ok_or_else(|| Error::NotFound(format!("no user `{email}`")))?,
         )
     };
-    let snapshot = console.runtime.snapshot();
+    let snapshot = console.app_snapshot()?;
     let Some(subjects) = snapshot.subjects(caller.as_deref()) else {
         return Err(Error::BadInput(format!(
             "`{email}` is disabled: every call with their token is refused (3064)"

@@ -49,6 +49,7 @@ impl From<StoreError> for Error {
                     Unique::RoleName => "a role with that name already exists",
                     Unique::ServiceName => "a service with that name already exists",
                     Unique::ApiKeyName => "an API key with that name already exists",
+                    Unique::ApplicationName => "an application with that name already exists",
                     Unique::Other => "that already exists",
                 }
                 .to_string(),

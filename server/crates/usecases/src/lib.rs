@@ -64,7 +64,18 @@ impl Default for Settings {
     }
 }
 
-/// What every use case works on: the database, the runtime and the settings.
+/// One application's settings as they apply: its own where it has them,
+/// the server's configuration otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppSettings {
+    pub session_timeout: Duration,
+    pub max_failed_logins: i64,
+    pub lockout: Duration,
+    pub registration: bool,
+}
+
+/// What every use case works on: the database, the runtime, the settings,
+/// and the application it addresses.
 #[derive(Clone)]
 pub struct Console {
     pub pool: Pool,
@@ -73,23 +84,78 @@ pub struct Console {
     pub runtime: Arc<Runtime>,
     /// Console sign-in attempts, per account and client address.
     pub sign_in_throttle: Arc<throttle::SignInThrottle>,
+    /// The application (its id as stored) that application-level use cases
+    /// (users, roles, services, permissions, audit, logins) work on: the
+    /// default one, unless [`Console::in_app`] chose another.
+    pub app: Arc<str>,
 }
 
 impl Console {
-    /// Wraps an open pool and loads the first snapshot.
+    /// Wraps an open pool and loads the first snapshots.
     pub async fn open(
         pool: Pool,
         engine: Engine,
         settings: Settings,
     ) -> Result<Console, StoreError> {
         let runtime = Runtime::open(pool.clone()).await?;
+        let app = store::apps::default_application(&pool).await?;
         Ok(Console {
             pool,
             engine,
             settings,
             runtime,
             sign_in_throttle: Arc::default(),
+            app: app.application_id.into(),
         })
+    }
+
+    /// This console addressing the application `id` (compared without
+    /// case, as UUIDs are). Unknown: [`Error::NotFound`].
+    pub fn in_app(&self, id: &str) -> Result<Console, Error> {
+        let snapshot = self
+            .runtime
+            .snapshot(id)
+            .ok_or_else(|| Error::NotFound(format!("no application `{id}`")))?;
+        Ok(Console {
+            app: snapshot.application_id.as_str().into(),
+            ..self.clone()
+        })
+    }
+
+    /// The snapshot of the application this console addresses.
+    pub fn app_snapshot(&self) -> Result<Arc<runtime::snapshot::Snapshot>, Error> {
+        self.runtime
+            .snapshot(&self.app)
+            .ok_or_else(|| Error::NotFound(format!("no application `{}`", self.app)))
+    }
+
+    /// The settings of the application this console addresses.
+    pub fn app_settings(&self) -> AppSettings {
+        let stored = self
+            .runtime
+            .snapshot(&self.app)
+            .map(|snapshot| snapshot.settings)
+            .unwrap_or_default();
+        self.settings_with(stored)
+    }
+
+    /// An application's stored settings as they apply: the configuration
+    /// where it has none.
+    pub fn settings_with(&self, stored: store::apps::StoredSettings) -> AppSettings {
+        let secs = |value: Option<i64>, default: Duration| {
+            value
+                .and_then(|secs| u64::try_from(secs).ok())
+                .map_or(default, Duration::from_secs)
+        };
+        AppSettings {
+            session_timeout: secs(stored.session_timeout_secs, self.settings.session_timeout),
+            max_failed_logins: stored
+                .max_failed_logins
+                .unwrap_or(self.settings.max_failed_logins)
+                .max(1),
+            lockout: secs(stored.lockout_secs, self.settings.lockout),
+            registration: stored.registration.unwrap_or(self.settings.registration),
+        }
     }
 }
 

@@ -60,13 +60,14 @@ pub async fn login(
             .map_err(|_| LoginError::Busy)?;
         return Err(LoginError::InvalidLogin);
     }
-    let settings = &console.settings;
+    let settings = console.app_settings();
     let now = store::now_millis();
     let lockout_ms = i64::try_from(settings.lockout.as_millis()).unwrap_or(i64::MAX);
     let actor = Actor::User(email.clone());
     let mut change = Change::begin(console, &actor).await?;
     let admission = store::attempts::admit(
         change.conn(),
+        &console.app,
         &email,
         now,
         settings.max_failed_logins,
@@ -77,7 +78,7 @@ pub async fn login(
     let Admission::Judge { counted } = admission else {
         return Err(LoginError::Locked);
     };
-    let record = store::users::login_record(&console.pool, &email).await?;
+    let record = store::users::login_record(&console.pool, &console.app, &email).await?;
     // the hash is checked in every case, so all answers take the same time
     let verified = secret::verify_application_password(
         record.as_ref().map(|record| record.password_hash.clone()),
@@ -92,8 +93,14 @@ pub async fn login(
     let mut change = Change::begin(console, &actor).await?;
     // the right password forgives the failures counted up to this attempt,
     // not those (an attacker's) counted since
-    store::attempts::forgive_up_to(change.conn(), &email, counted, settings.max_failed_logins)
-        .await?;
+    store::attempts::forgive_up_to(
+        change.conn(),
+        &console.app,
+        &email,
+        counted,
+        settings.max_failed_logins,
+    )
+    .await?;
     if user.user_status != UserStatus::Enabled {
         change.commit().await?;
         return Err(LoginError::Disabled);
@@ -122,14 +129,13 @@ pub async fn login(
 pub async fn logout(console: &Console, token: &str) -> Result<bool, Error> {
     let Some(user_id) = console
         .runtime
-        .authenticate(token, console.settings.session_timeout)
+        .authenticate(&console.app, token, console.app_settings().session_timeout)
         .await?
     else {
         return Ok(false);
     };
     let email = console
-        .runtime
-        .snapshot()
+        .app_snapshot()?
         .users
         .get(&user_id)
         .map(|user| user.email.clone())
@@ -150,9 +156,10 @@ pub async fn is_valid_user_token(console: &Console, token: &str) -> Result<bool,
     }
     let user = console
         .runtime
-        .authenticate(token, console.settings.session_timeout)
+        .authenticate(&console.app, token, console.app_settings().session_timeout)
         .await?;
-    Ok(user.is_some_and(|id| console.runtime.snapshot().subjects(Some(&id)).is_some()))
+    let snapshot = console.app_snapshot()?;
+    Ok(user.is_some_and(|id| snapshot.subjects(Some(&id)).is_some()))
 }
 
 /// Self-registration (the caller checks that it is open).

@@ -24,24 +24,30 @@ pub struct Purged {
 /// the lockout time (a new failure would start a fresh count anyway), and
 /// runtime events older than [`runtime::sync::EVENT_KEEP`].
 pub async fn purge_expired(console: &Console) -> Result<Purged, Error> {
-    let settings = &console.settings;
     let now = store::now_millis();
     let millis = |duration: Duration| i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
-    let session_cutoff = now.saturating_sub(millis(settings.session_timeout));
-    let attempt_cutoff = now.saturating_sub(millis(settings.lockout));
+    let cutoff = |duration: Duration| now.saturating_sub(millis(duration));
     let actor = Actor::System;
-    let mut change = Change::begin(console, &actor).await?;
-    let purged = Purged {
-        user_sessions: store::sessions::purge_expired(change.conn(), session_cutoff).await?,
-        console_sessions: store::admins::purge_expired_sessions(change.conn(), session_cutoff)
-            .await?,
-        login_attempts: store::attempts::purge(change.conn(), now, attempt_cutoff).await?,
-        runtime_events: store::events::purge(
+    let mut change = Change::begin_console(console, &actor).await?;
+    let mut purged = Purged {
+        console_sessions: store::admins::purge_expired_sessions(
             change.conn(),
-            now.saturating_sub(millis(runtime::sync::EVENT_KEEP)),
+            cutoff(console.settings.session_timeout),
         )
         .await?,
+        runtime_events: store::events::purge(change.conn(), cutoff(runtime::sync::EVENT_KEEP))
+            .await?,
+        ..Purged::default()
     };
+    // each application by its own timeouts
+    for app in console.runtime.applications() {
+        let settings = console.in_app(&app.application_id)?.app_settings();
+        let (app, conn) = (&app.application_id, change.conn());
+        purged.user_sessions +=
+            store::sessions::purge_expired(conn, app, cutoff(settings.session_timeout)).await?;
+        purged.login_attempts +=
+            store::attempts::purge(change.conn(), app, now, cutoff(settings.lockout)).await?;
+    }
     change.commit().await?;
     Ok(purged)
 }

@@ -24,12 +24,12 @@ pub const MAX_BULK_CELLS: usize = 10_000;
 /// The whole set, keyed by service name, user email and role name.
 pub async fn export(console: &Console) -> Result<PermissionDocument, Error> {
     let mut conn = store::acquire(&console.pool).await?;
-    Ok(store::permissions::export(&mut conn).await?)
+    Ok(store::permissions::export(&mut conn, &console.app).await?)
 }
 
 async fn service_id(console: &Console, service: &str) -> Result<String, Error> {
     let mut conn = store::acquire(&console.pool).await?;
-    store::services::id_of(&mut conn, service)
+    store::services::id_of(&mut conn, &console.app, service)
         .await?
         .ok_or_else(|| Error::NotFound(format!("unknown service `{service}`")))
 }
@@ -106,12 +106,13 @@ struct Resolved {
 /// instead of loading every name (one click must not read 10,000 users).
 async fn resolve_one(
     conn: &mut Conn,
+    app: &str,
     service: &str,
     kind: SubjectKind,
     subject: &str,
     method: &str,
 ) -> Result<Resolved, Error> {
-    let service_id = store::services::id_of(conn, service)
+    let service_id = store::services::id_of(conn, app, service)
         .await?
         .ok_or_else(|| Error::NotFound(format!("unknown service `{service}`")))?;
     if method != ALL_METHODS && !store::services::method_exists(conn, &service_id, method).await? {
@@ -123,13 +124,13 @@ async fn resolve_one(
     let (subject_id, name) = match kind {
         SubjectKind::Users => {
             let email = normalize_email(subject);
-            let id = store::users::id_for_email(conn, &email)
+            let id = store::users::id_for_email(conn, app, &email)
                 .await?
                 .ok_or_else(unknown)?;
             (id, email)
         }
         SubjectKind::Roles => {
-            let role = store::roles::find(conn, subject)
+            let role = store::roles::find(conn, app, subject)
                 .await?
                 .ok_or_else(unknown)?;
             (role.role_id, role.name)
@@ -157,7 +158,7 @@ pub async fn set_cell(
 ) -> Result<CellChange, Error> {
     let mut change = Change::begin(console, actor).await?;
     change.serialize().await?;
-    let resolved = resolve_one(change.conn(), service, kind, subject, method).await?;
+    let resolved = resolve_one(change.conn(), &console.app, service, kind, subject, method).await?;
     // a cell whose stored effect is unreadable is repaired by setting it
     let (before, unreadable) =
         match store::permissions::read(change.conn(), kind, &resolved.ids, method).await {
@@ -220,19 +221,19 @@ struct Names {
 }
 
 impl Names {
-    async fn load(conn: &mut Conn) -> Result<Names, Error> {
+    async fn load(conn: &mut Conn, app: &str) -> Result<Names, Error> {
         let mut services: HashMap<String, (String, Vec<String>)> = HashMap::new();
-        for (id, service, method) in store::services::all_methods(conn).await? {
+        for (id, service, method) in store::services::all_methods(conn, app).await? {
             let entry = services.entry(service).or_insert_with(|| (id, Vec::new()));
             if let Some(method) = method {
                 entry.1.push(method);
             }
         }
-        let users = store::users::ids_by_email(conn)
+        let users = store::users::ids_by_email(conn, app)
             .await?
             .into_iter()
             .collect();
-        let roles = store::roles::all(conn)
+        let roles = store::roles::all(conn, app)
             .await?
             .into_iter()
             .map(|role| (role_key(&role.name), (role.role_id, role.name)))
@@ -334,7 +335,7 @@ pub async fn bulk_set(
     }
     let mut change = Change::begin(console, actor).await?;
     change.serialize().await?;
-    let names = Names::load(change.conn()).await?;
+    let names = Names::load(change.conn(), &console.app).await?;
     let now = store::now_millis();
     let mut changes = Vec::new();
     for (kind, subject, method) in cells {
@@ -383,7 +384,7 @@ pub async fn replace_all(
 ) -> Result<PermissionDiff, Error> {
     let mut change = Change::begin(console, actor).await?;
     change.serialize().await?;
-    let names = Names::load(change.conn()).await?;
+    let names = Names::load(change.conn(), &console.app).await?;
     let mut errors = names.unknown_names(wanted);
     let mut resolved: BTreeMap<CellAddress, (Resolved, Effect)> = BTreeMap::new();
     for ((service, kind, subject, method), effect) in flatten(wanted) {
@@ -416,12 +417,12 @@ pub async fn replace_all(
     for ((service, kind, subject, method), (_, effect)) in &resolved {
         canonical.insert(service, *kind, subject, method, *effect);
     }
-    let current = store::permissions::export(change.conn()).await?;
+    let current = store::permissions::export(change.conn(), &console.app).await?;
     let mut result = diff(&current, &canonical);
     if dry_run {
         return Ok(result);
     }
-    store::permissions::delete_all(change.conn()).await?;
+    store::permissions::delete_all(change.conn(), &console.app).await?;
     let now = store::now_millis();
     for ((_, kind, _, method), (cell, effect)) in &resolved {
         store::permissions::write(change.conn(), *kind, &cell.ids, method, *effect, now).await?;

@@ -10,13 +10,13 @@ use crate::{Actor, Console, Error};
 
 /// System roles first, then by name.
 pub async fn list(console: &Console) -> Result<Vec<Role>, Error> {
-    Ok(store::roles::list(&console.pool).await?)
+    Ok(store::roles::list(&console.pool, &console.app).await?)
 }
 
 /// A role by name, whatever its case.
 pub async fn find(console: &Console, name: &str) -> Result<RoleRecord, Error> {
     let mut conn = store::acquire(&console.pool).await?;
-    store::roles::find(&mut conn, name)
+    store::roles::find(&mut conn, &console.app, name)
         .await?
         .ok_or_else(|| Error::NotFound(format!("no role `{name}`")))
 }
@@ -45,6 +45,7 @@ pub async fn create(console: &Console, actor: &Actor, name: &str) -> Result<Role
     let mut change = Change::begin(console, actor).await?;
     store::roles::insert(
         change.conn(),
+        &console.app,
         &store::new_object_id(),
         &name,
         store::now_millis(),

@@ -15,7 +15,7 @@ use crate::{Actor, Console, Error};
 
 /// True if the database holds no application user yet.
 pub async fn no_users_yet(console: &Console) -> Result<bool, Error> {
-    Ok(!store::users::any(&console.pool).await?)
+    Ok(!store::users::any(&console.pool, &console.app).await?)
 }
 
 /// Adds `count` users `{prefix}-00001@example.com`… (name `Load User 00001`…)
@@ -37,6 +37,7 @@ pub async fn bulk_users(
     for n in 1..=count {
         let inserted = store::users::insert_unless_taken(
             change.conn(),
+            &console.app,
             &store::new_object_id(),
             &format!("{prefix}-{n:05}@example.com"),
             &format!("Load User {n:05}"),
@@ -64,7 +65,7 @@ pub async fn fixture(console: &Console, fixture: &Fixture, password: &str) -> Re
     let mut service_ids = HashMap::new();
     for (service, methods) in &fixture.services {
         let id = store::new_object_id();
-        store::services::insert(change.conn(), &id, service, "", now).await?;
+        store::services::insert(change.conn(), &console.app, &id, service, "", now).await?;
         for (position, method) in methods.iter().enumerate() {
             let position = i64::try_from(position).unwrap_or(i64::MAX);
             store::services::insert_method(change.conn(), &id, method, Verb::Post, position)
@@ -75,13 +76,22 @@ pub async fn fixture(console: &Console, fixture: &Fixture, password: &str) -> Re
     let mut role_ids = HashMap::new();
     for role in &fixture.roles {
         let id = store::new_object_id();
-        store::roles::insert(change.conn(), &id, role, now).await?;
+        store::roles::insert(change.conn(), &console.app, &id, role, now).await?;
         role_ids.insert(role.clone(), id);
     }
     let mut user_ids = HashMap::new();
     for user in &fixture.users {
         let id = store::new_object_id();
-        store::users::insert(change.conn(), &id, &user.email, &user.email, &hash, now).await?;
+        store::users::insert(
+            change.conn(),
+            &console.app,
+            &id,
+            &user.email,
+            &user.email,
+            &hash,
+            now,
+        )
+        .await?;
         for role in &user.roles {
             let role_id = role_ids.get(role).ok_or(Error::Internal)?;
             store::users::add_role(change.conn(), &id, role_id, now).await?;

@@ -8,7 +8,7 @@ use crate::change::{Change, Event};
 use crate::{Actor, Console, Error};
 
 pub async fn list(console: &Console) -> Result<Vec<Service>, Error> {
-    Ok(store::services::list(&console.pool).await?)
+    Ok(store::services::list(&console.pool, &console.app).await?)
 }
 
 /// Registers what a starting server offers. Services and methods it offers
@@ -16,13 +16,26 @@ pub async fn list(console: &Console) -> Result<Vec<Service>, Error> {
 /// with their permissions, marked missing, with an audit event: during a
 /// rolling deploy several versions of the server share one database, and
 /// a permission never vanishes unless an admin removes it.
+///
+/// Every application offers the server's built-in services.
 pub async fn register(console: &Console, offered: &[Service]) -> Result<(), Error> {
+    for app in store::apps::list(&console.pool).await? {
+        let console = Console {
+            app: app.application_id.into(),
+            ..console.clone()
+        };
+        register_in(&console, offered).await?;
+    }
+    Ok(())
+}
+
+async fn register_in(console: &Console, offered: &[Service]) -> Result<(), Error> {
     let actor = Actor::System;
     let mut change = Change::begin(console, &actor).await?;
     // servers starting at once register one after the other
     change.serialize().await?;
     let now = store::now_millis();
-    let existing = store::services::all(change.conn()).await?;
+    let existing = store::services::all(change.conn(), &console.app).await?;
     for service in &existing {
         if service.missing == 0 && !offered.iter().any(|o| o.name == service.name) {
             store::services::mark_missing(change.conn(), &service.service_id, now).await?;
@@ -63,6 +76,7 @@ pub async fn register(console: &Console, offered: &[Service]) -> Result<(), Erro
                 let id = store::new_object_id();
                 store::services::insert(
                     change.conn(),
+                    &console.app,
                     &id,
                     &service.name,
                     &service.description,
@@ -109,7 +123,7 @@ pub async fn remove_missing_method(
     let mut change = Change::begin(console, actor).await?;
     // a server registering at the same time waits for this, or this for it
     change.serialize().await?;
-    let service_id = store::services::id_of(change.conn(), service)
+    let service_id = store::services::id_of(change.conn(), &console.app, service)
         .await?
         .ok_or_else(|| Error::NotFound(format!("unknown service `{service}`")))?;
     let found = store::services::methods(change.conn(), &service_id)
@@ -124,7 +138,7 @@ pub async fn remove_missing_method(
             "`{service}.{method}` was offered by the last server that started; only a method marked missing can be removed"
         )));
     }
-    let cells: Vec<_> = store::permissions::all(change.conn())
+    let cells: Vec<_> = store::permissions::all(change.conn(), &console.app)
         .await?
         .into_iter()
         .filter(|cell| cell.service == service && cell.method == method)

@@ -15,11 +15,11 @@ pub async fn list(
     limit: i64,
 ) -> Result<UserPage, Error> {
     check_page(offset, limit)?;
-    Ok(store::users::list(&console.pool, search, offset, limit).await?)
+    Ok(store::users::list(&console.pool, &console.app, search, offset, limit).await?)
 }
 
 pub async fn get(console: &Console, object_id: &str) -> Result<User, Error> {
-    store::users::get(&console.pool, object_id)
+    store::users::get(&console.pool, &console.app, object_id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("no user with objectId `{object_id}`")))
 }
@@ -27,7 +27,7 @@ pub async fn get(console: &Console, object_id: &str) -> Result<User, Error> {
 /// The objectId of the user with this email, if any.
 pub async fn id_for_email(console: &Console, email: &str) -> Result<Option<String>, Error> {
     let mut conn = store::acquire(&console.pool).await?;
-    Ok(store::users::id_for_email(&mut conn, email).await?)
+    Ok(store::users::id_for_email(&mut conn, &console.app, email).await?)
 }
 
 /// A password checked against the rules and hashed (on the hashing threads).
@@ -58,6 +58,7 @@ pub async fn create(console: &Console, actor: &Actor, new_user: NewUser) -> Resu
     let mut change = Change::begin(console, actor).await?;
     store::users::insert(
         change.conn(),
+        &console.app,
         &user.object_id,
         &user.email,
         &user.name,
@@ -125,7 +126,7 @@ pub async fn update(
     }
     if hash.is_some() || changes.user_status.is_some() {
         // a new password or status clears the failed logins and any lock
-        store::attempts::forgive(change.conn(), &before.email).await?;
+        store::attempts::forgive(change.conn(), &console.app, &before.email).await?;
     }
     if ends_sessions {
         store::sessions::delete_for_user(change.conn(), object_id).await?;
@@ -157,7 +158,7 @@ pub async fn delete(console: &Console, actor: &Actor, object_id: &str) -> Result
     let mut change = Change::begin(console, actor).await?;
     store::users::delete(change.conn(), object_id).await?;
     // a new user with this email starts with a clean count
-    store::attempts::forgive(change.conn(), &before.email).await?;
+    store::attempts::forgive(change.conn(), &console.app, &before.email).await?;
     change.sessions_ended_for(object_id);
     change
         .audit(Event {
