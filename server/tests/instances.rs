@@ -524,3 +524,48 @@ async fn an_outage_never_keeps_an_ended_token_alive() {
         .expect("request");
     assert_eq!(call(&router_b, anonymous).await.0, StatusCode::OK);
 }
+
+/// Applications are reloaded alone: a change in one, its creation and its
+/// deletion reach the other server without touching the snapshot of any
+/// other application there.
+#[tokio::test]
+async fn a_change_in_one_application_reloads_no_other() {
+    let url = common::postgres_url().await;
+    let (a, _router_a) = instance(&url).await;
+    let (b, _router_b) = instance(&url).await;
+    let staging = usecases::apps::create(
+        &a,
+        &Actor::System,
+        policy::wire::NewApp {
+            name: "Staging".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("create");
+    within(|| b.runtime.snapshot(&staging.id).is_some()).await;
+    let default_before = b.app_snapshot().expect("snapshot");
+    let staging_a = a.in_app(&staging.id).expect("staging on A");
+    set_anonymous(&staging_a, "add", Effect::Deny)
+        .await
+        .expect("deny");
+    within(|| !anonymous_add_allowed(&b.in_app(&staging.id).expect("staging on B"))).await;
+    assert!(
+        anonymous_add_allowed(&b),
+        "the default application is untouched"
+    );
+    tokio::time::sleep(POLL * 4).await;
+    assert!(
+        Arc::ptr_eq(&default_before, &b.app_snapshot().expect("snapshot")),
+        "the default application's snapshot was reloaded"
+    );
+    usecases::apps::delete(&staging_a, &Actor::System, "Staging")
+        .await
+        .expect("delete");
+    within(|| b.runtime.snapshot(&staging.id).is_none()).await;
+    tokio::time::sleep(POLL * 4).await;
+    assert!(Arc::ptr_eq(
+        &default_before,
+        &b.app_snapshot().expect("snapshot")
+    ));
+}

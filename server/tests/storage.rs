@@ -194,6 +194,22 @@ async fn a_database_of_the_previous_version_upgrades_in_place(engine: &str) {
          values ('R2', 'Sales', 'sales', 0, 0, 0)",
         "insert into user_role (app_user_id, role_id, created_at) values ('U1', 'R2', 0)",
         "insert into user_role (app_user_id, role_id, created_at) values ('U1', 'R1', 0)",
+        "insert into service (service_id, name, description, created_at, updated_at) \
+         values ('S1', 'calculator', '', 0, 0)",
+        "insert into service_method (service_id, name, verb, description, position) \
+         values ('S1', 'add', 'GET', '', 0)",
+        "insert into user_permission (service_id, app_user_id, method_name, effect, updated_at) \
+         values ('S1', 'U1', 'add', 'deny', 0)",
+        "insert into role_permission (service_id, role_id, method_name, effect, updated_at) \
+         values ('S1', 'R2', '*', 'grant', 0)",
+        "insert into user_session (token_hash, app_user_id, created_at, last_seen_at) \
+         values ('H1', 'U1', 0, 0)",
+        "insert into login_attempt (email, failed_logins, locked_until, updated_at) \
+         values ('old@example.com', 2, null, 0)",
+        "insert into audit_event (created_at, actor, action, target) \
+         values (1, 'admin:ops@example.com', 'role.create', 'role:Sales')",
+        "insert into audit_event (created_at, actor, action, target) \
+         values (2, 'admin:ops@example.com', 'admin.create', 'admin:new@example.com')",
     ] {
         sqlx::query(sql).execute(&pool).await.expect("old data");
     }
@@ -219,6 +235,50 @@ async fn a_database_of_the_previous_version_upgrades_in_place(engine: &str) {
         .await
         .expect("the old user");
     assert_eq!(user.roles, ["JSUser custom", "Sales"]);
+    // cells, sessions, login counts and audit events survive the rebuilt
+    // tables, in the default application
+    let export = usecases::permissions::export(&console)
+        .await
+        .expect("export");
+    assert_eq!(
+        serde_json::to_value(&export).expect("json")["services"]["calculator"],
+        serde_json::json!({
+            "users": {"old@example.com": {"add": "deny"}},
+            "roles": {"Sales": {"*": "grant"}},
+        })
+    );
+    assert_eq!(
+        store::sessions::count(&console.pool).await.expect("count"),
+        1
+    );
+    let session = store::sessions::find(&console.pool, "H1")
+        .await
+        .expect("find")
+        .expect("the old session");
+    assert!(session.application_id.eq_ignore_ascii_case(&console.app));
+    let attempts: i64 = sqlx::query_scalar(
+        "select failed_logins from login_attempt where application_id = $1 and email = 'old@example.com'",
+    )
+    .bind(&*console.app)
+    .fetch_one(&console.pool)
+    .await
+    .expect("the old count");
+    assert_eq!(attempts, 2);
+    let audit = usecases::audit::list(&console, &policy::wire::AuditFilter::default(), 0, 10)
+        .await
+        .expect("audit");
+    let actions: Vec<&str> = audit
+        .items
+        .iter()
+        .map(|event| event.action.as_str())
+        .collect();
+    assert_eq!(actions, ["admin.create", "role.create"]);
+    let belongs: Vec<Option<String>> =
+        sqlx::query_scalar("select application_id from audit_event order by audit_event_id")
+            .fetch_all(&console.pool)
+            .await
+            .expect("audit rows");
+    assert_eq!(belongs, [Some(console.app.to_string()), None]);
     let roles = usecases::roles::list(&console).await.expect("roles");
     let js = roles
         .iter()

@@ -122,7 +122,7 @@ struct SelectedApp(String);
 async fn in_application(
     routes: Router,
     params: axum::extract::RawPathParams,
-    mut request: axum::extract::Request,
+    request: axum::extract::Request,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     use tower::ServiceExt;
@@ -156,9 +156,22 @@ async fn in_application(
     let Ok(uri) = format!("/console/api/{tail}{query}").parse::<axum::http::Uri>() else {
         return unknown_path().await.into_response();
     };
-    *request.uri_mut() = uri;
-    request.extensions_mut().insert(SelectedApp(id));
-    match routes.oneshot(request).await {
+    // a new request, so that the inner routes see their own path
+    // parameters only; the client's address goes along
+    let (parts, body) = request.into_parts();
+    let mut inner = axum::extract::Request::new(body);
+    *inner.method_mut() = parts.method;
+    *inner.uri_mut() = uri;
+    *inner.version_mut() = parts.version;
+    *inner.headers_mut() = parts.headers;
+    if let Some(info) = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    {
+        inner.extensions_mut().insert(*info);
+    }
+    inner.extensions_mut().insert(SelectedApp(id));
+    match routes.oneshot(inner).await {
         Ok(response) => response,
         Err(never) => match never {},
     }

@@ -17,6 +17,7 @@ mod common;
 mod harness;
 
 mod admins;
+mod apps;
 mod audit;
 mod enforcement;
 mod errors;
