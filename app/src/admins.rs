@@ -23,10 +23,14 @@ pub async fn sign_in(email: String, password: String) -> Result<AdminInfo, AppEr
 }
 
 /// Ends the caller's own session, if any, and clears the cookie; with
-/// `test_token` (the application user the console was testing as), ends
-/// that session too.
+/// `test_token` (the application user the console was testing as, in the
+/// application `test_app`: its id, empty for the default), ends that
+/// session too.
 #[server(prefix = "/console/fn", endpoint = "sign_out")]
-pub async fn sign_out(test_token: Option<String>) -> Result<(), AppError> {
+pub async fn sign_out(
+    test_token: Option<String>,
+    #[server(default)] test_app: Option<String>,
+) -> Result<(), AppError> {
     use crate::guard::{answer, console, refuse_cross_origin, set_cookie};
     answer(
         async {
@@ -36,8 +40,17 @@ pub async fn sign_out(test_token: Option<String>) -> Result<(), AppError> {
                 usecases::admins::sign_out(&console, &token).await?;
             }
             if let Some(token) = test_token.filter(|token| !token.is_empty()) {
-                // a dead or malformed token is already what we want
-                usecases::login::logout(&console, &token).await?;
+                // a dead or malformed token, or one of an application
+                // deleted since, is already what we want
+                let app = test_app.unwrap_or_default();
+                let in_app = if app.is_empty() {
+                    Ok(console.clone())
+                } else {
+                    console.in_app(&app)
+                };
+                if let Ok(in_app) = in_app {
+                    usecases::login::logout(&in_app, &token).await?;
+                }
             }
             set_cookie(&usecases::web::cleared_cookie(usecases::web::is_tls(
                 &parts.headers,

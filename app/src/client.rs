@@ -13,6 +13,14 @@ pub struct TestUser {
     pub email: String,
     pub object_id: String,
     pub token: String,
+    /// Where the user logged in: `/api` or `/{application-id}/{api-key}`,
+    /// where their token is logged out again.
+    #[serde(default = "default_base")]
+    pub base: String,
+}
+
+fn default_base() -> String {
+    "/api".to_string()
 }
 
 /// What the runtime answered.
@@ -23,8 +31,16 @@ pub struct Reply {
     pub body: Value,
 }
 
-/// The sessionStorage key: the test user lives as long as the browser tab session.
-pub const STORAGE_KEY: &str = "console.test-user";
+/// The sessionStorage key of an application's test user (`app`: its id,
+/// empty for the default): the test user lives as long as the browser tab
+/// session, one per application (a token opens only its own).
+pub fn storage_key(app: &str) -> String {
+    if app.is_empty() {
+        "console.test-user".to_string()
+    } else {
+        format!("console.test-user.{app}")
+    }
+}
 
 /// `message (code N)` from a `{"code", "message"}` body.
 pub fn error_text(body: &Value) -> String {
@@ -64,26 +80,26 @@ mod browser {
     use gloo_net::http::{Request, RequestBuilder};
     use serde_json::{json, Value};
 
-    use super::{error_text, Reply, TestUser, STORAGE_KEY};
+    use super::{error_text, storage_key, Reply, TestUser};
     use crate::services::Verb;
 
     fn storage() -> Option<web_sys::Storage> {
         web_sys::window().and_then(|window| window.session_storage().ok().flatten())
     }
 
-    pub fn load_user() -> Option<TestUser> {
-        let text = storage()?.get_item(STORAGE_KEY).ok().flatten()?;
+    pub fn load_user(app: &str) -> Option<TestUser> {
+        let text = storage()?.get_item(&storage_key(app)).ok().flatten()?;
         serde_json::from_str(&text).ok()
     }
 
-    pub fn save_user(user: Option<&TestUser>) {
+    pub fn save_user(app: &str, user: Option<&TestUser>) {
         let Some(storage) = storage() else { return };
         match user.and_then(|user| serde_json::to_string(user).ok()) {
             Some(text) => {
-                let _ = storage.set_item(STORAGE_KEY, &text);
+                let _ = storage.set_item(&storage_key(app), &text);
             }
             None => {
-                let _ = storage.remove_item(STORAGE_KEY);
+                let _ = storage.remove_item(&storage_key(app));
             }
         }
     }
@@ -118,8 +134,8 @@ mod browser {
         (status, body)
     }
 
-    pub async fn login(login: &str, password: &str) -> Result<TestUser, String> {
-        let request = Request::post("/api/users/login")
+    pub async fn login(base: &str, login: &str, password: &str) -> Result<TestUser, String> {
+        let request = Request::post(&format!("{base}/users/login"))
             .json(&json!({"login": login, "password": password}))
             .map_err(|error| error.to_string())?;
         let response = request
@@ -140,11 +156,12 @@ mod browser {
             email: field("email"),
             object_id: field("objectId"),
             token: field("user-token"),
+            base: base.to_string(),
         })
     }
 
-    pub async fn logout(token: &str) -> Result<(), String> {
-        let response = Request::get("/api/users/logout")
+    pub async fn logout(base: &str, token: &str) -> Result<(), String> {
+        let response = Request::get(&format!("{base}/users/logout"))
             .header("user-token", token)
             .send()
             .await
@@ -157,9 +174,9 @@ mod browser {
         }
     }
 
-    pub async fn is_valid(token: &str) -> Option<bool> {
+    pub async fn is_valid(base: &str, token: &str) -> Option<bool> {
         let url = format!(
-            "/api/users/isvalidusertoken/{}",
+            "{base}/users/isvalidusertoken/{}",
             crate::pages::links::encode(token)
         );
         let response = Request::get(&url).send().await.ok()?;
@@ -211,21 +228,21 @@ mod browser {
 
     const SERVER: &str = "only the browser calls the runtime";
 
-    pub fn load_user() -> Option<TestUser> {
+    pub fn load_user(_app: &str) -> Option<TestUser> {
         None
     }
-    pub fn save_user(_user: Option<&TestUser>) {}
+    pub fn save_user(_app: &str, _user: Option<&TestUser>) {}
     pub fn origin() -> String {
         String::new()
     }
     pub fn copy(_text: &str) {}
-    pub async fn login(_login: &str, _password: &str) -> Result<TestUser, String> {
+    pub async fn login(_base: &str, _login: &str, _password: &str) -> Result<TestUser, String> {
         Err(SERVER.to_string())
     }
-    pub async fn logout(_token: &str) -> Result<(), String> {
+    pub async fn logout(_base: &str, _token: &str) -> Result<(), String> {
         Err(SERVER.to_string())
     }
-    pub async fn is_valid(_token: &str) -> Option<bool> {
+    pub async fn is_valid(_base: &str, _token: &str) -> Option<bool> {
         None
     }
     pub async fn invoke(

@@ -6,8 +6,8 @@ pub use policy::wire::{EffectiveRow, EffectiveView};
 
 /// `email` empty: a caller without a user-token.
 #[leptos::server(prefix = "/console/fn", endpoint = "effective_permissions")]
-pub async fn effective_permissions(email: String) -> Result<EffectiveView, AppError> {
-    crate::guard::as_admin(move |console, _| async move {
+pub async fn effective_permissions(app: String, email: String) -> Result<EffectiveView, AppError> {
+    crate::guard::as_admin_in(app, move |console, _| async move {
         usecases::effective::effective(&console, &email).await
     })
     .await

@@ -29,6 +29,24 @@ where
     )
 }
 
+/// [`as_admin`] in the application `app` (its id; empty: the default
+/// application). An unknown application is an error, never the default.
+pub async fn as_admin_in<T, F, Fut>(app: String, work: F) -> Result<T, AppError>
+where
+    F: FnOnce(Console, Actor) -> Fut,
+    Fut: Future<Output = Result<T, usecases::Error>>,
+{
+    as_admin(move |console, actor| async move {
+        let console = if app.is_empty() {
+            console
+        } else {
+            console.in_app(&app)?
+        };
+        work(console, actor).await
+    })
+    .await
+}
+
 /// The guard: same origin, a live admin session.
 pub async fn require_admin() -> Result<(Console, AdminInfo), AppError> {
     let parts = refuse_cross_origin()?;

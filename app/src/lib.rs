@@ -27,7 +27,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::pages::admins::AdminsPage;
-use crate::pages::application::ApplicationPage;
+use crate::pages::application::{ApplicationPage, ApplicationsPage};
 use crate::pages::audit::AuditPage;
 use crate::pages::code::CodePage;
 use crate::pages::effective::EffectivePage;
@@ -73,8 +73,24 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/sign-in") view=SignInPage/>
+                <ParentRoute path=path!("/apps/:app") view=Layout>
+                    <Route path=path!("") view=ServicesPage/>
+                    <Route path=path!("/services") view=ServicesPage/>
+                    <Route path=path!("/services/:service") view=ServicePage/>
+                    <Route path=path!("/services/:service/permissions") view=PermissionsPage/>
+                    <Route path=path!("/services/:service/methods/:method") view=InvokePage/>
+                    <Route path=path!("/users") view=UsersPage/>
+                    <Route path=path!("/effective") view=EffectivePage/>
+                    <Route path=path!("/audit") view=AuditPage/>
+                    <Route path=path!("/permissions-as-code") view=CodePage/>
+                    <Route path=path!("/roles") view=RolesPage/>
+                    <Route path=path!("/application") view=ApplicationPage/>
+                </ParentRoute>
+                // the unprefixed paths: the default application, and the
+                // console's own pages
                 <ParentRoute path=path!("") view=Layout>
                     <Route path=path!("") view=ServicesPage/>
+                    <Route path=path!("/apps") view=ApplicationsPage/>
                     <Route path=path!("/services") view=ServicesPage/>
                     <Route path=path!("/services/:service") view=ServicePage/>
                     <Route path=path!("/services/:service/permissions") view=PermissionsPage/>

@@ -8,12 +8,13 @@ pub use policy::wire::{MatrixPage, MatrixRow};
 /// A page of the User Permissions matrix of a service.
 #[leptos::server(prefix = "/console/fn", endpoint = "user_matrix")]
 pub async fn user_matrix(
+    app: String,
     service: String,
     search: String,
     offset: i64,
     limit: i64,
 ) -> Result<MatrixPage, AppError> {
-    crate::guard::as_admin(move |console, _| async move {
+    crate::guard::as_admin_in(app, move |console, _| async move {
         usecases::permissions::user_matrix(&console, &service, &search, offset, limit).await
     })
     .await
@@ -21,8 +22,8 @@ pub async fn user_matrix(
 
 /// The Roles Permissions matrix of a service, system roles first.
 #[leptos::server(prefix = "/console/fn", endpoint = "role_matrix")]
-pub async fn role_matrix(service: String) -> Result<MatrixPage, AppError> {
-    crate::guard::as_admin(move |console, _| async move {
+pub async fn role_matrix(app: String, service: String) -> Result<MatrixPage, AppError> {
+    crate::guard::as_admin_in(app, move |console, _| async move {
         usecases::permissions::role_matrix(&console, &service).await
     })
     .await
@@ -31,13 +32,14 @@ pub async fn role_matrix(service: String) -> Result<MatrixPage, AppError> {
 /// Sets one cell; the runtime enforces it from the next call on.
 #[leptos::server(prefix = "/console/fn", endpoint = "set_permission")]
 pub async fn set_permission(
+    app: String,
     service: String,
     kind: SubjectKind,
     subject: String,
     method: String,
     effect: Effect,
 ) -> Result<CellChange, AppError> {
-    crate::guard::as_admin(move |console, actor| async move {
+    crate::guard::as_admin_in(app, move |console, actor| async move {
         usecases::permissions::set_cell(&console, &actor, &service, kind, &subject, &method, effect)
             .await
     })
@@ -47,11 +49,12 @@ pub async fn set_permission(
 /// Sets many cells of one service at once: each `(kind, subject, method)`.
 #[leptos::server(prefix = "/console/fn", endpoint = "bulk_set_permissions", input = leptos::server_fn::codec::Json)]
 pub async fn bulk_set_permissions(
+    app: String,
     service: String,
     cells: Vec<(SubjectKind, String, String)>,
     effect: Effect,
 ) -> Result<Vec<CellChange>, AppError> {
-    crate::guard::as_admin(move |console, actor| async move {
+    crate::guard::as_admin_in(app, move |console, actor| async move {
         usecases::permissions::bulk_set(&console, &actor, &service, &cells, effect).await
     })
     .await
@@ -61,10 +64,11 @@ pub async fn bulk_set_permissions(
 /// otherwise the whole set is replaced in one transaction.
 #[leptos::server(prefix = "/console/fn", endpoint = "import_permissions", input = leptos::server_fn::codec::Json)]
 pub async fn import_permissions(
+    app: String,
     document: String,
     dry_run: bool,
 ) -> Result<PermissionDiff, AppError> {
-    crate::guard::as_admin(move |console, actor| async move {
+    crate::guard::as_admin_in(app, move |console, actor| async move {
         let parsed: PermissionDocument = serde_json::from_str(&document).map_err(|error| {
             usecases::Error::BadInput(format!(
                 "not a permission document, nothing was changed: {error}"

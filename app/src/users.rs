@@ -4,21 +4,31 @@ use crate::error::AppError;
 pub use policy::wire::{NewUser, User, UserChanges, UserPage, UserStatus, MAX_PAGE};
 
 #[leptos::server(prefix = "/console/fn", endpoint = "list_users")]
-pub async fn list_users(search: String, offset: i64, limit: i64) -> Result<UserPage, AppError> {
-    crate::guard::as_admin(move |console, _| async move {
+pub async fn list_users(
+    app: String,
+    search: String,
+    offset: i64,
+    limit: i64,
+) -> Result<UserPage, AppError> {
+    crate::guard::as_admin_in(app, move |console, _| async move {
         usecases::users::list(&console, &search, offset, limit).await
     })
     .await
 }
 
 #[leptos::server(prefix = "/console/fn", endpoint = "create_user")]
-pub async fn create_user(email: String, name: String, password: String) -> Result<User, AppError> {
+pub async fn create_user(
+    app: String,
+    email: String,
+    name: String,
+    password: String,
+) -> Result<User, AppError> {
     let new_user = NewUser {
         email,
         name,
         password,
     };
-    crate::guard::as_admin(move |console, actor| async move {
+    crate::guard::as_admin_in(app, move |console, actor| async move {
         usecases::users::create(&console, &actor, new_user).await
     })
     .await
@@ -27,16 +37,20 @@ pub async fn create_user(email: String, name: String, password: String) -> Resul
 /// Changes a user: name, password (ends their sessions) or status
 /// (disabling ends their sessions).
 #[leptos::server(prefix = "/console/fn", endpoint = "update_user")]
-pub async fn update_user(object_id: String, changes: UserChanges) -> Result<User, AppError> {
-    crate::guard::as_admin(move |console, actor| async move {
+pub async fn update_user(
+    app: String,
+    object_id: String,
+    changes: UserChanges,
+) -> Result<User, AppError> {
+    crate::guard::as_admin_in(app, move |console, actor| async move {
         usecases::users::update(&console, &actor, &object_id, changes).await
     })
     .await
 }
 
 #[leptos::server(prefix = "/console/fn", endpoint = "delete_user")]
-pub async fn delete_user(object_id: String) -> Result<(), AppError> {
-    crate::guard::as_admin(move |console, actor| async move {
+pub async fn delete_user(app: String, object_id: String) -> Result<(), AppError> {
+    crate::guard::as_admin_in(app, move |console, actor| async move {
         usecases::users::delete(&console, &actor, &object_id).await
     })
     .await
@@ -45,11 +59,12 @@ pub async fn delete_user(object_id: String) -> Result<(), AppError> {
 /// Gives (`assigned`) or takes away a role.
 #[leptos::server(prefix = "/console/fn", endpoint = "set_user_role")]
 pub async fn set_user_role(
+    app: String,
     object_id: String,
     role: String,
     assigned: bool,
 ) -> Result<bool, AppError> {
-    crate::guard::as_admin(move |console, actor| async move {
+    crate::guard::as_admin_in(app, move |console, actor| async move {
         if assigned {
             usecases::users::assign_role(&console, &actor, &object_id, &role).await
         } else {

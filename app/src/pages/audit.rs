@@ -17,7 +17,11 @@ pub fn AuditPage() -> impl IntoView {
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
     let offset = RwSignal::new(0_i64);
-    let services = Resource::new(|| (), |_| list_services());
+    let app = crate::pages::links::current_app().arg();
+    let services = {
+        let app = app.clone();
+        Resource::new(|| (), move |_| list_services(app.clone()))
+    };
     let events = Resource::new(
         move || {
             (
@@ -29,13 +33,14 @@ pub fn AuditPage() -> impl IntoView {
                 offset.get(),
             )
         },
-        |(service, target, actor, from, to, offset)| {
+        move |(service, target, actor, from, to, offset)| {
             let from = parse_date(&from).unwrap_or(0);
             // the whole of the last day
             let to = parse_date(&to)
                 .map(|start| start + 86_400_000 - 1)
                 .unwrap_or(0);
-            audit_events(service, target, actor, from, to, offset, PAGE_SIZE)
+            let filter = crate::audit::audit_filter(&service, &target, &actor, from, to);
+            audit_events(app.clone(), filter, offset, PAGE_SIZE)
         },
     );
     let filter = move |signal: RwSignal<String>| {

@@ -21,7 +21,8 @@ pub fn CodePage() -> impl IntoView {
         let text = document.get_untracked();
         busy.set(true);
         spawn_local(async move {
-            let result = import_permissions(text, dry_run).await;
+            let result =
+                import_permissions(crate::pages::links::current_app().arg(), text, dry_run).await;
             if dry_run {
                 checked.set(Some(result));
                 applied.set(None);
@@ -44,7 +45,7 @@ pub fn CodePage() -> impl IntoView {
         <section class="card">
             <h2>"Export"</h2>
             <p class="muted">"The whole permission set as the admin API's JSON document (" <code>"GET /console/api/permissions"</code> "), to keep in version control."</p>
-            <a class="button" href="/console/api/permissions" download="permissions.json">"Download permissions.json"</a>
+            <a class="button" href=crate::pages::links::current_app().api("/permissions") download="permissions.json">"Download permissions.json"</a>
         </section>
         <section class="card">
             <h2>"Import"</h2>

@@ -18,29 +18,43 @@ pub fn EffectivePage() -> impl IntoView {
     let chosen = Memo::new(move |_| query.read().get("user"));
     let search = RwSignal::new(String::new());
     let navigate = use_navigate();
-    let choose = Callback::new(move |email: Option<String>| {
-        let url = match email {
-            Some(email) => format!("/effective?user={}", encode(&email)),
-            None => "/effective?user=".to_string(),
-        };
-        navigate(&url, Default::default());
-    });
-    let matches = Resource::new(
-        move || search.get(),
-        |search| async move {
-            if search.trim().is_empty() {
-                Ok(None)
-            } else {
-                list_users(search, 0, 10).await.map(Some)
-            }
-        },
-    );
+    let current = crate::pages::links::current_app();
+    let choose = {
+        let current = current.clone();
+        Callback::new(move |email: Option<String>| {
+            let url = match email {
+                Some(email) => format!("/effective?user={}", encode(&email)),
+                None => "/effective?user=".to_string(),
+            };
+            navigate(&current.href(&url), Default::default());
+        })
+    };
+    let app = current.arg();
+    let matches = {
+        let app = app.clone();
+        Resource::new(
+            move || search.get(),
+            move |search| {
+                let app = app.clone();
+                async move {
+                    if search.trim().is_empty() {
+                        Ok(None)
+                    } else {
+                        list_users(app, search, 0, 10).await.map(Some)
+                    }
+                }
+            },
+        )
+    };
     let view_of = Resource::new(
         move || chosen.get(),
-        |chosen| async move {
-            match chosen {
-                Some(email) => effective_permissions(email).await.map(Some),
-                None => Ok(None),
+        move |chosen| {
+            let app = app.clone();
+            async move {
+                match chosen {
+                    Some(email) => effective_permissions(app, email).await.map(Some),
+                    None => Ok(None),
+                }
             }
         },
     );

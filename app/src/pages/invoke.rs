@@ -14,7 +14,11 @@ use crate::services::{list_services, Method, Verb};
 
 /// The address of a method's invocation page.
 pub fn invoke_url(service: &str, method: &str) -> String {
-    format!("/services/{}/methods/{}", encode(service), encode(method))
+    crate::pages::links::current_app().href(&format!(
+        "/services/{}/methods/{}",
+        encode(service),
+        encode(method)
+    ))
 }
 
 #[component]
@@ -22,12 +26,19 @@ pub fn InvokePage() -> impl IntoView {
     let params = use_params_map();
     let service = Memo::new(move |_| params.read().get("service").unwrap_or_default());
     let method = Memo::new(move |_| params.read().get("method").unwrap_or_default());
-    let services = Resource::new(|| (), |_| list_services());
+    let current = crate::pages::links::current_app();
+    let app = current.arg();
+    let services = Resource::new(|| (), move |_| list_services(app.clone()));
+    let back = current.href("/services");
+    let service_link = {
+        let current = current.clone();
+        move || current.href(&format!("/services/{}", encode(&service.get())))
+    };
     view! {
         <Title text=move || format!("{}.{} · Permissions Console", service.get(), method.get())/>
         <p class="breadcrumb">
-            <a href="/services">"API Services"</a> " / "
-            <a href=move || format!("/services/{}", encode(&service.get()))>{service}</a>
+            <a href=back.clone()>"API Services"</a> " / "
+            <a href=service_link>{service}</a>
         </p>
         <Transition fallback=|| view! { <Loading/> }>
             {move || services.get().map(|result| match result {
@@ -41,7 +52,7 @@ pub fn InvokePage() -> impl IntoView {
                         None => view! {
                             <p class="error" role="alert">
                                 {format!("There is no method `{}` in service `{}`. ", method.get(), service.get())}
-                                <a href="/services">"Back to API Services"</a>
+                                <a href=back.clone()>"Back to API Services"</a>
                             </p>
                         }
                         .into_any(),
@@ -103,18 +114,47 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
     let reply = RwSignal::new(None::<Result<Reply, String>>);
     let curl = RwSignal::new(None::<String>);
     let example = StoredValue::new(method.example.clone());
-    // the application's keys; the one calls are made with (none: `/api/...`)
-    let app_keys = Resource::new(|| (), |_| crate::apps::application_keys());
+    // the application's keys; the one calls are made with (none: `/api/...`,
+    // which addresses the default application only)
+    let current = crate::pages::links::current_app();
+    let is_default = current.0.is_none();
+    let app_arg = StoredValue::new(current.arg());
+    let app_keys = Resource::new(
+        || (),
+        move |_| crate::apps::application_keys(app_arg.get_value()),
+    );
     // (application id, key value, key name, key role)
     let call_key = RwSignal::new(None::<(String, String, String, String)>);
+    // another application than the default is called with a key: REST
+    // until the admin picks another
+    Effect::new(move |_| {
+        if is_default || call_key.get_untracked().is_some() {
+            return;
+        }
+        if let Some(Ok(found)) = app_keys.get() {
+            call_key.set(
+                found
+                    .keys
+                    .into_iter()
+                    .find(|key| key.name == "REST")
+                    .map(|key| (found.app.id.clone(), key.key, key.name, key.role)),
+            );
+        }
+    });
+    // where the test user logs in: the key's form, or `/api`
+    let runtime_base = move || match call_key.get_untracked() {
+        Some((app_id, key, ..)) => Some(format!("/{}/{}", encode(&app_id), encode(&key))),
+        None if is_default => Some("/api".to_string()),
+        None => None,
+    };
 
     // the browser session's test user, checked once the page is live
     Effect::new(move |_| {
-        if let Some(stored) = client::load_user() {
+        if let Some(stored) = client::load_user(&app_arg.get_value()) {
             user.set(Some(stored.clone()));
             spawn_local(async move {
-                if client::is_valid(&stored.token).await == Some(false) {
-                    client::save_user(None);
+                if client::is_valid(&stored.base, &stored.token).await == Some(false) {
+                    client::save_user(&app_arg.get_value(), None);
                     user.set(None);
                     notice.set(Some(format!(
                         "The user token of {} is no longer valid (it expired or was logged out). Log in again on the HEADERS tab.",
@@ -142,10 +182,9 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
         let service = service.clone();
         let name = method.name.clone();
         move || {
-            let root = match call_key.get_untracked() {
-                Some((app_id, key, ..)) => format!("/{}/{}", encode(&app_id), encode(&key)),
-                None => "/api".to_string(),
-            };
+            // before the keys are loaded, another application than the
+            // default has no address yet: the call waits
+            let root = runtime_base()?;
             let mut url = format!("{root}/services/{}/{}", encode(&service), encode(&name));
             if verb == Verb::Get {
                 let query: Vec<String> = rows
@@ -159,12 +198,17 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
                     url.push_str(&query.join("&"));
                 }
             }
-            url
+            Some(url)
         }
     };
 
     let invoke = move |_| {
-        let url = url_for();
+        let Some(url) = url_for() else {
+            reply.set(Some(Err(
+                "The application's API keys are still loading; try again in a moment.".to_string(),
+            )));
+            return;
+        };
         let token = user.get_untracked().map(|u| u.token);
         let sent_body = (verb != Verb::Get)
             .then(|| body.get_untracked())
@@ -181,7 +225,7 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
             if let Ok(answer) = &result {
                 if answer.status == 401 && answer.body.get("code") == Some(&Value::from(3064)) {
                     if let Some(stale) = user.get_untracked() {
-                        client::save_user(None);
+                        client::save_user(&app_arg.get_value(), None);
                         user.set(None);
                         notice.set(Some(format!(
                             "The user token of {} is no longer valid (it expired or was logged out). Log in again on the HEADERS tab.",
@@ -199,10 +243,16 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
         ev.prevent_default();
         login_error.set(None);
         let (email, password) = (login_email.get_untracked(), login_password.get_untracked());
+        let Some(base) = runtime_base() else {
+            login_error.set(Some(
+                "The application's API keys are still loading; try again in a moment.".to_string(),
+            ));
+            return;
+        };
         spawn_local(async move {
-            match client::login(&email, &password).await {
+            match client::login(&base, &email, &password).await {
                 Ok(logged_in) => {
-                    client::save_user(Some(&logged_in));
+                    client::save_user(&app_arg.get_value(), Some(&logged_in));
                     user.set(Some(logged_in));
                     notice.set(None);
                     login_password.set(String::new());
@@ -218,8 +268,8 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
         };
         spawn_local(async move {
             // a token that is already dead is logged out all the same
-            let _ = client::logout(&current.token).await;
-            client::save_user(None);
+            let _ = client::logout(&current.base, &current.token).await;
+            client::save_user(&app_arg.get_value(), None);
             user.set(None);
         });
     };
@@ -307,10 +357,14 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
                                             .map(|key| (app_id.clone(), key.key, key.name, key.role)),
                                     );
                                 }>
-                                    <option value="" selected=move || call_key.get().is_none()>"none: /api/… (no key role)"</option>
+                                    {is_default.then(|| view! {
+                                        <option value="" selected=move || call_key.get().is_none()>"none: /api/… (no key role)"</option>
+                                    })}
                                     {found.keys.into_iter().map(|key| {
                                         let label = format!("{} (role {})", key.name, key.role);
-                                        view! { <option value=key.name.clone()>{label}</option> }
+                                        let name = key.name.clone();
+                                        let selected = move || call_key.get().is_some_and(|chosen| chosen.2 == name);
+                                        view! { <option value=key.name.clone() selected=selected>{label}</option> }
                                     }).collect_view()}
                                 </select>
                             </label>

@@ -12,10 +12,14 @@ pub fn RolesPage() -> impl IntoView {
     let create = ServerAction::<CreateRole>::new();
     let rename = ServerAction::<RenameRole>::new();
     let delete = ServerAction::<DeleteRole>::new();
-    let roles = Resource::new(
-        move || create.version().get() + rename.version().get() + delete.version().get(),
-        |_| list_roles(),
-    );
+    let app = crate::pages::links::current_app().arg();
+    let roles = {
+        let app = app.clone();
+        Resource::new(
+            move || create.version().get() + rename.version().get() + delete.version().get(),
+            move |_| list_roles(app.clone()),
+        )
+    };
     view! {
         <Title text="Roles · Permissions Console"/>
         <h1>"Roles"</h1>
@@ -25,6 +29,7 @@ pub fn RolesPage() -> impl IntoView {
         </p>
         <div class="card">
             <ActionForm action=create>
+                <input type="hidden" name="app" value=app/>
                 <div class="row-form">
                     <label>"New role" <input type="text" name="name" required maxlength="64" autocomplete="off"/></label>
                     <button type="submit" class="primary" disabled=create.pending()>"Create role"</button>
@@ -75,6 +80,7 @@ fn RoleRow(
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             rename.dispatch(RenameRole {
+                app: crate::pages::links::current_app().arg(),
                 name: name.clone(),
                 new_name: new_name.get_untracked(),
             });
@@ -84,7 +90,10 @@ fn RoleRow(
     let remove = {
         let name = name.clone();
         move |_| {
-            delete.dispatch(DeleteRole { name: name.clone() });
+            delete.dispatch(DeleteRole {
+                app: crate::pages::links::current_app().arg(),
+                name: name.clone(),
+            });
         }
     };
     view! {

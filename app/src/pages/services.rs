@@ -21,7 +21,8 @@ fn matches(service: &Service, search: &str) -> bool {
 
 #[component]
 pub fn ServicesPage() -> impl IntoView {
-    let services = Resource::new(|| (), |_| list_services());
+    let app = crate::pages::links::current_app().arg();
+    let services = Resource::new(|| (), move |_| list_services(app.clone()));
     let search = RwSignal::new(String::new());
     view! {
         <Title text="API Services · Permissions Console"/>
@@ -57,7 +58,8 @@ pub fn ServicesPage() -> impl IntoView {
 fn ServiceCard(service: Service) -> impl IntoView {
     let name = service.name.clone();
     let description = service.description.clone();
-    let link = format!("/services/{}", encode(&service.name));
+    let link =
+        crate::pages::links::current_app().href(&format!("/services/{}", encode(&service.name)));
     let permissions = permissions_url(&service.name, "*", false, "", 0);
     view! {
         <section class="card service" data-service=name.clone()>
@@ -129,6 +131,7 @@ fn RemoveMissing(service: String, method: String) -> impl IntoView {
             on:click=move |_| {
                 if armed.get() {
                     remove.dispatch(RemoveMissingMethod {
+                app: crate::pages::links::current_app().arg(),
                         service: service.clone(),
                         method: method.clone(),
                     });
@@ -150,10 +153,13 @@ fn RemoveMissing(service: String, method: String) -> impl IntoView {
 pub fn ServicePage() -> impl IntoView {
     let params = use_params_map();
     let name = Memo::new(move |_| params.read().get("service").unwrap_or_default());
-    let services = Resource::new(|| (), |_| list_services());
+    let current = crate::pages::links::current_app();
+    let app = current.arg();
+    let services = Resource::new(|| (), move |_| list_services(app.clone()));
+    let back = current.href("/services");
     view! {
         <Title text=move || format!("{} · Permissions Console", name.get())/>
-        <p class="breadcrumb"><a href="/services">"API Services"</a></p>
+        <p class="breadcrumb"><a href=back.clone()>"API Services"</a></p>
         <Transition fallback=|| view! { <Loading/> }>
             {move || services.get().map(|result| match result {
                 Ok(all) => match all.into_iter().find(|s| s.name == name.get()) {
@@ -171,7 +177,7 @@ pub fn ServicePage() -> impl IntoView {
                         .into_any()
                     }
                     None => view! {
-                        <p class="error" role="alert">{format!("There is no service `{}`. ", name.get())}<a href="/services">"Back to API Services"</a></p>
+                        <p class="error" role="alert">{format!("There is no service `{}`. ", name.get())}<a href=back.clone()>"Back to API Services"</a></p>
                     }
                     .into_any(),
                 },

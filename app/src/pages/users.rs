@@ -21,6 +21,7 @@ pub fn UsersPage() -> impl IntoView {
     let update = ServerAction::<UpdateUser>::new();
     let delete = ServerAction::<DeleteUser>::new();
     let set_role = ServerAction::<SetUserRole>::new();
+    let app = crate::pages::links::current_app();
     let users = Resource::new(
         move || {
             (
@@ -32,9 +33,15 @@ pub fn UsersPage() -> impl IntoView {
                     + set_role.version().get(),
             )
         },
-        |(search, offset, _)| list_users(search, offset, PAGE_SIZE),
+        {
+            let app = app.arg();
+            move |(search, offset, _)| list_users(app.clone(), search, offset, PAGE_SIZE)
+        },
     );
-    let roles = Resource::new(|| (), |_| list_roles());
+    let roles = {
+        let app = app.arg();
+        Resource::new(|| (), move |_| list_roles(app.clone()))
+    };
     let actions = Actions {
         update,
         delete,
@@ -60,6 +67,7 @@ pub fn UsersPage() -> impl IntoView {
         <details class="card create" open=false>
             <summary>"Create a user"</summary>
             <ActionForm action=create>
+                <input type="hidden" name="app" value=app.arg()/>
                 <div class="row-form">
                     <label>"Email" <input type="email" name="email" required autocomplete="off"/></label>
                     <label>"Name" <input type="text" name="name" autocomplete="off"/></label>
@@ -149,6 +157,7 @@ fn UserRow(user: User, all_roles: Vec<String>, actions: Actions) -> impl IntoVie
         let id = id.clone();
         move |_| {
             actions.update.dispatch(UpdateUser {
+                app: crate::pages::links::current_app().arg(),
                 object_id: id.clone(),
                 changes: UserChanges {
                     user_status: Some(if enabled {
@@ -166,6 +175,7 @@ fn UserRow(user: User, all_roles: Vec<String>, actions: Actions) -> impl IntoVie
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             actions.update.dispatch(UpdateUser {
+                app: crate::pages::links::current_app().arg(),
                 object_id: id.clone(),
                 changes: UserChanges {
                     password: Some(new_password.get_untracked()),
@@ -180,6 +190,7 @@ fn UserRow(user: User, all_roles: Vec<String>, actions: Actions) -> impl IntoVie
         let id = id.clone();
         move |_| {
             actions.delete.dispatch(DeleteUser {
+                app: crate::pages::links::current_app().arg(),
                 object_id: id.clone(),
             });
         }
@@ -190,6 +201,7 @@ fn UserRow(user: User, all_roles: Vec<String>, actions: Actions) -> impl IntoVie
             let role = event_target_value(&ev);
             if !role.is_empty() {
                 actions.set_role.dispatch(SetUserRole {
+                    app: crate::pages::links::current_app().arg(),
                     object_id: id.clone(),
                     role,
                     assigned: true,
@@ -217,7 +229,8 @@ fn UserRow(user: User, all_roles: Vec<String>, actions: Actions) -> impl IntoVie
                                 class="chip-remove"
                                 aria-label=label
                                 on:click=move |_| {
-                                    actions.set_role.dispatch(SetUserRole { object_id: id.clone(), role: role.clone(), assigned: false });
+                                    actions.set_role.dispatch(SetUserRole {
+                app: crate::pages::links::current_app().arg(), object_id: id.clone(), role: role.clone(), assigned: false });
                                 }
                             >"×"</button>
                         </span>

@@ -238,6 +238,7 @@ fn Cell(
         }
         class
     };
+    let app = crate::pages::links::current_app().arg();
     let on_click = {
         let scope = scope.clone();
         move |_| {
@@ -252,12 +253,14 @@ fn Cell(
             }
             saving.set(true);
             let (service, subject, scope) = (service.clone(), subject.clone(), scope.clone());
+            let app = app.clone();
             leptos::task::spawn_local(async move {
                 // no save was in flight, so the cell showed the server's state
                 let mut last_saved = before;
                 loop {
                     let wanted = effect.get_untracked();
                     match set_permission(
+                        app.clone(),
                         service.clone(),
                         kind,
                         subject.clone(),

@@ -95,12 +95,24 @@ pub fn PermissionsPage() -> impl IntoView {
         },
     );
 
-    let services = Resource::new(|| (), |_| list_services());
-    let users = Resource::new(
-        move || (service.get(), search.get(), offset.get()),
-        |(service, search, offset)| user_matrix(service, search, offset, PAGE_SIZE),
+    let app = crate::pages::links::current_app().arg();
+    let services = {
+        let app = app.clone();
+        Resource::new(|| (), move |_| list_services(app.clone()))
+    };
+    let users = {
+        let app = app.clone();
+        Resource::new(
+            move || (service.get(), search.get(), offset.get()),
+            move |(service, search, offset)| {
+                user_matrix(app.clone(), service, search, offset, PAGE_SIZE)
+            },
+        )
+    };
+    let roles = Resource::new(
+        move || service.get(),
+        move |service| role_matrix(app.clone(), service),
     );
-    let roles = Resource::new(move || service.get(), role_matrix);
     let confirmed: Confirmed = RwSignal::new(BTreeMap::new());
     let generation = RwSignal::new(0_u32);
     let bulk = RwSignal::new(None::<BulkPlan>);
@@ -152,7 +164,7 @@ pub fn PermissionsPage() -> impl IntoView {
                     return view! {
                         <p class="error" role="alert">
                             {format!("There is no service `{}`. ", service.get())}
-                            <a href="/services">"Back to API Services"</a>
+                            <a href=crate::pages::links::current_app().href("/services")>"Back to API Services"</a>
                         </p>
                     }
                     .into_any();
@@ -214,7 +226,10 @@ pub fn PermissionsPage() -> impl IntoView {
 
     view! {
         <Title text=move || format!("{} permissions · Permissions Console", service.get())/>
-        <p class="breadcrumb"><a href="/services">"API Services"</a> " / " <a href=move || format!("/services/{}", encode(&service.get()))>{service}</a></p>
+        <p class="breadcrumb"><a href=crate::pages::links::current_app().href("/services")>"API Services"</a> " / " <a href={
+            let current = crate::pages::links::current_app();
+            move || current.href(&format!("/services/{}", encode(&service.get())))
+        }>{service}</a></p>
         <h1>{move || format!("{} permissions", service.get())}</h1>
         <p class="legend muted">
             "Click a cell to cycle "
@@ -320,7 +335,8 @@ fn spawn_bulk(
     report: Callback<String>,
 ) {
     leptos::task::spawn_local(async move {
-        match bulk_set_permissions(service, plan.cells.clone(), plan.effect).await {
+        let app = crate::pages::links::current_app().arg();
+        match bulk_set_permissions(app, service, plan.cells.clone(), plan.effect).await {
             Ok(_) => {
                 confirmed.update(|saved| {
                     for cell in plan.cells {
