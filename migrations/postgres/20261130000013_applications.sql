@@ -45,6 +45,11 @@ alter table login_attempt alter column application_id set not null;
 alter table login_attempt drop constraint login_attempt_pk;
 alter table login_attempt add constraint login_attempt_pk primary key (application_id, email);
 
+-- The demo `orders` service keeps each application's orders apart.
+alter table demo_order add column application_id text;
+update demo_order set application_id = (select application_id from application where is_default = 1);
+create index demo_order_application_idx on demo_order (application_id, created_at);
+
 -- Console-level events (admin accounts and keys) belong to no application.
 alter table audit_event add column application_id text;
 update audit_event set application_id = (select application_id from application where is_default = 1)

@@ -141,6 +141,7 @@ async fn bare(registry: &Registry, caller: &Caller) -> Result<Json<Value>, Statu
             method: "whoami",
             args: json!({}),
             caller,
+            application_id: "",
             pool,
         })
         .await

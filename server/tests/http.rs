@@ -268,30 +268,33 @@ async fn sign_out_kills_the_cookie(engine: &str) {
 }
 
 /// Every server function of the console, with arguments it would accept.
-const CONSOLE_FUNCTIONS: [(&str, &str); 24] = [
+const CONSOLE_FUNCTIONS: [(&str, &str); 30] = [
     ("current_admin", ""),
-    ("list_services", ""),
-    ("user_matrix", "service=orders&search=&offset=0&limit=50"),
-    ("role_matrix", "service=orders"),
+    ("list_services", "app="),
+    (
+        "user_matrix",
+        "app=&service=orders&search=&offset=0&limit=50",
+    ),
+    ("role_matrix", "app=&service=orders"),
     (
         "set_permission",
-        "service=orders&kind=roles&subject=Fixers&method=getOrders&effect=deny",
+        "app=&service=orders&kind=roles&subject=Fixers&method=getOrders&effect=deny",
     ),
-    ("list_users", "search=&offset=0&limit=25"),
+    ("list_users", "app=&search=&offset=0&limit=25"),
     (
         "create_user",
-        "email=new%40example.com&name=New&password=password-1",
+        "app=&email=new%40example.com&name=New&password=password-1",
     ),
-    ("update_user", "object_id=nobody&changes[name]=X"),
-    ("delete_user", "object_id=nobody"),
+    ("update_user", "app=&object_id=nobody&changes[name]=X"),
+    ("delete_user", "app=&object_id=nobody"),
     (
         "set_user_role",
-        "object_id=nobody&role=Fixers&assigned=true",
+        "app=&object_id=nobody&role=Fixers&assigned=true",
     ),
-    ("list_roles", ""),
-    ("create_role", "name=Intruders"),
-    ("rename_role", "name=Fixers&new_name=Renamed"),
-    ("delete_role", "name=Fixers"),
+    ("list_roles", "app="),
+    ("create_role", "app=&name=Intruders"),
+    ("rename_role", "app=&name=Fixers&new_name=Renamed"),
+    ("delete_role", "app=&name=Fixers"),
     ("list_admins", ""),
     (
         "add_admin",
@@ -306,8 +309,14 @@ const CONSOLE_FUNCTIONS: [(&str, &str); 24] = [
     ("list_api_keys", ""),
     ("create_api_key", "name=intruder&days="),
     ("revoke_api_key", "id=nobody"),
-    ("application_keys", ""),
-    ("regenerate_app_key", "name=JS"),
+    ("list_apps", ""),
+    ("application_keys", "app="),
+    ("regenerate_app_key", "app=&name=JS"),
+    ("create_app_key", "app=&name=Intruder"),
+    ("delete_app_key", "app=&name=Intruder"),
+    ("create_app", "name=Intruder&clone_from="),
+    ("delete_app", "app=nobody&confirm=nobody"),
+    ("effective_permissions", "app=&email="),
 ];
 
 async fn every_console_function_refuses_without_a_session_or_from_another_origin(engine: &str) {
@@ -462,7 +471,7 @@ async fn a_missing_method_is_shown_and_removed_from_the_console(engine: &str) {
         .clone()
         .oneshot(server_fn(
             "remove_missing_method",
-            "service=calculator&method=add",
+            "app=&service=calculator&method=add",
             Some("http://127.0.0.1:3000"),
             Some(&cookie),
         ))
@@ -477,7 +486,7 @@ async fn a_missing_method_is_shown_and_removed_from_the_console(engine: &str) {
     let refused = app
         .oneshot(server_fn(
             "remove_missing_method",
-            "service=calculator&method=divide",
+            "app=&service=calculator&method=divide",
             Some("http://127.0.0.1:3000"),
             Some(&cookie),
         ))
@@ -615,17 +624,17 @@ async fn text_with_a_nul_is_refused_by_server_functions(engine: &str) {
     for (name, form) in [
         (
             "create_user",
-            "email=new%40example.com&name=Ne%00w&password=password-1",
+            "app=&email=new%40example.com&name=Ne%00w&password=password-1",
         ),
         (
             "create_user",
-            "email=ne%00w%40example.com&name=New&password=password-1",
+            "app=&email=ne%00w%40example.com&name=New&password=password-1",
         ),
         (
             "add_admin",
             "email=ne%00w%40example.com&password=password-1",
         ),
-        ("create_role", "name=Fix%00ers"),
+        ("create_role", "app=&name=Fix%00ers"),
     ] {
         let response = app
             .clone()

@@ -279,6 +279,22 @@ async fn a_database_of_the_previous_version_upgrades_in_place(engine: &str) {
             .await
             .expect("audit rows");
     assert_eq!(belongs, [Some(console.app.to_string()), None]);
+    // the rebuilt tables still cascade: the old user goes with their cells
+    // and session
+    usecases::users::delete(&console, &Actor::System, "U1")
+        .await
+        .expect("delete");
+    let export = usecases::permissions::export(&console)
+        .await
+        .expect("export");
+    assert_eq!(
+        serde_json::to_value(&export).expect("json")["services"]["calculator"]["users"],
+        serde_json::json!({})
+    );
+    assert_eq!(
+        store::sessions::count(&console.pool).await.expect("count"),
+        0
+    );
     let roles = usecases::roles::list(&console).await.expect("roles");
     let js = roles
         .iter()

@@ -64,7 +64,9 @@ pub fn router(console: Console) -> Router {
         .route("/console/api/audit", get(audit::list))
         .method_not_allowed_fallback(wrong_verb)
         .with_state(console.clone());
-    let in_app = app_level.clone();
+    // its own fallback: the merged routes answer unknown paths with the
+    // catch-all below, these with the same JSON 404
+    let in_app = app_level.clone().fallback(unknown_path);
     Router::new()
         .route(
             "/console/api/session",

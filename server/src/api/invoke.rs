@@ -86,7 +86,7 @@ pub async fn invoke(
             .await?
             .unwrap_or_else(|| json!({})),
     };
-    let caller = match caller.user {
+    let identity = match caller.user {
         Some((object_id, user)) => crate::services::Caller::User { object_id, user },
         None => crate::services::Caller::Anonymous,
     };
@@ -94,7 +94,8 @@ pub async fn invoke(
         .invoke(Invocation {
             method: &method,
             args,
-            caller: &caller,
+            caller: &identity,
+            application_id: &caller.snapshot.application_id,
             pool: &state.console.pool,
         })
         .await;

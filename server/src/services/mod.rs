@@ -42,6 +42,9 @@ pub struct Invocation<'a> {
     /// The JSON body, or for GET the query string as an object of strings.
     pub args: Value,
     pub caller: &'a Caller,
+    /// The application the call was made to: a service keeps each
+    /// application's data apart.
+    pub application_id: &'a str,
     pub pool: &'a Pool,
 }
 

@@ -81,9 +81,10 @@ fn order_json(row: &OrderRow) -> Value {
 
 async fn get_orders(call: &Invocation<'_>) -> Result<Value, ServiceError> {
     let rows = sqlx::query_as::<_, OrderRow>(&format!(
-        "select {ORDER_COLUMNS} from demo_order \
+        "select {ORDER_COLUMNS} from demo_order where application_id = $1 \
          order by created_at desc, demo_order_id limit 1000"
     ))
+    .bind(call.application_id)
     .fetch_all(call.pool)
     .await?;
     Ok(Value::Array(rows.iter().map(order_json).collect()))
@@ -113,8 +114,8 @@ async fn add_order(call: &Invocation<'_>) -> Result<Value, ServiceError> {
     let quantity = quantity as i64;
     let cents = (price * 100.0).round() as i64;
     sqlx::query(
-        "insert into demo_order (demo_order_id, item, quantity, price_cents, created_by, created_at) \
-         values ($1, $2, $3, $4, $5, $6)",
+        "insert into demo_order (demo_order_id, item, quantity, price_cents, created_by, created_at, application_id) \
+         values ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&id)
     .bind(item)
@@ -122,6 +123,7 @@ async fn add_order(call: &Invocation<'_>) -> Result<Value, ServiceError> {
     .bind(cents)
     .bind(call.caller.label())
     .bind(now_millis())
+    .bind(call.application_id)
     .execute(call.pool)
     .await?;
     let row = sqlx::query_as::<_, OrderRow>(&format!(
@@ -135,11 +137,13 @@ async fn add_order(call: &Invocation<'_>) -> Result<Value, ServiceError> {
 
 async fn delete_order(call: &Invocation<'_>) -> Result<Value, ServiceError> {
     let id = string_arg(&call.args, "orderId")?;
-    let deleted = sqlx::query("delete from demo_order where demo_order_id = $1")
-        .bind(id)
-        .execute(call.pool)
-        .await?
-        .rows_affected();
+    let deleted =
+        sqlx::query("delete from demo_order where demo_order_id = $1 and application_id = $2")
+            .bind(id)
+            .bind(call.application_id)
+            .execute(call.pool)
+            .await?
+            .rows_affected();
     if deleted == 0 {
         return Err(ServiceError::NotFound(format!("no order `{id}`")));
     }

@@ -16,6 +16,8 @@ crate::on_every_engine!(
     settings_are_per_application,
     custom_keys_make_roles_of_their_names,
     bad_application_requests_are_refused,
+    a_call_to_another_application_neither_renews_nor_ends_a_session,
+    the_application_routes_keep_their_query_and_answer_json,
 );
 
 /// `POST /console/api/apps`; the new application's id.
@@ -184,6 +186,26 @@ async fn two_applications_with_the_same_names_stay_apart(engine: &str) {
         )
         .await;
     assert_error(&across, StatusCode::NOT_FOUND, 8102);
+    for (method, path) in [
+        ("DELETE", format!("/console/api/users/{alice_b_id}")),
+        (
+            "PUT",
+            format!("/console/api/users/{alice_b_id}/roles/Sales"),
+        ),
+        (
+            "DELETE",
+            format!("/console/api/users/{alice_b_id}/roles/Sales"),
+        ),
+    ] {
+        let reply = console.call(method, &path, console.key(), None).await;
+        assert_error(&reply, StatusCode::NOT_FOUND, 8102);
+    }
+    assert_eq!(
+        console
+            .ok("GET", &in_b("/users"), console.key(), None)
+            .await["items"][0]["roles"],
+        json!(["Sales"])
+    );
 
     // permissions: the export of each shows its own cells only
     let export_a = console.permissions().await;
@@ -253,6 +275,51 @@ async fn two_applications_with_the_same_names_stay_apart(engine: &str) {
     // a key of one application does not open another
     let mixed = runtime(&console, "GET", &format!("/{a}/{rest_b}/info"), None, None).await;
     assert_error(&mixed, StatusCode::UNAUTHORIZED, 8014);
+
+    // a service's data: an order made in B is B's alone
+    let order = runtime(
+        &console,
+        "POST",
+        &format!("{base_b}/services/orders/addOrder"),
+        Some(&token_b),
+        Some(json!({"item": "staging widget", "quantity": 1, "price": 2})),
+    )
+    .await;
+    let order_id = assert_ok(&order)["orderId"]
+        .as_str()
+        .expect("an order id")
+        .to_string();
+    let listed_a = runtime(
+        &console,
+        "GET",
+        "/api/services/orders/getOrders",
+        None,
+        None,
+    )
+    .await;
+    assert!(
+        !listed_a.text.contains(&order_id),
+        "A lists B's order: {}",
+        listed_a.text
+    );
+    let listed_b = runtime(
+        &console,
+        "GET",
+        &format!("{base_b}/services/orders/getOrders"),
+        None,
+        None,
+    )
+    .await;
+    assert!(listed_b.text.contains(&order_id), "{}", listed_b.text);
+    let delete_in_a = runtime(
+        &console,
+        "POST",
+        "/api/services/orders/deleteOrder",
+        None,
+        Some(json!({ "orderId": order_id })),
+    )
+    .await;
+    assert_error(&delete_in_a, StatusCode::NOT_FOUND, 8009);
 
     // audit: each application's own events (and the console's)
     let audit_b = console
@@ -718,6 +785,11 @@ async fn settings_are_per_application(engine: &str) {
     )
     .await;
     assert_error(&locked, StatusCode::UNAUTHORIZED, 3036);
+    // the same email in the default application is not locked
+    console
+        .create_user("new@example.com", "New", "password-d")
+        .await;
+    console.user_token("new@example.com", "password-d").await;
     // bad values are refused and change nothing
     for settings in [
         json!({"sessionTimeoutSecs": 5}),
@@ -932,4 +1004,132 @@ async fn bad_application_requests_are_refused(engine: &str) {
         .ok("GET", "/console/api/apps", console.key(), None)
         .await;
     assert_eq!(apps.as_array().map(Vec::len), Some(2), "{apps}");
+}
+
+/// A session lives by its own application's timeout: a call made with its
+/// token to another application is refused and renews nothing.
+async fn a_call_to_another_application_neither_renews_nor_ends_a_session(engine: &str) {
+    let console = Console::start(engine).await;
+    let b = create_app(&console, json!({"name": "Long sessions"})).await;
+    let runtime = &console.state.runtime;
+    let a = console.state.app.to_string();
+    console
+        .create_user("alice@example.com", "Alice", "password-a")
+        .await;
+    let token = console.user_token("alice@example.com", "password-a").await;
+    let short = std::time::Duration::from_secs(3);
+    let long = std::time::Duration::from_secs(30 * 24 * 3600);
+    let t0 = store::now_millis();
+    // cached, live in A
+    assert!(runtime
+        .authenticate_at(&a, &token, short, t0 + 10)
+        .await
+        .expect("db")
+        .is_some());
+    // B: no identity, whatever B's timeout
+    assert_eq!(
+        runtime
+            .authenticate_at(&b, &token, long, t0 + 2_900)
+            .await
+            .expect("db"),
+        None
+    );
+    // and A's clock was not moved by it: idle for 3 s since t0 + 10, over
+    assert_eq!(
+        runtime
+            .authenticate_at(&a, &token, short, t0 + 3_011)
+            .await
+            .expect("db"),
+        None
+    );
+}
+
+/// `/console/api/apps/{id}/...` passes the query string on (a dry run stays
+/// a dry run) and answers unknown paths in JSON.
+async fn the_application_routes_keep_their_query_and_answer_json(engine: &str) {
+    let console = Console::start(engine).await;
+    let b = create_app(&console, json!({"name": "Queries"})).await;
+    let mut document = empty_document();
+    document["services"]["calculator"]["roles"] = json!({"AuthenticatedUser": {"add": "deny"}});
+    let dry = console
+        .ok(
+            "PUT",
+            &format!("/console/api/apps/{b}/permissions?dry_run=true"),
+            console.key(),
+            Some(document.clone()),
+        )
+        .await;
+    assert_eq!(dry["added"].as_array().map(Vec::len), Some(1), "{dry}");
+    let export = console
+        .ok(
+            "GET",
+            &format!("/console/api/apps/{b}/permissions"),
+            console.key(),
+            None,
+        )
+        .await;
+    assert_eq!(export, empty_document(), "a dry run changed nothing");
+    console
+        .create_user("zed@example.com", "Zed", "password-z")
+        .await;
+    console
+        .ok(
+            "POST",
+            &format!("/console/api/apps/{b}/users"),
+            console.key(),
+            Some(json!({"email": "amy@example.com", "name": "Amy", "password": "password-a"})),
+        )
+        .await;
+    let found = console
+        .ok(
+            "GET",
+            &format!("/console/api/apps/{b}/users?search=zed"),
+            console.key(),
+            None,
+        )
+        .await;
+    assert_eq!(found["total"], 0, "{found}");
+    let found = console
+        .ok(
+            "GET",
+            &format!("/console/api/apps/{b}/users?search=amy&limit=1"),
+            console.key(),
+            None,
+        )
+        .await;
+    assert_eq!(found["total"], 1, "{found}");
+    for path in [
+        format!("/console/api/apps/{b}/users/"),
+        format!("/console/api/apps/{b}/users/a/b/c"),
+        format!("/console/api/apps/{b}/%75sers"),
+        format!("/console/api/apps/{b}/../keys"),
+        format!("/console/api/apps/{b}/users/..%2F..%2Fkeys"),
+    ] {
+        // never the admin keys' list: an unknown path, or (for an
+        // encoded slash) a user id that GET is not taken for
+        let reply = console.call("GET", &path, console.key(), None).await;
+        assert!(
+            matches!(
+                reply.status,
+                StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+            ),
+            "{path}: {}",
+            reply.text
+        );
+        assert!(reply.json["code"].is_number(), "{path}: {}", reply.text);
+    }
+    let wrong_verb = console
+        .call(
+            "POST",
+            &format!("/console/api/apps/{b}/audit"),
+            console.key(),
+            None,
+        )
+        .await;
+    assert_eq!(
+        wrong_verb.status,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "{}",
+        wrong_verb.text
+    );
 }

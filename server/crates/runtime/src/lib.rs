@@ -135,23 +135,43 @@ impl Runtime {
         self.reload_locked().await
     }
 
+    /// Every application is loaded on its own: one that cannot be read
+    /// (a corrupt cell, say) keeps its last snapshot (or has none, and
+    /// answers as unknown) while the others load; the first such error is
+    /// returned once all were tried, and the counters are not marked seen,
+    /// so the policy task tries again.
     pub(crate) async fn reload_locked(&self) -> Result<(), StoreError> {
         // the counters are read first: a change committed meanwhile makes
         // the next poll reload again, never the other way round
         let versions = store::counters::read(&self.pool).await?;
+        let current = self.apps.load_full();
         let mut apps = Apps::new();
+        let mut failed = None;
         for (id, version) in store::counters::app_versions(&self.pool).await? {
-            if let Some(snapshot) = snapshot::load(&self.pool, &id, version).await? {
-                self.full_reloads.fetch_add(1, Ordering::SeqCst);
-                apps.insert(app_key(&id), Arc::new(snapshot));
+            match snapshot::load(&self.pool, &id, version).await {
+                Ok(Some(snapshot)) => {
+                    self.full_reloads.fetch_add(1, Ordering::SeqCst);
+                    apps.insert(app_key(&id), Arc::new(snapshot));
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::error!(application = %id, %error, "cannot load the application; its last snapshot stays in force");
+                    if let Some(last) = current.get(&app_key(&id)) {
+                        apps.insert(app_key(&id), last.clone());
+                    }
+                    failed.get_or_insert(error);
+                }
             }
         }
         self.forget_sessions_of_gone(&apps);
         self.apps.store(Arc::new(apps));
-        self.policy_seen.store(versions.policy, Ordering::SeqCst);
         if self.events_seen.load(Ordering::SeqCst) < 0 {
             self.events_seen.store(versions.sessions, Ordering::SeqCst);
         }
+        if let Some(error) = failed {
+            return Err(error);
+        }
+        self.policy_seen.store(versions.policy, Ordering::SeqCst);
         Ok(())
     }
 
@@ -197,11 +217,18 @@ impl Runtime {
         let stored = store::counters::app_versions(&self.pool).await?;
         let current = self.apps.load_full();
         let mut reloaded = 0;
+        // one application that cannot be read holds back no other
+        let mut failed = None;
         for (id, version) in &stored {
             let seen = current.get(&app_key(id)).map(|snapshot| snapshot.version);
             if seen != Some(*version) {
-                self.reload_app_locked(id).await?;
-                reloaded += 1;
+                match self.reload_app_locked(id).await {
+                    Ok(()) => reloaded += 1,
+                    Err(error) => {
+                        tracing::error!(application = %id, %error, "cannot reload the application; its last snapshot stays in force");
+                        failed.get_or_insert(error);
+                    }
+                }
             }
         }
         let gone: Vec<String> = current
@@ -216,6 +243,9 @@ impl Runtime {
         for id in gone {
             self.reload_app_locked(&id).await?;
             reloaded += 1;
+        }
+        if let Some(error) = failed {
+            return Err(error);
         }
         self.policy_seen.store(versions.policy, Ordering::SeqCst);
         Ok(reloaded)
@@ -406,17 +436,11 @@ impl Runtime {
             // the database decides until the feed is read again
             Cached::Missing
         } else {
-            self.sessions.lookup(token_hash, now, timeout_ms)
+            self.sessions.lookup(token_hash, &app, now, timeout_ms)
         };
         match cached {
-            Cached::Live {
-                user_id,
-                app: session_app,
-                persist,
-            } => {
-                if session_app != app {
-                    return Ok(None);
-                }
+            Cached::OtherApp => Ok(None),
+            Cached::Live { user_id, persist } => {
                 if persist && !store::sessions::touch(&self.pool, token_hash, now).await? {
                     // ended elsewhere (another server's logout)
                     self.sessions.forget_token(token_hash);

@@ -19,12 +19,12 @@ pub enum Cached {
     /// Live; `persist` says the activity is due to be written back.
     Live {
         user_id: String,
-        /// The application (its id in uppercase).
-        app: String,
         persist: bool,
     },
     /// Was cached, ran out of time, and is now forgotten.
     Expired,
+    /// A live or dead session of another application: no identity here.
+    OtherApp,
     Missing,
 }
 
@@ -46,12 +46,16 @@ impl SessionCache {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Looks a token up as of `now`, renewing its activity when live.
-    pub fn lookup(&self, token_hash: &str, now: i64, timeout_ms: i64) -> Cached {
+    /// Looks a token up for a call to application `app` (its id in
+    /// uppercase) as of `now`, renewing its activity when live. A session
+    /// of another application is [`Cached::OtherApp`], and left as it is:
+    /// a call elsewhere neither renews nor ends it.
+    pub fn lookup(&self, token_hash: &str, app: &str, now: i64, timeout_ms: i64) -> Cached {
         // activity is written back at most this often (the cache is the truth in between)
         let persist_every = (timeout_ms / 10).min(60_000);
         let mut sessions = self.sessions();
         match sessions.get_mut(token_hash) {
+            Some(session) if session.app != app => Cached::OtherApp,
             Some(session) if now.saturating_sub(session.last_seen) < timeout_ms => {
                 session.last_seen = session.last_seen.max(now);
                 let persist = now.saturating_sub(session.persisted_at) >= persist_every;
@@ -60,7 +64,6 @@ impl SessionCache {
                 }
                 Cached::Live {
                     user_id: session.user_id.clone(),
-                    app: session.app.clone(),
                     persist,
                 }
             }

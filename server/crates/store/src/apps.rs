@@ -105,10 +105,19 @@ pub async fn set_settings(
 }
 
 /// Deletes an application and everything of it: users (with their roles,
-/// cells and sessions), roles, services, keys, login counts and audit
-/// events. The default application is never deleted (the statement does
-/// not match it).
+/// cells and sessions), roles, services, keys, login counts, audit events
+/// and the demo service's orders. False (and nothing deleted) for the
+/// default application or an unknown id.
 pub async fn delete(conn: &mut Conn, application_id: &str) -> Result<bool, StoreError> {
+    let deletable: Option<String> = sqlx::query_scalar(
+        "select application_id from application where application_id = $1 and is_default = 0",
+    )
+    .bind(application_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if deletable.is_none() {
+        return Ok(false);
+    }
     for sql in [
         "delete from api_key where application_id = $1",
         "delete from app_user where application_id = $1",
@@ -116,17 +125,15 @@ pub async fn delete(conn: &mut Conn, application_id: &str) -> Result<bool, Store
         "delete from service where application_id = $1",
         "delete from login_attempt where application_id = $1",
         "delete from audit_event where application_id = $1",
+        "delete from demo_order where application_id = $1",
+        "delete from application where application_id = $1",
     ] {
         sqlx::query(sql)
             .bind(application_id)
             .execute(&mut *conn)
             .await?;
     }
-    let done = sqlx::query("delete from application where application_id = $1 and is_default = 0")
-        .bind(application_id)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(true)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]

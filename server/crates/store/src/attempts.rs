@@ -112,3 +112,13 @@ pub async fn purge(conn: &mut Conn, app: &str, now: i64, before: i64) -> Result<
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Removes counts of applications that no longer exist.
+pub async fn purge_orphans(conn: &mut Conn) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "delete from login_attempt where application_id not in (select application_id from application)",
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}

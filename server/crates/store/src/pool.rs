@@ -109,7 +109,8 @@ pub async fn connect_and_migrate_until(
         Engine::Postgres => &POSTGRES_MIGRATIONS,
     };
     // a database migrated by a newer server (a rolling deploy) still opens:
-    // migrations only ever add, so an older server works on it
+    // migrations add, so an older server works on it (except across the
+    // applications migration, a cutover: see migrations/README.md)
     let mut migrator = Migrator {
         migrations: embedded
             .migrations
@@ -137,14 +138,20 @@ pub async fn connect_and_migrate_until(
                 source,
             };
             let mut conn = pool.acquire().await.map_err(connect_error)?;
+            let before = applied_migrations(&mut conn).await;
             conn.execute("pragma foreign_keys = off")
                 .await
                 .map_err(connect_error)?;
             let migrated = migrator.run(&mut *conn).await.map_err(migrate_error);
-            let broken: Vec<(String,)> = sqlx::query_as("pragma foreign_key_check")
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(connect_error)?;
+            // checked only when a migration ran: the whole database is read
+            let broken: Vec<(String,)> = if applied_migrations(&mut conn).await != before {
+                sqlx::query_as("pragma foreign_key_check")
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(connect_error)?
+            } else {
+                Vec::new()
+            };
             conn.execute("pragma foreign_keys = on")
                 .await
                 .map_err(connect_error)?;
@@ -158,6 +165,14 @@ pub async fn connect_and_migrate_until(
         }
     }
     Ok((pool, engine))
+}
+
+/// How many migrations the database records as applied (0 before the first).
+async fn applied_migrations(conn: &mut sqlx::AnyConnection) -> i64 {
+    sqlx::query_scalar("select count(*) from _sqlx_migrations")
+        .fetch_one(conn)
+        .await
+        .unwrap_or(0)
 }
 
 /// Creates the folder of a SQLite file and asks sqlx to create the file.

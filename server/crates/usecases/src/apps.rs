@@ -323,6 +323,9 @@ pub async fn update(
         return Ok(before);
     }
     let mut change = Change::begin(console, actor).await?;
+    // the counters' lock first, as every change that takes it does: two
+    // changes taking the same two locks in opposite orders would deadlock
+    change.serialize().await?;
     if let Some(name) = &name {
         store::apps::rename(change.conn(), &console.app, name)
             .await
@@ -363,8 +366,9 @@ pub async fn delete(console: &Console, actor: &Actor, confirm: &str) -> Result<(
             app.name
         )));
     }
+    // no early counters' lock here: the delete waits for any change still
+    // writing rows of the application, which takes that lock at its commit
     let mut change = Change::begin(console, actor).await?;
-    change.serialize().await?;
     if !store::apps::delete(change.conn(), &console.app).await? {
         return Err(Error::NotFound(format!("no application `{}`", console.app)));
     }

@@ -41,13 +41,15 @@ pub async fn purge_expired(console: &Console) -> Result<Purged, Error> {
     };
     // each application by its own timeouts
     for app in console.runtime.applications() {
-        let settings = console.in_app(&app.application_id)?.app_settings();
+        let settings = console.settings_with(app.settings);
         let (app, conn) = (&app.application_id, change.conn());
         purged.user_sessions +=
             store::sessions::purge_expired(conn, app, cutoff(settings.session_timeout)).await?;
         purged.login_attempts +=
             store::attempts::purge(change.conn(), app, now, cutoff(settings.lockout)).await?;
     }
+    // counts left by a login that raced the deletion of its application
+    purged.login_attempts += store::attempts::purge_orphans(change.conn()).await?;
     change.commit().await?;
     Ok(purged)
 }
