@@ -40,3 +40,42 @@ test("the official Backendless JS SDK logs in with the JS key, invokes, meets a 
   await sdk.UserService.logout();
   expect(await sdk.UserService.isValidLogin()).toBe(false);
 });
+
+test("the SDK initialised with another application's id and JS key logs in to that application only", async ({ request, baseURL }) => {
+  const origin = { origin: baseURL ?? "" };
+  expect((await request.post("/console/api/session", { data: DEMO_ADMIN, headers: origin })).status()).toBe(200);
+  const apps = await (await request.get("/console/api/apps", { headers: origin })).json();
+  const main = apps.find((candidate: { default: boolean }) => candidate.default);
+  const created = await request.post("/console/api/apps", {
+    data: { name: `SDK staging ${Date.now()}`, cloneFrom: main.id, withUsers: true },
+    headers: origin,
+  });
+  expect(created.status()).toBe(201);
+  const app = await created.json();
+  try {
+    const keys = await (await request.get(`/console/api/apps/${app.id}/api-keys`, { headers: origin })).json();
+    const js = keys.find((key: { name: string }) => key.name === "JS");
+    // a JSUser deny in the clone only
+    const cell = `/console/api/apps/${app.id}/services/calculator/permissions/roles/JSUser/add`;
+    expect((await request.put(cell, { data: { effect: "deny" }, headers: origin })).status()).toBe(200);
+
+    const sdk = Backendless.initApp({ appId: app.id, apiKey: js.key, serverURL: baseURL, standalone: true });
+    const user = await sdk.UserService.login("alice@example.com", "demo-password", true);
+    expect(user.email).toBe("alice@example.com");
+    const token = sdk.UserService.getCurrentUserToken();
+    await expect(sdk.CustomServices.invoke("calculator", "add", { a: 2, b: 3 })).rejects.toMatchObject({ code: 8000, status: 403 });
+    expect(await sdk.CustomServices.invoke("calculator", "divide", { a: 6, b: 3 })).toEqual({ result: 2 });
+    // the clone's token opens nothing in the default application
+    const elsewhere = await request.post("/api/services/calculator/add", {
+      data: { a: 2, b: 3 },
+      headers: { "user-token": token },
+    });
+    expect(elsewhere.status()).toBe(401);
+    expect((await elsewhere.json()).code).toBe(3064);
+    await sdk.UserService.logout();
+    expect(await sdk.UserService.isValidLogin()).toBe(false);
+  } finally {
+    const name = app.name;
+    await request.delete(`/console/api/apps/${app.id}`, { data: { confirm: name }, headers: origin });
+  }
+});
