@@ -23,14 +23,10 @@ pub async fn sign_in(email: String, password: String) -> Result<AdminInfo, AppEr
 }
 
 /// Ends the caller's own session, if any, and clears the cookie; with
-/// `test_token` (the application user the console was testing as, in the
-/// application `test_app`: its id, empty for the default), ends that
-/// session too.
+/// `test_users` (JSON `[[application id or "", token], ...]`: the
+/// application users the console was testing as), ends those sessions too.
 #[server(prefix = "/console/fn", endpoint = "sign_out")]
-pub async fn sign_out(
-    test_token: Option<String>,
-    #[server(default)] test_app: Option<String>,
-) -> Result<(), AppError> {
+pub async fn sign_out(#[server(default)] test_users: Option<String>) -> Result<(), AppError> {
     use crate::guard::{answer, console, refuse_cross_origin, set_cookie};
     answer(
         async {
@@ -39,10 +35,18 @@ pub async fn sign_out(
             if let Some(token) = usecases::web::session_cookie_value(&parts.headers) {
                 usecases::admins::sign_out(&console, &token).await?;
             }
-            if let Some(token) = test_token.filter(|token| !token.is_empty()) {
+            let users: Vec<(String, String)> = test_users
+                .as_deref()
+                .filter(|text| !text.trim().is_empty())
+                .and_then(|text| serde_json::from_str(text).ok())
+                .unwrap_or_default();
+            // at most a few; a page never holds more than the applications
+            for (app, token) in users.into_iter().take(64) {
+                if token.is_empty() {
+                    continue;
+                }
                 // a dead or malformed token, or one of an application
                 // deleted since, is already what we want
-                let app = test_app.unwrap_or_default();
                 let in_app = if app.is_empty() {
                     Ok(console.clone())
                 } else {

@@ -31,14 +31,17 @@ pub struct Reply {
     pub body: Value,
 }
 
+/// The sessionStorage keys of test users start with this.
+pub const STORAGE_PREFIX: &str = "console.test-user";
+
 /// The sessionStorage key of an application's test user (`app`: its id,
 /// empty for the default): the test user lives as long as the browser tab
 /// session, one per application (a token opens only its own).
 pub fn storage_key(app: &str) -> String {
     if app.is_empty() {
-        "console.test-user".to_string()
+        STORAGE_PREFIX.to_string()
     } else {
-        format!("console.test-user.{app}")
+        format!("{STORAGE_PREFIX}.{app}")
     }
 }
 
@@ -80,7 +83,7 @@ mod browser {
     use gloo_net::http::{Request, RequestBuilder};
     use serde_json::{json, Value};
 
-    use super::{error_text, storage_key, Reply, TestUser};
+    use super::{error_text, storage_key, Reply, TestUser, STORAGE_PREFIX};
     use crate::services::Verb;
 
     fn storage() -> Option<web_sys::Storage> {
@@ -102,6 +105,37 @@ mod browser {
                 let _ = storage.remove_item(&storage_key(app));
             }
         }
+    }
+
+    /// Every application's test user, as (application, token), forgotten
+    /// here: what signing out of the console ends.
+    pub fn take_all_users() -> Vec<(String, String)> {
+        let Some(storage) = storage() else {
+            return Vec::new();
+        };
+        let length = storage.length().unwrap_or(0);
+        let keys: Vec<String> = (0..length)
+            .filter_map(|index| storage.key(index).ok().flatten())
+            .filter(|key| key.starts_with(STORAGE_PREFIX))
+            .collect();
+        let mut users = Vec::new();
+        for key in keys {
+            let app = key
+                .strip_prefix(STORAGE_PREFIX)
+                .unwrap_or_default()
+                .trim_start_matches('.')
+                .to_string();
+            if let Some(user) = storage
+                .get_item(&key)
+                .ok()
+                .flatten()
+                .and_then(|text| serde_json::from_str::<TestUser>(&text).ok())
+            {
+                users.push((app, user.token));
+            }
+            let _ = storage.remove_item(&key);
+        }
+        users
     }
 
     pub fn now_ms() -> f64 {
@@ -232,6 +266,9 @@ mod browser {
         None
     }
     pub fn save_user(_app: &str, _user: Option<&TestUser>) {}
+    pub fn take_all_users() -> Vec<(String, String)> {
+        Vec::new()
+    }
     pub fn origin() -> String {
         String::new()
     }
@@ -255,7 +292,9 @@ mod browser {
     }
 }
 
-pub use browser::{copy, invoke, is_valid, load_user, login, logout, origin, save_user};
+pub use browser::{
+    copy, invoke, is_valid, load_user, login, logout, origin, save_user, take_all_users,
+};
 
 #[cfg(test)]
 mod tests {

@@ -90,6 +90,33 @@ test("a cloned application is switched to in the header, keeps its own key-role 
   await open(page, "/services/calculator/permissions?method=add");
   await expect(page.getByRole("button", { name: /^JSUser, add: / })).toHaveAttribute("data-state", "inherit");
 
+  // the console's own pages keep the application the admin came from
+  await open(page, `/apps/${appId}/users`);
+  await page.getByRole("link", { name: "Applications" }).click();
+  await expect(page).toHaveURL(new RegExp(`/apps\\?app=${appId}$`));
+  await hydrated(page);
+  await expect(page.getByTestId("app-selector").locator("option:checked")).toHaveText(name);
+  await page.getByRole("link", { name: "Roles" }).click();
+  await expect(page).toHaveURL(new RegExp(`/apps/${appId}/roles$`));
+  await open(page, "/admins");
+  await page.getByTestId("app-selector").selectOption({ label: name });
+  await expect(page).toHaveURL(new RegExp(`/admins\\?app=${appId}$`));
+  await hydrated(page);
+
+  // signing out ends the test users of every application
+  const keys = await (await page.request.get(`/console/api/apps/${appId}/api-keys`)).json();
+  const rest = keys.find((key: { name: string }) => key.name === "REST").key;
+  const token = await page.evaluate((id) => JSON.parse(sessionStorage.getItem(`console.test-user.${id}`) ?? "{}").token, appId);
+  expect(token).toBeTruthy();
+  expect(await (await page.request.get(`/${appId}/${rest}/users/isvalidusertoken/${token}`)).json()).toBe(true);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/sign-in$/);
+  const left = await page.evaluate(() => Object.keys(sessionStorage).filter((key) => key.startsWith("console.test-user")));
+  expect(left).toEqual([]);
+  expect(await (await page.request.get(`/${appId}/${rest}/users/isvalidusertoken/${token}`)).json()).toBe(false);
+  await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
+
   // deleting: the button waits for the exact name
   await open(page, `/apps/${appId}/application`);
   const confirm = page.getByLabel("Type the application's name to delete it");

@@ -122,6 +122,18 @@ pub fn ApplicationPage() -> impl IntoView {
         }
     });
     let form_error = RwSignal::new(None::<String>);
+    // a rename shows in the header only after a reload; other saves say so
+    let renamed = RwSignal::new(false);
+    let saved = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = update.value().get() {
+            if renamed.get_untracked() {
+                hard_navigate(&crate::pages::links::current_path());
+            } else {
+                saved.set(true);
+            }
+        }
+    });
     let app_arg = StoredValue::new(app_arg);
     view! {
         <Title text="Application · Permissions Console"/>
@@ -130,6 +142,7 @@ pub fn ApplicationPage() -> impl IntoView {
             {move || found.get().map(|result| match result {
                 Ok(found) => {
                     let details = found.app.clone();
+                    let loaded_name = StoredValue::new(details.name.clone());
                     let name_input = NodeRef::<leptos::html::Input>::new();
                     let timeout_input = NodeRef::<leptos::html::Input>::new();
                     let failures_input = NodeRef::<leptos::html::Input>::new();
@@ -159,6 +172,8 @@ pub fn ApplicationPage() -> impl IntoView {
                         match settings {
                             Ok(settings) => {
                                 form_error.set(None);
+                                saved.set(false);
+                                renamed.set(value(name_input).trim() != loaded_name.get_value());
                                 update.dispatch(UpdateApp {
                                     app: app_arg.get_value(),
                                     changes: AppChanges {
@@ -208,6 +223,7 @@ pub fn ApplicationPage() -> impl IntoView {
                             <button type="submit">"Save"</button>
                         </form>
                         {move || form_error.get().map(|message| view! { <p class="error banner-inline" role="alert">{message}</p> })}
+                        {move || saved.get().then(|| view! { <p class="ok" role="status">"Saved."</p> })}
                         {action_error(update.value(), "error banner-inline")}
                         <h2>"API keys"</h2>
                         {action_error(regenerate.value(), "error banner-inline")}

@@ -17,12 +17,13 @@ pub fn CodePage() -> impl IntoView {
     let applied = RwSignal::new(None::<Result<PermissionDiff, AppError>>);
     let busy = RwSignal::new(false);
 
+    // the application, taken once: the task runs outside this page's owner
+    let app = StoredValue::new(crate::pages::links::current_app().arg());
     let run = move |dry_run: bool| {
         let text = document.get_untracked();
         busy.set(true);
         spawn_local(async move {
-            let result =
-                import_permissions(crate::pages::links::current_app().arg(), text, dry_run).await;
+            let result = import_permissions(app.get_value(), text, dry_run).await;
             if dry_run {
                 checked.set(Some(result));
                 applied.set(None);
@@ -44,7 +45,7 @@ pub fn CodePage() -> impl IntoView {
         <h1>"Permissions as code"</h1>
         <section class="card">
             <h2>"Export"</h2>
-            <p class="muted">"The whole permission set as the admin API's JSON document (" <code>"GET /console/api/permissions"</code> "), to keep in version control."</p>
+            <p class="muted">"The whole permission set as the admin API's JSON document (" <code>{format!("GET {}", crate::pages::links::current_app().api("/permissions"))}</code> "), to keep in version control."</p>
             <a class="button" href=crate::pages::links::current_app().api("/permissions") download="permissions.json">"Download permissions.json"</a>
         </section>
         <section class="card">

@@ -62,7 +62,8 @@ pub fn EffectivePage() -> impl IntoView {
     view! {
         <Title text="Effective permissions · Permissions Console"/>
         <h1>"Effective permissions"</h1>
-        <p class="muted">"What the runtime would answer, right now, for every method: the same decision function and snapshot, with the reason."</p>
+        <p class="muted">"What the runtime would answer, right now, for every method: the same decision function and snapshot, with the reason. "
+            "This is a call without an API key (" <code>"/api/…"</code> "); a call made with a key also carries the key's role (" <code>"JSUser"</code> " for the JS key, …), whose Deny refuses it too: see that role's row in the Roles Permissions matrix, or invoke with the key on a method's HEADERS tab."</p>
         <div class="card">
             <div class="row-form">
                 <label>

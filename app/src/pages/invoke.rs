@@ -141,6 +141,11 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
             );
         }
     });
+    // why there is no address to call yet: the keys load, or failed to
+    let keys_missing = move || match app_keys.get_untracked() {
+        Some(Err(error)) => format!("The application's API keys cannot be read: {error}"),
+        _ => "The application's API keys are still loading; try again in a moment.".to_string(),
+    };
     // where the test user logs in: the key's form, or `/api`
     let runtime_base = move || match call_key.get_untracked() {
         Some((app_id, key, ..)) => Some(format!("/{}/{}", encode(&app_id), encode(&key))),
@@ -204,9 +209,7 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
 
     let invoke = move |_| {
         let Some(url) = url_for() else {
-            reply.set(Some(Err(
-                "The application's API keys are still loading; try again in a moment.".to_string(),
-            )));
+            reply.set(Some(Err(keys_missing())));
             return;
         };
         let token = user.get_untracked().map(|u| u.token);
@@ -244,9 +247,7 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
         login_error.set(None);
         let (email, password) = (login_email.get_untracked(), login_password.get_untracked());
         let Some(base) = runtime_base() else {
-            login_error.set(Some(
-                "The application's API keys are still loading; try again in a moment.".to_string(),
-            ));
+            login_error.set(Some(keys_missing()));
             return;
         };
         spawn_local(async move {
@@ -268,7 +269,16 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
         };
         spawn_local(async move {
             // a token that is already dead is logged out all the same
-            let _ = client::logout(&current.base, &current.token).await;
+            // through the key in use now (the one logged in with may have
+            // been regenerated since), else where the user logged in
+            let now = runtime_base();
+            let ended = match &now {
+                Some(base) => client::logout(base, &current.token).await.is_ok(),
+                None => false,
+            };
+            if !ended {
+                let _ = client::logout(&current.base, &current.token).await;
+            }
             client::save_user(&app_arg.get_value(), None);
             user.set(None);
         });

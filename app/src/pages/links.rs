@@ -81,6 +81,11 @@ fn decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The console's own pages, which belong to no application.
+pub fn console_level(path: &str) -> bool {
+    ["/apps", "/keys", "/admins"].contains(&path)
+}
+
 /// The path after an application prefix (`/apps/{id}/roles` -> `/roles`).
 pub fn without_app_prefix(path: &str) -> &str {
     match path.strip_prefix("/apps/") {

@@ -148,13 +148,22 @@ pub fn PermissionsPage() -> impl IntoView {
             .chain(methods)
             .collect::<Vec<_>>()
     });
+    // the application, taken once: a task runs outside this page's owner
+    let bulk_app = StoredValue::new(crate::pages::links::current_app().arg());
     let apply_bulk = move |_| {
         let Some(plan) = bulk.get_untracked() else {
             return;
         };
         bulk.set(None);
         let service = service.get_untracked();
-        spawn_bulk(service, plan, confirmed, generation, report);
+        spawn_bulk(
+            bulk_app.get_value(),
+            service,
+            plan,
+            confirmed,
+            generation,
+            report,
+        );
     };
 
     let method_selector = move || {
@@ -328,6 +337,7 @@ pub fn PermissionsPage() -> impl IntoView {
 
 /// Sends a confirmed bulk edit; on success the table shows the new states.
 fn spawn_bulk(
+    app: String,
     service: String,
     plan: BulkPlan,
     confirmed: Confirmed,
@@ -335,7 +345,6 @@ fn spawn_bulk(
     report: Callback<String>,
 ) {
     leptos::task::spawn_local(async move {
-        let app = crate::pages::links::current_app().arg();
         match bulk_set_permissions(app, service, plan.cells.clone(), plan.effect).await {
             Ok(_) => {
                 confirmed.update(|saved| {

@@ -114,7 +114,13 @@ impl Runtime {
     /// The snapshot of one application; `None` if there is no such
     /// application (as far as this server knows).
     pub fn snapshot(&self, application_id: &str) -> Option<Arc<Snapshot>> {
-        self.apps.load().get(&app_key(application_id)).cloned()
+        let apps = self.apps.load();
+        // ids are stored in uppercase: the hot path finds them as given,
+        // without building a key
+        match apps.get(application_id) {
+            Some(snapshot) => Some(snapshot.clone()),
+            None => apps.get(&app_key(application_id)).cloned(),
+        }
     }
 
     /// Every application's snapshot, the default first, then by name.
@@ -430,13 +436,13 @@ impl Runtime {
         let token_hash = TokenHash::of(token);
         let token_hash = token_hash.as_str();
         let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
-        let app = app_key(application_id);
+        let app = application_id;
         let cached = if self.feed_is_stale() {
             // another server may have ended any cached session meanwhile:
             // the database decides until the feed is read again
             Cached::Missing
         } else {
-            self.sessions.lookup(token_hash, &app, now, timeout_ms)
+            self.sessions.lookup(token_hash, app, now, timeout_ms)
         };
         match cached {
             Cached::OtherApp => Ok(None),
@@ -455,7 +461,7 @@ impl Runtime {
                 let Some(session) = store::sessions::find(&self.pool, token_hash).await? else {
                     return Ok(None);
                 };
-                if app_key(&session.application_id) != app {
+                if !session.application_id.eq_ignore_ascii_case(app) {
                     return Ok(None);
                 }
                 if now.saturating_sub(session.last_seen_at) >= timeout_ms {
@@ -468,7 +474,7 @@ impl Runtime {
                     return Ok(None);
                 }
                 let known = self
-                    .snapshot(&app)
+                    .snapshot(app)
                     .is_some_and(|snapshot| snapshot.users.contains_key(&session.app_user_id));
                 if !known {
                     // a user added on another server that the feed has not
@@ -480,7 +486,7 @@ impl Runtime {
                     self.sessions.insert_unless_forgotten(
                         token_hash,
                         &session.app_user_id,
-                        &app,
+                        &app_key(app),
                         now,
                         generation,
                     );

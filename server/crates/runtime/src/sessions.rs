@@ -46,8 +46,8 @@ impl SessionCache {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Looks a token up for a call to application `app` (its id in
-    /// uppercase) as of `now`, renewing its activity when live. A session
+    /// Looks a token up for a call to application `app` (its id, compared
+    /// without case) as of `now`, renewing its activity when live. A session
     /// of another application is [`Cached::OtherApp`], and left as it is:
     /// a call elsewhere neither renews nor ends it.
     pub fn lookup(&self, token_hash: &str, app: &str, now: i64, timeout_ms: i64) -> Cached {
@@ -55,7 +55,7 @@ impl SessionCache {
         let persist_every = (timeout_ms / 10).min(60_000);
         let mut sessions = self.sessions();
         match sessions.get_mut(token_hash) {
-            Some(session) if session.app != app => Cached::OtherApp,
+            Some(session) if !session.app.eq_ignore_ascii_case(app) => Cached::OtherApp,
             Some(session) if now.saturating_sub(session.last_seen) < timeout_ms => {
                 session.last_seen = session.last_seen.max(now);
                 let persist = now.saturating_sub(session.persisted_at) >= persist_every;

@@ -86,7 +86,7 @@ const MAX_SETTING_SECS: i64 = 30 * 24 * 3600;
 fn check_settings(settings: AppSettingsView) -> Result<StoredSettings, Error> {
     let in_range = |value: Option<i64>, low: i64, high: i64, what: &str| match value {
         Some(value) if !(low..=high).contains(&value) => Err(Error::BadInput(format!(
-            "{what} must be between {low} and {high}"
+            "{what} must be from {low} to {high}"
         ))),
         _ => Ok(value),
     };
@@ -95,10 +95,20 @@ fn check_settings(settings: AppSettingsView) -> Result<StoredSettings, Error> {
             settings.session_timeout_secs,
             60,
             MAX_SETTING_SECS,
-            "sessionTimeoutSecs",
+            "the session timeout (sessionTimeoutSecs) in seconds",
         )?,
-        max_failed_logins: in_range(settings.max_failed_logins, 1, 1000, "maxFailedLogins")?,
-        lockout_secs: in_range(settings.lockout_secs, 1, MAX_SETTING_SECS, "lockoutSecs")?,
+        max_failed_logins: in_range(
+            settings.max_failed_logins,
+            1,
+            1000,
+            "the failed logins before lockout (maxFailedLogins)",
+        )?,
+        lockout_secs: in_range(
+            settings.lockout_secs,
+            1,
+            MAX_SETTING_SECS,
+            "the lockout (lockoutSecs) in seconds",
+        )?,
         registration: settings.registration,
     })
 }
@@ -121,7 +131,7 @@ pub async fn create(console: &Console, actor: &Actor, new_app: NewApp) -> Result
     let name = check_app_name(&new_app.name).map_err(Error::BadInput)?;
     if new_app.with_users && new_app.clone_from.is_none() {
         return Err(Error::BadInput(
-            "withUsers copies the users of the application named by cloneFrom".to_string(),
+            "to copy users, choose an application to clone (withUsers needs cloneFrom)".to_string(),
         ));
     }
     let source = match &new_app.clone_from {
