@@ -5,9 +5,12 @@
 //! * [`decision`]: the rule (DESIGN section 2) and its snapshot types;
 //! * [`cells`]: permission cells, permission documents and their diff;
 //! * [`names`]: the rules for emails, role names, passwords, system roles;
+//! * [`routes`]: method routes (`/orders/{orderId}`): matching a call's path
+//!   and expanding it again for an upstream;
 //! * [`wire`]: the types the console, the admin API and the use cases share.
 
 pub mod cells;
 pub mod decision;
 pub mod names;
+pub mod routes;
 pub mod wire;
