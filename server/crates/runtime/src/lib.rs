@@ -7,6 +7,7 @@
 
 pub mod secret;
 pub mod sessions;
+pub mod signing;
 pub mod snapshot;
 pub mod sync;
 
