@@ -8,6 +8,9 @@
 
 use std::fmt;
 
+/// A matched path's parameters: (name, decoded value), in route order.
+pub type Params = Vec<(String, String)>;
+
 /// Longest route template, in characters.
 pub const MAX_ROUTE_CHARS: usize = 1024;
 
@@ -144,7 +147,7 @@ impl Route {
 
     /// The path's parameters if this route matches it (segments already
     /// percent-decoded, see [`split_path`]).
-    pub fn matches(&self, path: &[String]) -> Option<Vec<(String, String)>> {
+    pub fn matches(&self, path: &[String]) -> Option<Params> {
         if path.len() != self.segments.len() {
             return None;
         }
@@ -267,8 +270,8 @@ fn decode_segment(segment: &str) -> Result<String, String> {
 pub fn best_match<'r, T>(
     routes: impl IntoIterator<Item = (&'r Route, T)>,
     path: &[String],
-) -> Option<(T, Vec<(String, String)>)> {
-    let mut best: Option<(&'r Route, T, Vec<(String, String)>)> = None;
+) -> Option<(T, Params)> {
+    let mut best: Option<(&'r Route, T, Params)> = None;
     for (route, value) in routes {
         let Some(params) = route.matches(path) else {
             continue;
