@@ -589,6 +589,14 @@ async fn clone_copies_what_it_says(engine: &str) {
             Some(json!({"settings": {"sessionTimeoutSecs": 600}})),
         )
         .await;
+    // a method no running server offers any more stays marked in a copy
+    let mut offered = server::services::Registry::with_demo_services().descriptions();
+    for service in &mut offered {
+        service.methods.retain(|method| method.name != "divide");
+    }
+    usecases::services::register(&console.state, &offered)
+        .await
+        .expect("register");
     let source = console.permissions().await;
 
     // without users: roles, role cells, services, keys' roles, settings
@@ -617,6 +625,10 @@ async fn clone_copies_what_it_says(engine: &str) {
         .ok("GET", "/console/api/services", console.key(), None)
         .await;
     assert_eq!(services, source_services);
+    assert!(
+        services.to_string().contains(r#""missing":true"#),
+        "{services}"
+    );
     let keys = keys_of(&console, &bare).await;
     let source_keys = keys_of(&console, &a).await;
     let names = |keys: &[(String, String, String)]| {

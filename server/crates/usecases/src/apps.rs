@@ -221,6 +221,11 @@ pub async fn create(console: &Console, actor: &Actor, new_app: NewApp) -> Result
         for (position, method) in service.methods.iter().enumerate() {
             let position = i64::try_from(position).unwrap_or(i64::MAX);
             store::services::upsert_method(change.conn(), &service_id, method, position).await?;
+            if method.missing {
+                // still missing in the copy: no running server offers it
+                store::services::mark_method_missing(change.conn(), &service_id, &method.name)
+                    .await?;
+            }
         }
         service_ids.insert(service.name, service_id);
     }
