@@ -7,6 +7,7 @@ pub mod api;
 pub mod config;
 pub mod demo;
 pub mod services;
+pub mod upstream;
 
 use std::sync::Arc;
 use std::time::Duration;
