@@ -89,15 +89,11 @@ impl Upstreams {
 
     /// Sends the call and answers with the upstream's answer, streamed.
     pub async fn forward(&self, call: Forward<'_>) -> Result<Response, UpstreamError> {
-        let mut url = format!("{}{}", call.base_url.trim_end_matches('/'), call.path);
-        if let Some(query) = call.query.filter(|query| !query.is_empty()) {
-            url.push('?');
-            url.push_str(query);
-        }
         let path_and_query = match call.query.filter(|query| !query.is_empty()) {
             Some(query) => format!("{}?{query}", call.path),
             None => call.path.to_string(),
         };
+        let url = format!("{}{path_and_query}", call.base_url.trim_end_matches('/'));
         let mut headers = HeaderMap::new();
         for (name, value) in call.headers {
             if !withheld(name) {

@@ -53,32 +53,8 @@ pub fn app_of_path(path: &str) -> CurrentApp {
         path.strip_prefix("/apps/")
             .and_then(|rest| rest.split('/').next())
             .filter(|id| !id.is_empty())
-            .map(decode),
+            .map(|id| policy::routes::decode_segment(id).unwrap_or_else(|_| id.to_string())),
     )
-}
-
-/// Undoes [`encode`] (ids are plain, but a typed address may hold escapes).
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut at = 0;
-    while at < bytes.len() {
-        let hex = bytes
-            .get(at + 1..at + 3)
-            .and_then(|pair| std::str::from_utf8(pair).ok())
-            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
-        match (bytes[at], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                at += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                at += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The console's own pages, which belong to no application.
@@ -96,15 +72,7 @@ pub fn without_app_prefix(path: &str) -> &str {
 
 /// Percent-encodes a query value.
 pub fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    policy::routes::encode_segment(value)
 }
 
 /// The address of a permissions view (in the current application), so a

@@ -243,7 +243,9 @@ pub fn split_path(raw: &str) -> Result<Vec<String>, String> {
     rest.split('/').map(decode_segment).collect()
 }
 
-fn decode_segment(segment: &str) -> Result<String, String> {
+/// One path segment percent-decoded; a bad escape, or text that is not
+/// UTF-8 once decoded, is an error.
+pub fn decode_segment(segment: &str) -> Result<String, String> {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut at = 0;
