@@ -228,6 +228,7 @@ mod browser {
             Verb::Get => Request::get(url),
             Verb::Post => Request::post(url),
             Verb::Put => Request::put(url),
+            Verb::Patch => Request::patch(url),
             Verb::Delete => Request::delete(url),
         };
         if let Some(token) = token {

@@ -71,10 +71,11 @@ impl AppError {
 impl From<usecases::Error> for AppError {
     fn from(error: usecases::Error) -> Self {
         use usecases::Error;
-        match error {
+        match error.clone() {
             Error::Unauthenticated => AppError::Unauthenticated,
             Error::InvalidCredentials => AppError::InvalidCredentials,
             Error::BadInput(message) => AppError::BadInput(message),
+            Error::InvalidDocument { .. } => AppError::BadInput(error.to_string()),
             Error::NotFound(message) => AppError::NotFound(message),
             Error::Conflict(message) => AppError::Conflict(message),
             Error::Forbidden(message) => AppError::Forbidden(message),

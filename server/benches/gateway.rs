@@ -200,6 +200,8 @@ async fn main() {
         admin_password: Some("bench-password".to_string()),
         public_origins: None,
         demo: false,
+        upstream_max_body_bytes: usecases::UPSTREAM_LIMIT_BYTES,
+        upstream_max_response_bytes: usecases::UPSTREAM_LIMIT_BYTES,
     };
     let registry = Arc::new(Registry::with_demo_services());
     let state = server::prepare_state(&config, &registry)

@@ -98,6 +98,14 @@ pub struct Config {
     /// Seed the demo data set (demo admin included) and print its sign-in.
     #[arg(long, env = "CONSOLE_DEMO")]
     pub demo: bool,
+
+    /// Largest request body forwarded to an HTTP upstream service, in bytes.
+    #[arg(long, env = "UPSTREAM_MAX_BODY_BYTES", default_value_t = usecases::UPSTREAM_LIMIT_BYTES)]
+    pub upstream_max_body_bytes: u64,
+
+    /// Largest answer taken from an HTTP upstream service, in bytes.
+    #[arg(long, env = "UPSTREAM_MAX_RESPONSE_BYTES", default_value_t = usecases::UPSTREAM_LIMIT_BYTES)]
+    pub upstream_max_response_bytes: u64,
 }
 
 #[cfg(test)]

@@ -65,6 +65,8 @@ pub fn settings(config: &Config) -> Result<Settings, StartError> {
         lockout: Duration::from_secs(config.login_lockout_secs),
         registration: config.allow_registration,
         public_origins: public_origins(config.public_origins.as_deref(), config.site_addr)?,
+        upstream_max_body_bytes: config.upstream_max_body_bytes,
+        upstream_max_response_bytes: config.upstream_max_response_bytes,
     })
 }
 
@@ -168,9 +170,16 @@ pub fn router(
     registry: Arc<services::Registry>,
     options: LeptosOptions,
 ) -> Router {
+    let upstreams = upstream::Upstreams::new(
+        console.settings.upstream_max_body_bytes,
+        console.settings.upstream_max_response_bytes,
+    )
+    .map_err(|error| tracing::error!(%error, "cannot build the HTTP client for upstream services"))
+    .ok();
     let apis = api::router(api::ApiState {
         console: console.clone(),
         registry,
+        upstreams,
     })
     .merge(admin_api::router(console.clone()));
     let routes = generate_route_list(App);

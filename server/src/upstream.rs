@@ -9,9 +9,10 @@
 
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::response::Response;
 use futures_util::TryStreamExt;
+
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::Method;
 use runtime::signing::{
@@ -27,6 +28,12 @@ pub enum UpstreamError {
     /// No answer within the service's timeout (504).
     #[error("the upstream service did not answer in time")]
     Timeout,
+    /// The answer is larger than the configured limit (502).
+    #[error("the upstream service's answer is larger than {0} bytes")]
+    ResponseTooLarge(u64),
+    /// The client's body is larger than the configured limit (413).
+    #[error("the request body is larger than {0} bytes")]
+    BodyTooLarge(u64),
 }
 
 /// Headers that belong to one connection, never forwarded either way.
@@ -49,7 +56,7 @@ fn withheld(name: &HeaderName) -> bool {
         || IDENTITY_HEADERS.contains(&name)
         || name == TIMESTAMP_HEADER
         || name == SIGNATURE_HEADER
-        || matches!(name, "host" | "content-length" | "cookie" | "user-token")
+        || matches!(name, "host" | "cookie" | "user-token")
         // the headers a `Connection` header names are hop-by-hop too; a
         // client may name any: all x-caller-* are ours
         || name.starts_with("x-caller-")
@@ -75,16 +82,47 @@ pub struct Forward<'a> {
 #[derive(Clone)]
 pub struct Upstreams {
     client: reqwest::Client,
+    max_body_bytes: u64,
+    max_response_bytes: u64,
+}
+
+/// A stream that fails once more than `limit` bytes went through it.
+fn limited<S, E>(
+    stream: S,
+    limit: u64,
+    too_large: fn() -> E,
+) -> impl futures_util::Stream<Item = Result<Bytes, E>>
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>>,
+{
+    let mut seen: u64 = 0;
+    stream.and_then(move |chunk| {
+        seen = seen.saturating_add(u64::try_from(chunk.len()).unwrap_or(u64::MAX));
+        let over = seen > limit;
+        async move {
+            if over {
+                Err(too_large())
+            } else {
+                Ok(chunk)
+            }
+        }
+    })
 }
 
 impl Upstreams {
-    pub fn new() -> Result<Upstreams, reqwest::Error> {
+    /// The client, with the largest body forwarded and the largest answer
+    /// taken, in bytes.
+    pub fn new(max_body_bytes: u64, max_response_bytes: u64) -> Result<Upstreams, reqwest::Error> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
             .build()?;
-        Ok(Upstreams { client })
+        Ok(Upstreams {
+            client,
+            max_body_bytes,
+            max_response_bytes,
+        })
     }
 
     /// Sends the call and answers with the upstream's answer, streamed.
@@ -122,7 +160,21 @@ impl Upstreams {
         if let Ok(value) = HeaderValue::from_str(&signature) {
             headers.insert(HeaderName::from_static(SIGNATURE_HEADER), value);
         }
-        let body = reqwest::Body::wrap_stream(call.body.into_data_stream());
+        let declared = |headers: &HeaderMap| {
+            headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.parse::<u64>().ok())
+        };
+        if declared(call.headers).is_some_and(|length| length > self.max_body_bytes) {
+            return Err(UpstreamError::BodyTooLarge(self.max_body_bytes));
+        }
+        let body_limit = self.max_body_bytes;
+        let body = reqwest::Body::wrap_stream(limited(
+            call.body.into_data_stream().map_err(std::io::Error::other),
+            body_limit,
+            || std::io::Error::other("the request body is larger than the limit"),
+        ));
         let answer = self
             .client
             .request(call.method, url)
@@ -134,19 +186,31 @@ impl Upstreams {
             .map_err(|error| {
                 if error.is_timeout() {
                     UpstreamError::Timeout
+                } else if error.is_body() {
+                    // the client's body broke off or went over the limit
+                    UpstreamError::BodyTooLarge(body_limit)
                 } else {
                     UpstreamError::Unreachable
                 }
             })?;
+        if declared(answer.headers()).is_some_and(|length| length > self.max_response_bytes) {
+            return Err(UpstreamError::ResponseTooLarge(self.max_response_bytes));
+        }
         let mut response = Response::builder().status(answer.status());
         if let Some(out) = response.headers_mut() {
             for (name, value) in answer.headers() {
-                if !HOP_BY_HOP.contains(&name.as_str()) && name != header::CONTENT_LENGTH {
+                if !HOP_BY_HOP.contains(&name.as_str()) {
                     out.append(name.clone(), value.clone());
                 }
             }
         }
-        let stream = answer.bytes_stream().map_err(std::io::Error::other);
+        // an answer that goes over the limit without saying so up front is
+        // cut off: the client sees the connection end early
+        let stream = limited(
+            answer.bytes_stream().map_err(std::io::Error::other),
+            self.max_response_bytes,
+            || std::io::Error::other("the upstream's answer is larger than the limit"),
+        );
         response
             .body(Body::from_stream(stream))
             .map_err(|_| UpstreamError::Unreachable)

@@ -384,16 +384,16 @@ async fn logout_deletes_and_counts_in_one_commit(engine: &str) {
 async fn servers_starting_at_once_all_register(engine: &str) {
     let state = common::state_with(engine, usecases::Settings::default()).await;
     let mut newer = server::services::Registry::with_demo_services().descriptions();
-    newer.push(Service {
-        name: "zeta".to_string(),
-        description: "a service only the newer version offers".to_string(),
-        methods: vec![policy::wire::Method::offered(
+    newer.push(Service::builtin(
+        "zeta",
+        "a service only the newer version offers",
+        vec![policy::wire::Method::offered(
             "ping",
             policy::wire::Verb::Get,
             "answers",
             serde_json::json!({}),
         )],
-    });
+    ));
     let older = server::services::Registry::with_demo_services().descriptions();
     for round in 0..5 {
         let (a, b, c) = tokio::join!(

@@ -1426,17 +1426,18 @@ async fn unknown_applications_and_keys_are_401(engine: &str) {
         ))
         .await;
     assert_eq!(bad_login.0, StatusCode::UNAUTHORIZED, "{}", bad_login.1);
-    for path in [
-        "/services/calculator",
-        "/services/x/y/z",
-        "/users/nothing/here",
+    for (path, code) in [
+        ("/services/calculator", 8012),
+        ("/services/x/y/z", 8001),
+        ("/services/calculator/add/more", 8002),
+        ("/users/nothing/here", 8012),
     ] {
         let (status, body) = rt
             .call("GET", &format!("/{app}/{}{path}", keys["REST"]), None)
             .await;
         assert_eq!(
             (status, body["code"].clone()),
-            (StatusCode::NOT_FOUND, json!(8012)),
+            (StatusCode::NOT_FOUND, json!(code)),
             "{path}: {body}"
         );
         let (status, body) = rt

@@ -136,7 +136,11 @@ async fn forward(
 #[tokio::test]
 async fn a_call_reaches_the_upstream_signed_and_comes_back_unchanged() {
     let (base, log) = upstream().await;
-    let upstreams = Upstreams::new().expect("client");
+    let upstreams = Upstreams::new(
+        usecases::UPSTREAM_LIMIT_BYTES,
+        usecases::UPSTREAM_LIMIT_BYTES,
+    )
+    .expect("client");
     let secret = UpstreamSecret::from_stored("service-secret".into());
     let identity = alice();
     let body = vec![b'{'; 10 * 1024 * 1024];
@@ -205,7 +209,11 @@ async fn a_call_reaches_the_upstream_signed_and_comes_back_unchanged() {
 #[tokio::test]
 async fn anonymous_callers_send_no_user_headers_and_big_answers_stream_back() {
     let (base, log) = upstream().await;
-    let upstreams = Upstreams::new().expect("client");
+    let upstreams = Upstreams::new(
+        usecases::UPSTREAM_LIMIT_BYTES,
+        usecases::UPSTREAM_LIMIT_BYTES,
+    )
+    .expect("client");
     let secret = UpstreamSecret::generate();
     let anonymous = Identity {
         caller_id: None,
@@ -238,7 +246,11 @@ async fn anonymous_callers_send_no_user_headers_and_big_answers_stream_back() {
 #[tokio::test]
 async fn redirects_come_back_and_failures_are_told_apart() {
     let (base, _log) = upstream().await;
-    let upstreams = Upstreams::new().expect("client");
+    let upstreams = Upstreams::new(
+        usecases::UPSTREAM_LIMIT_BYTES,
+        usecases::UPSTREAM_LIMIT_BYTES,
+    )
+    .expect("client");
     let secret = UpstreamSecret::generate();
     let call = |base: String, path: &'static str| {
         let upstreams = upstreams.clone();

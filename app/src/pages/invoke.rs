@@ -102,6 +102,10 @@ fn status_text(status: u16) -> String {
 #[component]
 fn Invoker(service: String, method: Method) -> impl IntoView {
     let verb = method.verb;
+    // a method with a route of its own (an HTTP upstream's) is invoked as
+    // the SDKs do: POST by name, the arguments as JSON; the gateway fills
+    // the route's parameters from them
+    let by_name = method.route != format!("/{}", method.name);
     let tab = RwSignal::new(Tab::Arguments);
     let rows = RwSignal::new(example_rows(&method.example));
     let body = RwSignal::new(example_body(&method.example));
@@ -191,7 +195,7 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
             // default has no address yet: the call waits
             let root = runtime_base()?;
             let mut url = format!("{root}/services/{}/{}", encode(&service), encode(&name));
-            if verb == Verb::Get {
+            if verb == Verb::Get && !by_name {
                 let query: Vec<String> = rows
                     .get_untracked()
                     .iter()
@@ -213,9 +217,20 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
             return;
         };
         let token = user.get_untracked().map(|u| u.token);
-        let sent_body = (verb != Verb::Get)
-            .then(|| body.get_untracked())
-            .filter(|b| !b.trim().is_empty());
+        let sent_body = if verb == Verb::Get && by_name {
+            let args: serde_json::Map<String, Value> = rows
+                .get_untracked()
+                .into_iter()
+                .filter(|(name, _)| !name.trim().is_empty())
+                .map(|(name, value)| (name.trim().to_string(), Value::String(value)))
+                .collect();
+            Some(Value::Object(args).to_string())
+        } else {
+            (verb != Verb::Get)
+                .then(|| body.get_untracked())
+                .filter(|b| !b.trim().is_empty())
+        };
+        let verb = if by_name { Verb::Post } else { verb };
         curl.set(Some(curl_command(
             verb,
             &format!("{}{url}", client::origin()),

@@ -48,7 +48,21 @@ pub fn router(console: Console) -> Router {
             "/console/api/roles/{role}",
             patch(roles::rename).delete(roles::delete),
         )
-        .route("/console/api/services", get(services::list))
+        .route(
+            "/console/api/services",
+            get(services::list).post(services::create),
+        )
+        .route("/console/api/services/import", post(services::import))
+        .route(
+            "/console/api/services/{service}",
+            get(services::details)
+                .patch(services::update)
+                .delete(services::delete),
+        )
+        .route(
+            "/console/api/services/{service}/secret",
+            post(services::rotate_secret),
+        )
         .route(
             "/console/api/services/{service}/methods/{method}",
             delete(services::remove_missing_method),

@@ -58,7 +58,7 @@ pub async fn export(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct ImportQuery {
-    dry_run: bool,
+    pub dry_run: bool,
 }
 
 /// The import's query string, checked before the body is read.

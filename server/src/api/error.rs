@@ -34,6 +34,12 @@ pub mod code {
     /// `/{application-id}/{api-key}/...` names no application, or no key
     /// of it.
     pub const UNKNOWN_APP_KEY: u32 = 8014;
+    /// An HTTP upstream service cannot be reached (502).
+    pub const UPSTREAM_UNREACHABLE: u32 = 8015;
+    /// An HTTP upstream service did not answer within its timeout (504).
+    pub const UPSTREAM_TIMEOUT: u32 = 8016;
+    /// An HTTP upstream service's answer is over the size limit (502).
+    pub const UPSTREAM_TOO_LARGE: u32 = 8017;
 
     // Ours: the admin API.
     pub const ADMIN_REQUIRED: u32 = 8100;
@@ -44,6 +50,8 @@ pub mod code {
     pub const INVALID_INPUT: u32 = 8105;
     pub const INVALID_ADMIN_LOGIN: u32 = 8106;
     pub const TOO_MANY_ATTEMPTS: u32 = 8107;
+    /// A document (OpenAPI) is invalid; `pointer` says where.
+    pub const INVALID_DOCUMENT: u32 = 8108;
 }
 
 #[derive(Debug)]
@@ -152,6 +160,10 @@ impl From<usecases::Error> for ApiError {
             Error::BadInput(_) => {
                 ApiError::new(StatusCode::BAD_REQUEST, code::INVALID_INPUT, message)
             }
+            Error::InvalidDocument { pointer, .. } => ApiError {
+                details: Some(json!({ "pointer": pointer })),
+                ..ApiError::new(StatusCode::BAD_REQUEST, code::INVALID_DOCUMENT, message)
+            },
             Error::NotFound(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, code::ADMIN_NOT_FOUND, message)
             }

@@ -1,9 +1,12 @@
-//! `/api/services/{service}/{method}`: identify the caller, decide, invoke.
+//! `/api/services/{service}/{route...}`: identify the caller, find the
+//! method, decide, then invoke a built-in service or forward to an HTTP
+//! upstream.
 
 use std::collections::BTreeMap;
 
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -14,16 +17,33 @@ use crate::services::{Invocation, ServiceError};
 use policy::decision::{decide_as, Decision};
 use serde::Deserialize;
 
-/// The service and method of a call, by name: the same for both URL forms.
+/// The service of a call and the rest of its path (decoded): the same for
+/// both URL forms.
 #[derive(Deserialize)]
 pub struct MethodPath {
     service: String,
-    method: String,
+    route: String,
 }
 
 pub async fn invoke(
     State(state): State<ApiState>,
-    ApiPath(MethodPath { service, method }): ApiPath<MethodPath>,
+    ApiPath(MethodPath { service, route }): ApiPath<MethodPath>,
+    caller: Caller,
+    request: Request,
+) -> Result<Response, ApiError> {
+    if let Some(upstream) = caller.snapshot.upstreams.get(&service).cloned() {
+        return super::forward::forward(&state, caller, &upstream, request).await;
+    }
+    // a built-in method is called by its name: one segment
+    builtin(state, service, route, caller, request)
+        .await
+        .map(IntoResponse::into_response)
+}
+
+async fn builtin(
+    state: ApiState,
+    service: String,
+    method: String,
     caller: Caller,
     request: Request,
 ) -> Result<Json<Value>, ApiError> {
@@ -72,13 +92,7 @@ pub async fn invoke(
             ),
         ));
     }
-    if let Some(cell) = decision.deciding_cell() {
-        return Err(denied(&decision, cell));
-    }
-    if !decision.is_allowed() {
-        // the rule's default: nothing but an explicit Allow gets through
-        return Err(ApiError::internal());
-    }
+    allowed(&decision)?;
 
     let args = match *http_method {
         Method::GET => query_args(parts.uri.query())?,
@@ -113,6 +127,18 @@ pub async fn invoke(
         )),
         Err(ServiceError::Database(error)) => Err(store::StoreError::from(error).into()),
     }
+}
+
+/// Nothing but the rule's explicit Allow gets through; a deny is the 403
+/// naming its reason.
+pub(super) fn allowed(decision: &Decision) -> Result<(), ApiError> {
+    if let Some(cell) = decision.deciding_cell() {
+        return Err(denied(decision, cell));
+    }
+    if !decision.is_allowed() {
+        return Err(ApiError::internal());
+    }
+    Ok(())
 }
 
 /// The 403: the reason in words, and which cell decided, for the console's link.

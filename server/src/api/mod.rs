@@ -5,6 +5,7 @@
 
 pub mod body;
 pub mod error;
+mod forward;
 mod invoke;
 mod users;
 
@@ -29,6 +30,9 @@ use error::{code, ApiError};
 pub struct ApiState {
     pub console: Console,
     pub registry: Arc<Registry>,
+    /// The client HTTP upstream calls go through; `None` if it could not
+    /// be built (every such call is then a 502, and the log says why).
+    pub upstreams: Option<crate::upstream::Upstreams>,
 }
 
 /// Backendless's own URL form: `/{application-id}/{api-key}/...`. The key's
@@ -47,17 +51,13 @@ pub fn router(state: ApiState) -> Router {
         )
         .route(&format!("{KEYED}/users/register"), post(users::register))
         .route(
-            &format!("{KEYED}/services/{{service}}/{{method}}"),
+            &format!("{KEYED}/services/{{service}}/{{*route}}"),
             any(invoke::invoke),
         )
         // anything else under a key's users or services: JSON, key checked first
         .route(&format!("{KEYED}/users/{{*rest}}"), any(unknown_keyed_path))
         .route(
             &format!("{KEYED}/services/{{service}}"),
-            any(unknown_keyed_path),
-        )
-        .route(
-            &format!("{KEYED}/services/{{service}}/{{method}}/{{*rest}}"),
             any(unknown_keyed_path),
         )
         .route("/api/users/login", post(users::login))
@@ -67,7 +67,7 @@ pub fn router(state: ApiState) -> Router {
             get(users::is_valid_user_token),
         )
         .route("/api/users/register", post(users::register))
-        .route("/api/services/{service}/{method}", any(invoke::invoke))
+        .route("/api/services/{service}/{*route}", any(invoke::invoke))
         .route("/api", any(unknown_path))
         .route("/api/", any(unknown_path))
         .route("/api/{*rest}", any(unknown_path))

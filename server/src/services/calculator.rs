@@ -13,10 +13,10 @@ fn method(name: &str, verb: Verb, description: &str, example: Value) -> Method {
 
 impl Service for Calculator {
     fn describe(&self) -> Description {
-        Description {
-            name: "calculator".to_string(),
-            description: "Arithmetic on the arguments".to_string(),
-            methods: vec![
+        Description::builtin(
+            "calculator",
+            "Arithmetic on the arguments",
+            vec![
                 method(
                     "add",
                     Verb::Get,
@@ -36,7 +36,7 @@ impl Service for Calculator {
                     json!({"numbers": [1, 2, 3.5]}),
                 ),
             ],
-        }
+        )
     }
 
     fn invoke<'a>(&'a self, call: Invocation<'a>) -> InvokeFuture<'a> {

@@ -9,27 +9,24 @@ pub struct Echo;
 
 impl Service for Echo {
     fn describe(&self) -> Description {
-        Description {
-            name: "echo".to_string(),
-            description: "The caller's identity and arguments, as the runtime sees them"
-                .to_string(),
-            methods: vec![
-                Method {
-                    name: "whoami".to_string(),
-                    verb: Verb::Get,
-                    description: "the caller's user and roles".to_string(),
-                    example: json!({}),
-                    missing: false,
-                },
-                Method {
-                    name: "echo".to_string(),
-                    verb: Verb::Post,
-                    description: "returns the JSON body it was sent, with the caller".to_string(),
-                    example: json!({"hello": "world"}),
-                    missing: false,
-                },
+        Description::builtin(
+            "echo",
+            "The caller's identity and arguments, as the runtime sees them",
+            vec![
+                Method::offered(
+                    "whoami",
+                    Verb::Get,
+                    "the caller's user and roles",
+                    json!({}),
+                ),
+                Method::offered(
+                    "echo",
+                    Verb::Post,
+                    "returns the JSON body it was sent, with the caller",
+                    json!({"hello": "world"}),
+                ),
             ],
-        }
+        )
     }
 
     fn invoke<'a>(&'a self, call: Invocation<'a>) -> InvokeFuture<'a> {

@@ -17,10 +17,10 @@ fn method(name: &str, verb: Verb, description: &str, example: Value) -> Method {
 
 impl Service for Orders {
     fn describe(&self) -> Description {
-        Description {
-            name: "orders".to_string(),
-            description: "An order book stored in the database".to_string(),
-            methods: vec![
+        Description::builtin(
+            "orders",
+            "An order book stored in the database",
+            vec![
                 method(
                     "getOrders",
                     Verb::Get,
@@ -40,7 +40,7 @@ impl Service for Orders {
                     json!({"orderId": ""}),
                 ),
             ],
-        }
+        )
     }
 
     fn invoke<'a>(&'a self, call: Invocation<'a>) -> InvokeFuture<'a> {

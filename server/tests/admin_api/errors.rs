@@ -23,7 +23,7 @@ async fn unknown_admin_paths_are_json_404(engine: &str) {
         ("GET", "/console/api/user"),
         ("GET", "/console/api/users/x/y/z"),
         ("PUT", "/console/api/services/orders/permissions"),
-        ("GET", "/console/api/services/orders"),
+        ("GET", "/console/api/services/orders/nothing"),
         // keys are revoked by id (`DELETE /console/api/keys/{id}`), nothing deeper
         ("DELETE", "/console/api/keys/ci/all"),
     ] {

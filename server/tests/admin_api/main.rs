@@ -27,4 +27,5 @@ mod permissions;
 mod roles;
 mod services;
 mod session;
+mod upstreams;
 mod users;

@@ -8,6 +8,11 @@ crate::on_every_engine!(services_list_the_demo_services_with_their_methods);
 
 async fn services_list_the_demo_services_with_their_methods(engine: &str) {
     let console = Console::start(engine).await;
+    let one = console
+        .ok("GET", "/console/api/services/echo", console.cookie(), None)
+        .await;
+    assert_eq!(one["name"], "echo");
+    assert_eq!(one["cells"], 0);
     let services = console
         .ok("GET", "/console/api/services", console.cookie(), None)
         .await;
@@ -18,13 +23,25 @@ async fn services_list_the_demo_services_with_their_methods(engine: &str) {
         .collect();
     assert_eq!(names, ["calculator", "echo", "orders"]);
     for service in list {
-        assert_eq!(service.as_object().expect("service").len(), 3, "{service}");
+        assert_eq!(service.as_object().expect("service").len(), 4, "{service}");
+        assert_eq!(service["kind"], "builtin");
         assert!(service["description"]
             .as_str()
             .is_some_and(|text| !text.is_empty()));
         for method in service["methods"].as_array().expect("methods") {
             let keys: Vec<&String> = method.as_object().expect("method").keys().collect();
-            assert_eq!(keys.len(), 4, "name, verb, description, example: {method}");
+            assert_eq!(
+                keys.len(),
+                5,
+                "name, verb, description, example, route: {method}"
+            );
+            assert_eq!(
+                method["route"].as_str(),
+                method["name"]
+                    .as_str()
+                    .map(|name| format!("/{name}"))
+                    .as_deref()
+            );
             assert!(method["example"].is_object(), "{method}");
             assert!(method["description"]
                 .as_str()

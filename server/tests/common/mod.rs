@@ -132,6 +132,8 @@ pub fn router_for(state: &Console) -> axum::Router {
         admin_password: None,
         public_origins: None,
         demo: false,
+        upstream_max_body_bytes: usecases::UPSTREAM_LIMIT_BYTES,
+        upstream_max_response_bytes: usecases::UPSTREAM_LIMIT_BYTES,
     };
     server::router(
         state.clone(),

@@ -13,4 +13,5 @@ pub mod cells;
 pub mod decision;
 pub mod names;
 pub mod routes;
+pub mod upstream;
 pub mod wire;

@@ -106,34 +106,69 @@ pub struct RoleName {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Verb {
     Get,
     Post,
     Put,
+    Patch,
     Delete,
 }
 
 impl Verb {
+    pub const ALL: [Verb; 5] = [Verb::Get, Verb::Post, Verb::Put, Verb::Patch, Verb::Delete];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Verb::Get => "GET",
             Verb::Post => "POST",
             Verb::Put => "PUT",
+            Verb::Patch => "PATCH",
             Verb::Delete => "DELETE",
         }
     }
 
     pub fn parse(text: &str) -> Option<Verb> {
-        match text {
-            "GET" => Some(Verb::Get),
-            "POST" => Some(Verb::Post),
-            "PUT" => Some(Verb::Put),
-            "DELETE" => Some(Verb::Delete),
-            _ => None,
-        }
+        Verb::ALL.into_iter().find(|verb| verb.as_str() == text)
     }
+}
+
+/// Where a method's parameter goes on the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamLocation {
+    Path,
+    Query,
+    Header,
+}
+
+/// One parameter of a method, for the invocation page's form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Param {
+    pub name: String,
+    #[serde(rename = "in")]
+    pub location: ParamLocation,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// A value to start from (the schema's example or default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<serde_json::Value>,
+}
+
+/// How a method has been answering through this server since it started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodStats {
+    pub calls: u64,
+    /// Answers of status 500 and above, and calls the upstream never answered.
+    pub errors: u64,
+    pub last_status: Option<u16>,
+    /// Unix milliseconds.
+    pub last_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +184,19 @@ pub struct Method {
     /// permissions are kept until an admin removes it. Only sent when true.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub missing: bool,
+    /// The path template the method is called at after
+    /// `/services/{service}` (see `routes::Route`); `/` and the name unless
+    /// given.
+    #[serde(default)]
+    pub route: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<Param>,
+    /// The JSON schema of the request body, if it takes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+    /// HTTP upstream methods: their recent answers, as this server saw them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<MethodStats>,
 }
 
 impl Method {
@@ -165,8 +213,42 @@ impl Method {
             description: description.to_string(),
             example,
             missing: false,
+            route: format!("/{name}"),
+            params: Vec::new(),
+            body: None,
+            stats: None,
         }
     }
+}
+
+/// What a service is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceKind {
+    /// Compiled into the server (the Rust `Service` trait).
+    #[default]
+    Builtin,
+    /// An HTTP API the gateway forwards checked calls to.
+    Http,
+}
+
+impl ServiceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceKind::Builtin => "builtin",
+            ServiceKind::Http => "http",
+        }
+    }
+}
+
+/// An HTTP upstream service's settings, as shown (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpstreamSettings {
+    pub base_url: String,
+    pub timeout_ms: u64,
+    /// New methods start with a Deny for `NotAuthenticatedUser`.
+    pub new_methods_deny_anonymous: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +256,23 @@ pub struct Service {
     pub name: String,
     pub description: String,
     pub methods: Vec<Method>,
+    #[serde(default)]
+    pub kind: ServiceKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<UpstreamSettings>,
+}
+
+impl Service {
+    /// A service compiled into the server.
+    pub fn builtin(name: &str, description: &str, methods: Vec<Method>) -> Service {
+        Service {
+            name: name.to_string(),
+            description: description.to_string(),
+            methods,
+            kind: ServiceKind::Builtin,
+            upstream: None,
+        }
+    }
 }
 
 /// One audit event as the admin API and the console show it.

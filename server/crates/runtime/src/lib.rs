@@ -10,6 +10,7 @@ pub mod sessions;
 pub mod signing;
 pub mod snapshot;
 pub mod sync;
+pub mod upstreams;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -90,6 +91,8 @@ pub struct Runtime {
     /// Users the feed asked to read again while a reload held the lock:
     /// read on a later tick, so ended sessions never wait behind a reload.
     pending_users: std::sync::Mutex<Vec<String>>,
+    /// How each HTTP upstream method has been answering on this server.
+    pub upstream_stats: upstreams::CallStats,
 }
 
 impl Runtime {
@@ -107,6 +110,7 @@ impl Runtime {
             feed_followed: AtomicBool::new(false),
             full_reloads: AtomicU64::new(0),
             pending_users: std::sync::Mutex::new(Vec::new()),
+            upstream_stats: upstreams::CallStats::default(),
         });
         runtime.reload().await?;
         Ok(runtime)

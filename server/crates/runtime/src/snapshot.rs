@@ -4,11 +4,17 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use policy::cells::{SubjectKind, ALL_METHODS};
 use policy::decision::{caller_subjects, Assignments, Effect, Policy, ServicePolicy, Subject};
+use policy::routes::Route;
+use policy::wire::Verb;
 use store::apps::StoredSettings;
 use store::{Pool, StoreError};
+
+use crate::signing::UpstreamSecret;
+use crate::upstreams::{UpstreamMethod, UpstreamService};
 
 /// A user as the runtime needs them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +67,8 @@ pub struct Snapshot {
     pub users: Arc<HashMap<String, Arc<SnapshotUser>>>,
     /// API keys by their value in uppercase.
     pub keys: Arc<HashMap<String, SnapshotKey>>,
+    /// HTTP upstream services by name.
+    pub upstreams: Arc<HashMap<String, Arc<UpstreamService>>>,
     anonymous: Arc<[Subject]>,
 }
 
@@ -75,6 +83,7 @@ impl Default for Snapshot {
             policy: Policy::default(),
             users: Arc::default(),
             keys: Arc::default(),
+            upstreams: Arc::default(),
             anonymous: caller_subjects(None, None).into(),
         }
     }
@@ -184,6 +193,7 @@ pub async fn load(pool: &Pool, app: &str, version: i64) -> Result<Option<Snapsho
             .or_default();
         set_assignment(assignments, cell.method, cell.effect);
     }
+    let upstreams = load_upstreams(&mut conn, app).await?;
     drop(conn);
     let users = snapshot_users(
         store::users::all(pool, app).await?,
@@ -223,8 +233,51 @@ pub async fn load(pool: &Pool, app: &str, version: i64) -> Result<Option<Snapsho
         policy,
         users: Arc::new(users),
         keys: Arc::new(keys),
+        upstreams: Arc::new(upstreams),
         ..Snapshot::default()
     }))
+}
+
+/// The application's HTTP upstream services with their methods' routes. A
+/// stored route or verb that cannot be read leaves its method unreachable
+/// (a 404), never reachable at another path.
+async fn load_upstreams(
+    conn: &mut store::Conn,
+    app: &str,
+) -> Result<HashMap<String, Arc<UpstreamService>>, StoreError> {
+    let rows = store::services::http_services(conn, app).await?;
+    if rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut methods: HashMap<String, Vec<UpstreamMethod>> = HashMap::new();
+    for (service_id, name, verb, route) in store::services::call_lines(conn, app).await? {
+        let template = route.unwrap_or_else(|| format!("/{name}"));
+        let (Some(verb), Ok(route)) = (Verb::parse(&verb), Route::parse(&template)) else {
+            tracing::warn!(method = %name, "a stored method's verb or route cannot be read");
+            continue;
+        };
+        methods
+            .entry(service_id)
+            .or_default()
+            .push(UpstreamMethod { name, verb, route });
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let service = UpstreamService {
+                methods: methods.remove(&row.service_id).unwrap_or_default(),
+                base_url: row.base_url.unwrap_or_default(),
+                timeout: Duration::from_millis(
+                    row.timeout_ms
+                        .and_then(|ms| u64::try_from(ms).ok())
+                        .unwrap_or(policy::upstream::DEFAULT_TIMEOUT_MS),
+                ),
+                secret: UpstreamSecret::from_stored(row.secret.unwrap_or_default()),
+                name: row.name.clone(),
+            };
+            (row.name, Arc::new(service))
+        })
+        .collect())
 }
 
 /// Users as the snapshot keeps them, from their rows and their role

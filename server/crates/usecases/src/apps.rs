@@ -207,17 +207,49 @@ pub async fn create(console: &Console, actor: &Actor, new_app: NewApp) -> Result
 
     // services and their methods
     let mut service_ids: HashMap<String, String> = HashMap::new();
+    let secrets: HashMap<String, Option<String>> =
+        store::services::http_services(change.conn(), &catalog_from)
+            .await?
+            .into_iter()
+            .map(|row| (row.name, row.secret))
+            .collect();
     for service in store::services::list(&console.pool, &catalog_from).await? {
         let service_id = store::new_object_id();
-        store::services::insert(
-            change.conn(),
-            &id,
-            &service_id,
-            &service.name,
-            &service.description,
-            now,
-        )
-        .await?;
+        match &service.upstream {
+            // the same upstream, signed with the same secret: it tells the
+            // two applications apart by X-Caller-App
+            Some(settings) => {
+                let secret = secrets
+                    .get(&service.name)
+                    .cloned()
+                    .flatten()
+                    .unwrap_or_default();
+                store::services::insert_http(
+                    change.conn(),
+                    &id,
+                    &store::services::NewHttpService {
+                        service_id: &service_id,
+                        name: &service.name,
+                        description: &service.description,
+                        settings,
+                        secret: &secret,
+                    },
+                    now,
+                )
+                .await?;
+            }
+            None => {
+                store::services::insert(
+                    change.conn(),
+                    &id,
+                    &service_id,
+                    &service.name,
+                    &service.description,
+                    now,
+                )
+                .await?;
+            }
+        }
         for (position, method) in service.methods.iter().enumerate() {
             let position = i64::try_from(position).unwrap_or(i64::MAX);
             store::services::upsert_method(change.conn(), &service_id, method, position).await?;

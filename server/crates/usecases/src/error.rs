@@ -14,6 +14,10 @@ pub enum Error {
     /// The input was wrong; the message says how, in words for the admin.
     #[error("{0}")]
     BadInput(String),
+    /// A document (OpenAPI, say) is not what it must be; the JSON pointer
+    /// names where.
+    #[error("{message} (at `{pointer}`)")]
+    InvalidDocument { pointer: String, message: String },
     /// The thing named does not exist.
     #[error("{0}")]
     NotFound(String),

@@ -11,11 +11,13 @@ pub mod effective;
 pub mod error;
 pub mod login;
 pub mod maintenance;
+pub mod openapi;
 pub mod permissions;
 pub mod roles;
 pub mod seed;
 pub mod services;
 pub mod throttle;
+pub mod upstreams;
 pub mod users;
 pub mod web;
 
@@ -42,7 +44,14 @@ pub struct Settings {
     /// console requests naming another `Host` or `Origin` are refused, so a
     /// DNS-rebinding page cannot talk to a console on a private address.
     pub public_origins: Vec<String>,
+    /// Largest request body forwarded to an HTTP upstream.
+    pub upstream_max_body_bytes: u64,
+    /// Largest answer taken from an HTTP upstream.
+    pub upstream_max_response_bytes: u64,
 }
+
+/// The default of both upstream size limits: 64 MiB.
+pub const UPSTREAM_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -51,6 +60,8 @@ impl Default for Settings {
             max_failed_logins: 5,
             lockout: Duration::from_secs(900),
             registration: false,
+            upstream_max_body_bytes: UPSTREAM_LIMIT_BYTES,
+            upstream_max_response_bytes: UPSTREAM_LIMIT_BYTES,
             public_origins: ["127.0.0.1:3000", "localhost:3000"]
                 .iter()
                 .flat_map(|authority| {

@@ -1,14 +1,25 @@
 //! API services and their methods: the catalog, its registration by a
 //! starting server, and the removal of what no server offers any more.
 
-use policy::wire::Service;
+use policy::wire::{Service, ServiceKind};
 use serde_json::json;
 
 use crate::change::{Change, Event};
 use crate::{Actor, Console, Error};
 
+/// Every service of the application; an HTTP upstream's methods carry how
+/// they have been answering on this server.
 pub async fn list(console: &Console) -> Result<Vec<Service>, Error> {
-    Ok(store::services::list(&console.pool, &console.app).await?)
+    let mut services = store::services::list(&console.pool, &console.app).await?;
+    let stats = &console.runtime.upstream_stats;
+    for service in &mut services {
+        if service.kind == ServiceKind::Http {
+            for method in &mut service.methods {
+                method.stats = stats.of(&console.app, &service.name, &method.name);
+            }
+        }
+    }
+    Ok(services)
 }
 
 /// Registers what a starting server offers. Services and methods it offers
@@ -37,6 +48,10 @@ async fn register_in(console: &Console, offered: &[Service]) -> Result<(), Error
     let now = store::now_millis();
     let existing = store::services::all(change.conn(), &console.app).await?;
     for service in &existing {
+        // an admin's HTTP services are not the server's to offer
+        if service.kind() == ServiceKind::Http {
+            continue;
+        }
         if service.missing == 0 && !offered.iter().any(|o| o.name == service.name) {
             store::services::mark_missing(change.conn(), &service.service_id, now).await?;
             let methods = store::services::methods(change.conn(), &service.service_id).await?;
@@ -62,6 +77,13 @@ async fn register_in(console: &Console, offered: &[Service]) -> Result<(), Error
     }
     for service in offered {
         let id = match existing.iter().find(|e| e.name == service.name) {
+            Some(found) if found.kind() == ServiceKind::Http => {
+                tracing::warn!(
+                    service = %service.name,
+                    "an HTTP service has the name of a built-in service; the built-in one is not offered in its application"
+                );
+                continue;
+            }
             Some(found) => {
                 store::services::refresh(
                     change.conn(),

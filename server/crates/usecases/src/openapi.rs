@@ -1,0 +1,561 @@
+//! OpenAPI documents (3.0 and 3.1, JSON or YAML) as methods of an HTTP
+//! upstream service: one method per operation, named by its
+//! `operationId`, its route from the path, its parameters and request body
+//! for the invocation page, and `servers[0].url` as the proposed base URL.
+//!
+//! The document is checked against the OpenAPI model of its version by a
+//! maintained crate (`openapiv3` for 3.0, `oas3` for 3.1), so a document
+//! that is not OpenAPI is refused naming the JSON pointer of the problem;
+//! the few fields a method needs are then read from the checked document.
+
+use std::collections::BTreeSet;
+
+use policy::routes::{Route, MAX_ROUTE_CHARS};
+use policy::upstream::MethodInput;
+use policy::wire::{Param, ParamLocation, Verb};
+use serde_json::{Map, Value};
+
+/// Largest document accepted, in bytes.
+pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+
+/// Where a document is wrong, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentError {
+    /// A JSON pointer (RFC 6901) into the document; empty for the whole.
+    pub pointer: String,
+    pub message: String,
+}
+
+fn error(pointer: impl Into<String>, message: impl Into<String>) -> DocumentError {
+    DocumentError {
+        pointer: pointer.into(),
+        message: message.into(),
+    }
+}
+
+/// What a document yields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    pub title: String,
+    /// `servers[0].url`, when it is an absolute http(s) URL.
+    pub base_url: Option<String>,
+    pub methods: Vec<MethodInput>,
+}
+
+/// One step of a JSON pointer, escaped (`~` as `~0`, `/` as `~1`).
+pub fn pointer_step(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// The document as JSON: a JSON object as given, or text holding JSON or YAML.
+pub fn document_value(document: Value) -> Result<Value, DocumentError> {
+    let text = match document {
+        Value::String(text) => text,
+        Value::Object(_) => return Ok(document),
+        _ => {
+            return Err(error(
+                "",
+                "the document is an object, or text holding JSON or YAML",
+            ))
+        }
+    };
+    if text.len() > MAX_DOCUMENT_BYTES {
+        return Err(error(
+            "",
+            format!("the document is larger than {MAX_DOCUMENT_BYTES} bytes"),
+        ));
+    }
+    let trimmed = text.trim_start();
+    let value: Value = if trimmed.starts_with('{') {
+        serde_json::from_str(&text)
+            .map_err(|e| error("", format!("the document is not valid JSON: {e}")))?
+    } else {
+        serde_norway::from_str(&text)
+            .map_err(|e| error("", format!("the document is not valid YAML: {e}")))?
+    };
+    if !value.is_object() {
+        return Err(error("", "the document is not an object"));
+    }
+    Ok(value)
+}
+
+/// serde's path to a JSON pointer.
+fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+            Segment::Map { key } => {
+                pointer.push('/');
+                pointer.push_str(&pointer_step(key));
+            }
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    pointer
+}
+
+/// Checks the document against the model of its OpenAPI version.
+fn check_model(document: &Value) -> Result<(), DocumentError> {
+    let version = match document.get("openapi") {
+        Some(Value::String(version)) => version.as_str(),
+        Some(_) => {
+            return Err(error(
+                "/openapi",
+                "`openapi` is a version string such as `3.1.0`",
+            ))
+        }
+        None if document.get("swagger").is_some() => {
+            return Err(error(
+                "/swagger",
+                "Swagger 2.0 documents are not supported: convert it to OpenAPI 3",
+            ))
+        }
+        None => return Err(error("/openapi", "`openapi` (the version) is missing")),
+    };
+    if version.starts_with("3.0.") {
+        check_as::<openapiv3::OpenAPI, openapiv3::PathItem>(document)
+    } else if version.starts_with("3.1.") {
+        check_as::<oas3::Spec, oas3::spec::PathItem>(document)
+    } else {
+        Err(error(
+            "/openapi",
+            format!("OpenAPI `{version}` is not supported: 3.0.x or 3.1.x"),
+        ))
+    }
+}
+
+/// The document as a `Doc`; where the model loses track of the place (its
+/// maps of paths are read by hand), each path item is read alone as an
+/// `Item` to say which one is wrong, and where in it.
+fn check_as<Doc, Item>(document: &Value) -> Result<(), DocumentError>
+where
+    Doc: serde::de::DeserializeOwned,
+    Item: serde::de::DeserializeOwned,
+{
+    let Err(problem) = serde_path_to_error::deserialize::<_, Doc>(document) else {
+        return Ok(());
+    };
+    let pointer = pointer_of(problem.path());
+    if pointer == "/paths" {
+        if let Some(Value::Object(paths)) = document.get("paths") {
+            for (path, item) in paths {
+                if item.get("$ref").is_some() {
+                    continue;
+                }
+                if let Err(inner) = serde_path_to_error::deserialize::<_, Item>(item) {
+                    return Err(error(
+                        format!("/paths/{}{}", pointer_step(path), pointer_of(inner.path())),
+                        inner.inner().to_string(),
+                    ));
+                }
+            }
+        }
+    }
+    Err(error(pointer, problem.inner().to_string()))
+}
+
+/// Follows a local `$ref` (`#/...`) from `at`; other values come back as
+/// they are. A `$ref` that leads nowhere, or round in a circle, is an error
+/// at `at`.
+fn resolve<'d>(
+    document: &'d Value,
+    value: &'d Value,
+    at: &str,
+) -> Result<&'d Value, DocumentError> {
+    let mut current = value;
+    for _ in 0..16 {
+        let Some(reference) = current.get("$ref").and_then(Value::as_str) else {
+            return Ok(current);
+        };
+        let target = reference
+            .strip_prefix('#')
+            .and_then(|pointer| document.pointer(pointer))
+            .ok_or_else(|| {
+                error(
+                    format!("{at}/$ref"),
+                    format!("`{reference}` does not name a part of this document"),
+                )
+            })?;
+        current = target;
+    }
+    Err(error(
+        format!("{at}/$ref"),
+        "these `$ref`s go round in a circle",
+    ))
+}
+
+/// A schema with its `$ref`s followed, for the invocation page: at most a
+/// few levels deep (a recursive schema stops as `{}`).
+fn inline_schema(
+    document: &Value,
+    schema: &Value,
+    at: &str,
+    depth: u8,
+) -> Result<Value, DocumentError> {
+    if depth == 0 {
+        return Ok(Value::Object(Map::new()));
+    }
+    let schema = resolve(document, schema, at)?;
+    Ok(match schema {
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (key, value) in map {
+                let here = format!("{at}/{}", pointer_step(key));
+                let inlined = match key.as_str() {
+                    "properties" => match value {
+                        Value::Object(properties) => {
+                            let mut inner = Map::new();
+                            for (name, property) in properties {
+                                let there = format!("{here}/{}", pointer_step(name));
+                                inner.insert(
+                                    name.clone(),
+                                    inline_schema(document, property, &there, depth - 1)?,
+                                );
+                            }
+                            Value::Object(inner)
+                        }
+                        other => other.clone(),
+                    },
+                    "items" | "additionalProperties" if value.is_object() => {
+                        inline_schema(document, value, &here, depth - 1)?
+                    }
+                    _ => value.clone(),
+                };
+                out.insert(key.clone(), inlined);
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    })
+}
+
+/// A value to start from: the schema's example or default, or one of its type.
+fn example_of(schema: &Value, depth: u8) -> Value {
+    if let Some(example) = schema
+        .get("example")
+        .or_else(|| schema.get("default"))
+        .or_else(|| schema.get("examples").and_then(|examples| examples.get(0)))
+    {
+        return example.clone();
+    }
+    if let Some(first) = schema.get("enum").and_then(|values| values.get(0)) {
+        return first.clone();
+    }
+    let kind = match schema.get("type") {
+        Some(Value::String(kind)) => kind.as_str(),
+        // 3.1: a list of types, such as ["string", "null"]
+        Some(Value::Array(kinds)) => kinds
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|kind| *kind != "null")
+            .unwrap_or("null"),
+        _ if schema.get("properties").is_some() => "object",
+        _ => "",
+    };
+    match kind {
+        "object" if depth > 0 => {
+            let mut out = Map::new();
+            if let Some(Value::Object(properties)) = schema.get("properties") {
+                for (name, property) in properties {
+                    out.insert(name.clone(), example_of(property, depth - 1));
+                }
+            }
+            Value::Object(out)
+        }
+        "array" if depth > 0 => Value::Array(
+            schema
+                .get("items")
+                .map(|items| vec![example_of(items, depth - 1)])
+                .unwrap_or_default(),
+        ),
+        "string" => Value::String(String::new()),
+        "integer" | "number" => Value::from(0),
+        "boolean" => Value::Bool(false),
+        _ => Value::Null,
+    }
+}
+
+/// A method name from an `operationId`: characters a name may not hold
+/// become `_`.
+fn method_name(operation_id: &str) -> String {
+    let mut name: String = operation_id
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    if name.starts_with(['.', '-']) || name.is_empty() {
+        name.insert(0, '_');
+        name.truncate(100);
+    }
+    name
+}
+
+/// The name of an operation without an `operationId`: the verb and the path.
+fn generated_name(verb: Verb, path: &str) -> String {
+    let mut name = verb.as_str().to_ascii_lowercase();
+    for segment in path.split('/').filter(|segment| !segment.is_empty()) {
+        name.push('_');
+        name.push_str(segment.trim_start_matches('{').trim_end_matches('}'));
+    }
+    method_name(&name)
+}
+
+const VERBS: [(&str, Verb); 5] = [
+    ("get", Verb::Get),
+    ("post", Verb::Post),
+    ("put", Verb::Put),
+    ("patch", Verb::Patch),
+    ("delete", Verb::Delete),
+];
+
+/// The document's methods, in its order.
+pub fn parse(document: Value) -> Result<Imported, DocumentError> {
+    let document = document_value(document)?;
+    check_model(&document)?;
+    let title = document
+        .pointer("/info/title")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let base_url = document
+        .pointer("/servers/0/url")
+        .and_then(Value::as_str)
+        .filter(|url| url.starts_with("http://") || url.starts_with("https://"))
+        .map(str::to_string);
+    let mut methods = Vec::new();
+    let mut names = BTreeSet::new();
+    let Some(Value::Object(paths)) = document.get("paths") else {
+        return Ok(Imported {
+            title,
+            base_url,
+            methods,
+        });
+    };
+    for (path, item) in paths {
+        let at = format!("/paths/{}", pointer_step(path));
+        if path.chars().count() > MAX_ROUTE_CHARS {
+            return Err(error(at, "the path is too long"));
+        }
+        Route::parse(path).map_err(|problem| error(&at, problem))?;
+        let item = resolve(&document, item, &at)?;
+        let shared = item
+            .get("parameters")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for (key, verb) in VERBS {
+            let Some(operation) = item.get(key) else {
+                continue;
+            };
+            let op_at = format!("{at}/{key}");
+            let name = match operation.get("operationId").and_then(Value::as_str) {
+                Some(id) => method_name(id),
+                None => generated_name(verb, path),
+            };
+            if !names.insert(name.to_lowercase()) {
+                return Err(error(
+                    format!("{op_at}/operationId"),
+                    format!("two operations make a method named `{name}`"),
+                ));
+            }
+            let own = operation
+                .get("parameters")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let params = parameters(&document, &shared, &at, &own, &op_at)?;
+            let (body, body_example) = request_body(&document, operation, &op_at)?;
+            let example = Some(method_example(verb, &params, body_example));
+            let description = operation
+                .get("summary")
+                .or_else(|| operation.get("description"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            methods.push(MethodInput {
+                name,
+                verb: Some(verb),
+                route: Some(path.clone()),
+                description,
+                params,
+                body,
+                example,
+            });
+        }
+    }
+    Ok(Imported {
+        title,
+        base_url,
+        methods,
+    })
+}
+
+/// The invocation page's starting arguments, as a call by name takes them:
+/// for GET and DELETE the path and query parameters as text; otherwise the
+/// body's example, with the path parameters added when it is an object.
+fn method_example(verb: Verb, params: &[Param], body: Option<Value>) -> Value {
+    let text = |param: &Param| match &param.example {
+        Some(Value::String(text)) => Value::String(text.clone()),
+        Some(Value::Null) | None => Value::String(String::new()),
+        Some(other) => Value::String(other.to_string()),
+    };
+    let wanted = |param: &&Param| match verb {
+        Verb::Get | Verb::Delete => param.location != ParamLocation::Header,
+        _ => param.location == ParamLocation::Path,
+    };
+    match (verb, body) {
+        (Verb::Get | Verb::Delete, _) | (_, None) => Value::Object(
+            params
+                .iter()
+                .filter(wanted)
+                .map(|param| (param.name.clone(), text(param)))
+                .collect(),
+        ),
+        (_, Some(Value::Object(mut fields))) => {
+            for param in params.iter().filter(wanted) {
+                fields.insert(param.name.clone(), text(param));
+            }
+            Value::Object(fields)
+        }
+        (_, Some(other)) => other,
+    }
+}
+
+/// An operation's parameters: the path item's, overridden by the
+/// operation's own of the same name and place. Cookie parameters are left
+/// out (the gateway does not forward cookies).
+fn parameters(
+    document: &Value,
+    shared: &[Value],
+    shared_at: &str,
+    own: &[Value],
+    own_at: &str,
+) -> Result<Vec<Param>, DocumentError> {
+    let mut params: Vec<Param> = Vec::new();
+    let lists = [
+        (shared, format!("{shared_at}/parameters")),
+        (own, format!("{own_at}/parameters")),
+    ];
+    for (list, list_at) in lists {
+        for (index, raw) in list.iter().enumerate() {
+            let at = format!("{list_at}/{index}");
+            let param = resolve(document, raw, &at)?;
+            let name = param
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let location = match param.get("in").and_then(Value::as_str) {
+                Some("path") => ParamLocation::Path,
+                Some("query") => ParamLocation::Query,
+                Some("header") => ParamLocation::Header,
+                _ => continue,
+            };
+            let schema = match param.get("schema") {
+                Some(schema) => resolve(document, schema, &format!("{at}/schema"))?.clone(),
+                None => Value::Null,
+            };
+            let example = param
+                .get("example")
+                .cloned()
+                .or_else(|| (!schema.is_null()).then(|| example_of(&schema, 2)))
+                .filter(|value| !value.is_null());
+            let entry = Param {
+                name: name.to_string(),
+                location,
+                required: param
+                    .get("required")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                description: param
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                example,
+            };
+            params.retain(|p| !(p.name == entry.name && p.location == entry.location));
+            params.push(entry);
+        }
+    }
+    Ok(params)
+}
+
+/// The JSON request body's schema (its `$ref`s followed) and an example.
+fn request_body(
+    document: &Value,
+    operation: &Value,
+    at: &str,
+) -> Result<(Option<Value>, Option<Value>), DocumentError> {
+    let Some(body) = operation.get("requestBody") else {
+        return Ok((None, None));
+    };
+    let body_at = format!("{at}/requestBody");
+    let body = resolve(document, body, &body_at)?;
+    let Some(Value::Object(content)) = body.get("content") else {
+        return Ok((None, None));
+    };
+    let json = content
+        .iter()
+        .find(|(media, _)| {
+            let media = media.to_ascii_lowercase();
+            media.starts_with("application/json") || media.ends_with("+json")
+        })
+        .or_else(|| content.iter().next());
+    let Some((media, media_type)) = json else {
+        return Ok((None, None));
+    };
+    let media_at = format!("{body_at}/content/{}", pointer_step(media));
+    let schema = match media_type.get("schema") {
+        Some(schema) => Some(inline_schema(
+            document,
+            schema,
+            &format!("{media_at}/schema"),
+            6,
+        )?),
+        None => None,
+    };
+    let example = media_type
+        .get("example")
+        .cloned()
+        .or_else(|| schema.as_ref().map(|schema| example_of(schema, 4)));
+    Ok((schema, example))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_pointers() {
+        assert_eq!(method_name("pets/list pets"), "pets_list_pets");
+        assert_eq!(method_name("-x"), "_-x");
+        assert_eq!(generated_name(Verb::Get, "/pets/{petId}"), "get_pets_petId");
+        assert_eq!(pointer_step("/pets/{id}"), "~1pets~1{id}");
+        assert_eq!(pointer_step("a~b"), "a~0b");
+    }
+
+    #[test]
+    fn examples_follow_the_schema() {
+        let schema = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "example": "Rex"},
+                "age": {"type": ["integer", "null"]},
+                "tags": {"type": "array", "items": {"type": "string"}},
+            }
+        });
+        assert_eq!(
+            example_of(&schema, 4),
+            serde_json::json!({"name": "Rex", "age": 0, "tags": [""]})
+        );
+    }
+}

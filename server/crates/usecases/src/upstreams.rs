@@ -1,0 +1,565 @@
+//! HTTP upstream services (DESIGN section 9): created by hand or from an
+//! OpenAPI document, changed, deleted, their signing secret rotated. Each
+//! is one change: one transaction, one audit event.
+
+use policy::cells::{SubjectKind, ALL_METHODS};
+use policy::decision::Effect;
+use policy::names::NOT_AUTHENTICATED;
+use policy::upstream::{
+    check_base_url, check_methods, check_service_name, check_timeout, diff_methods, MethodsDiff,
+    NewService, ServiceChanges,
+};
+use policy::wire::{Method, Service, ServiceKind, UpstreamSettings};
+use runtime::signing::UpstreamSecret;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::change::{Change, Event};
+use crate::{Actor, Console, Error};
+
+/// A service just created: the secret is shown this once.
+#[derive(Debug, Serialize)]
+pub struct Created {
+    pub service: Service,
+    pub secret: String,
+}
+
+/// What a change of a service's methods does, before or after it is applied.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodsReport {
+    #[serde(flatten)]
+    pub diff: MethodsDiff,
+    /// The permission cells that go with the removed methods.
+    pub cells_removed: Vec<serde_json::Value>,
+    /// The methods `NotAuthenticatedUser` may call once applied (with no
+    /// API key's role in the way).
+    pub anonymous: Vec<String>,
+}
+
+fn bad(message: String) -> Error {
+    Error::BadInput(message)
+}
+
+fn taken(error: store::StoreError, name: &str) -> Error {
+    match error {
+        store::StoreError::Duplicate(store::Unique::ServiceName) => {
+            Error::Conflict(format!("a service named `{name}` already exists"))
+        }
+        other => other.into(),
+    }
+}
+
+/// A service as stored now, inside the change.
+async fn stored(change: &mut Change<'_>, app: &str, name: &str) -> Result<Option<Service>, Error> {
+    Ok(store::services::catalog(change.conn(), app)
+        .await?
+        .into_iter()
+        .find(|service| service.name == name))
+}
+
+/// The service as stored, inside the change; a built-in service is refused.
+async fn http_service(
+    change: &mut Change<'_>,
+    app: &str,
+    name: &str,
+) -> Result<(String, Service), Error> {
+    let service = stored(change, app, name)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("unknown service `{name}`")))?;
+    if service.kind != ServiceKind::Http {
+        return Err(Error::Forbidden(format!(
+            "`{name}` is built into the server: its methods come from the server's code"
+        )));
+    }
+    let id = store::services::id_of(change.conn(), app, name)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("unknown service `{name}`")))?;
+    Ok((id, service))
+}
+
+/// Creates an HTTP upstream service with its methods and a new secret.
+pub async fn create(console: &Console, actor: &Actor, new: NewService) -> Result<Created, Error> {
+    let name = check_service_name(&new.name).map_err(bad)?;
+    let settings = UpstreamSettings {
+        base_url: check_base_url(&new.base_url).map_err(bad)?,
+        timeout_ms: check_timeout(new.timeout_ms).map_err(bad)?,
+        new_methods_deny_anonymous: new.new_methods_deny_anonymous,
+    };
+    let methods = check_methods(new.methods).map_err(bad)?;
+    let secret = UpstreamSecret::generate();
+    let mut change = Change::begin(console, actor).await?;
+    let id = store::new_object_id();
+    store::services::insert_http(
+        change.conn(),
+        &console.app,
+        &store::services::NewHttpService {
+            service_id: &id,
+            name: &name,
+            description: new.description.trim(),
+            settings: &settings,
+            secret: secret.reveal(),
+        },
+        store::now_millis(),
+    )
+    .await
+    .map_err(|error| taken(error, &name))?;
+    let report = write_methods(&mut change, console, &id, &name, &[], &methods, &settings).await?;
+    change
+        .audit(Event {
+            action: "service.create",
+            target: format!("service:{name}"),
+            service: Some(&name),
+            before: None,
+            after: Some(json!({
+                "kind": "http",
+                "settings": settings,
+                "methods": report.diff.added,
+                "anonymous": report.anonymous,
+            })),
+        })
+        .await?;
+    let service = stored(&mut change, &console.app, &name)
+        .await?
+        .ok_or(Error::Internal)?;
+    change.policy_changed();
+    change.commit().await?;
+    Ok(Created {
+        service,
+        secret: secret.reveal().to_string(),
+    })
+}
+
+/// Replaces a service's methods by `next` inside `change`: removed methods
+/// go with their cells, new ones start as Inherit, or with a Deny for
+/// `NotAuthenticatedUser` when the service says so.
+pub(crate) async fn write_methods(
+    change: &mut Change<'_>,
+    console: &Console,
+    service_id: &str,
+    service: &str,
+    current: &[Method],
+    next: &[Method],
+    settings: &UpstreamSettings,
+) -> Result<MethodsReport, Error> {
+    let report = methods_report(change, console, service, current, next, settings).await?;
+    for name in &report.diff.removed {
+        store::services::delete_method(change.conn(), service_id, name).await?;
+    }
+    for (position, method) in next.iter().enumerate() {
+        let position = i64::try_from(position).unwrap_or(i64::MAX);
+        store::services::upsert_method(change.conn(), service_id, method, position).await?;
+    }
+    if settings.new_methods_deny_anonymous && !report.diff.added.is_empty() {
+        let role = store::roles::find(change.conn(), &console.app, NOT_AUTHENTICATED)
+            .await?
+            .ok_or(Error::Internal)?;
+        let ids = store::permissions::CellIds {
+            service_id: service_id.to_string(),
+            subject_id: role.role_id,
+        };
+        let now = store::now_millis();
+        for name in &report.diff.added {
+            store::permissions::write(
+                change.conn(),
+                SubjectKind::Roles,
+                &ids,
+                name,
+                Effect::Deny,
+                now,
+            )
+            .await?;
+        }
+    }
+    Ok(report)
+}
+
+/// The diff from `current` to `next`, the cells removed methods take with
+/// them, and who may call what anonymously afterwards.
+async fn methods_report(
+    change: &mut Change<'_>,
+    console: &Console,
+    service: &str,
+    current: &[Method],
+    next: &[Method],
+    settings: &UpstreamSettings,
+) -> Result<MethodsReport, Error> {
+    let diff = diff_methods(current, next);
+    let cells = store::permissions::all(change.conn(), &console.app)
+        .await?
+        .into_iter()
+        .filter(|cell| cell.service == service)
+        .collect::<Vec<_>>();
+    let cells_removed = cells
+        .iter()
+        .filter(|cell| diff.removed.contains(&cell.method))
+        .map(|cell| {
+            json!({"kind": cell.kind, "subject": cell.subject, "method": cell.method, "effect": cell.effect})
+        })
+        .collect();
+    let anonymous_cell = |method: &str| {
+        cells
+            .iter()
+            .find(|cell| {
+                cell.kind == SubjectKind::Roles
+                    && cell.subject == NOT_AUTHENTICATED
+                    && cell.method == method
+            })
+            .map(|cell| cell.effect)
+    };
+    let all_methods = anonymous_cell(ALL_METHODS);
+    let anonymous = next
+        .iter()
+        .filter(|method| {
+            let added = diff.added.contains(&method.name);
+            let own = if added && settings.new_methods_deny_anonymous {
+                Some(Effect::Deny)
+            } else if added {
+                None
+            } else {
+                anonymous_cell(&method.name)
+            };
+            // the rule: the method's own state unless Inherit, then All Methods
+            let effect = own
+                .filter(|effect| *effect != Effect::Inherit)
+                .or(all_methods);
+            effect != Some(Effect::Deny)
+        })
+        .map(|method| method.name.clone())
+        .collect();
+    Ok(MethodsReport {
+        diff,
+        cells_removed,
+        anonymous,
+    })
+}
+
+/// The service after a change, and what its methods' change did.
+#[derive(Debug, Serialize)]
+pub struct Updated {
+    pub service: Service,
+    pub methods: MethodsReport,
+}
+
+/// Changes a service's description, settings or methods (a method list
+/// replaces them all).
+pub async fn update(
+    console: &Console,
+    actor: &Actor,
+    name: &str,
+    changes: ServiceChanges,
+) -> Result<Updated, Error> {
+    let next_methods = changes
+        .methods
+        .map(check_methods)
+        .transpose()
+        .map_err(bad)?;
+    let mut change = Change::begin(console, actor).await?;
+    let (id, current) = http_service(&mut change, &console.app, name).await?;
+    let before = current.upstream.clone().ok_or(Error::Internal)?;
+    let settings = UpstreamSettings {
+        base_url: match &changes.base_url {
+            Some(url) => check_base_url(url).map_err(bad)?,
+            None => before.base_url.clone(),
+        },
+        timeout_ms: match changes.timeout_ms {
+            Some(ms) => check_timeout(Some(ms)).map_err(bad)?,
+            None => before.timeout_ms,
+        },
+        new_methods_deny_anonymous: changes
+            .new_methods_deny_anonymous
+            .unwrap_or(before.new_methods_deny_anonymous),
+    };
+    let description = changes
+        .description
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or(&current.description)
+        .to_string();
+    store::services::update_http(
+        change.conn(),
+        &id,
+        &description,
+        &settings,
+        store::now_millis(),
+    )
+    .await?;
+    let report = match &next_methods {
+        Some(next) => {
+            write_methods(
+                &mut change,
+                console,
+                &id,
+                name,
+                &current.methods,
+                next,
+                &settings,
+            )
+            .await?
+        }
+        None => MethodsReport::default(),
+    };
+    change
+        .audit(Event {
+            action: "service.update",
+            target: format!("service:{name}"),
+            service: Some(name),
+            before: Some(json!({"description": current.description, "settings": before})),
+            after: Some(json!({
+                "description": description,
+                "settings": settings,
+                "methods": report,
+            })),
+        })
+        .await?;
+    let service = stored(&mut change, &console.app, name)
+        .await?
+        .ok_or(Error::Internal)?;
+    change.policy_changed();
+    change.commit().await?;
+    Ok(Updated {
+        service,
+        methods: report,
+    })
+}
+
+/// Deletes an HTTP upstream service with its methods and every cell on it;
+/// answers how many cells went.
+pub async fn delete(console: &Console, actor: &Actor, name: &str) -> Result<usize, Error> {
+    let mut change = Change::begin(console, actor).await?;
+    let (id, service) = http_service(&mut change, &console.app, name).await?;
+    let cells: Vec<_> = store::permissions::all(change.conn(), &console.app)
+        .await?
+        .into_iter()
+        .filter(|cell| cell.service == name)
+        .map(|cell| {
+            json!({"kind": cell.kind, "subject": cell.subject, "method": cell.method, "effect": cell.effect})
+        })
+        .collect();
+    store::services::delete(change.conn(), &id).await?;
+    change
+        .audit(Event {
+            action: "service.delete",
+            target: format!("service:{name}"),
+            service: Some(name),
+            before: Some(json!({
+                "settings": service.upstream,
+                "methods": service.methods.iter().map(|m| &m.name).collect::<Vec<_>>(),
+                "cells": cells,
+            })),
+            after: None,
+        })
+        .await?;
+    change.policy_changed();
+    change.commit().await?;
+    Ok(cells.len())
+}
+
+/// How many cells a service's deletion would take with it.
+pub async fn cells_of(console: &Console, name: &str) -> Result<usize, Error> {
+    let mut conn = store::acquire(&console.pool).await?;
+    Ok(store::permissions::all(&mut conn, &console.app)
+        .await?
+        .iter()
+        .filter(|cell| cell.service == name)
+        .count())
+}
+
+/// A new signing secret, in force on every server once committed; the old
+/// one signs nothing more. Shown this once.
+pub async fn rotate_secret(console: &Console, actor: &Actor, name: &str) -> Result<String, Error> {
+    let secret = UpstreamSecret::generate();
+    let mut change = Change::begin(console, actor).await?;
+    let (id, _) = http_service(&mut change, &console.app, name).await?;
+    store::services::set_secret(change.conn(), &id, secret.reveal(), store::now_millis()).await?;
+    change
+        .audit(Event {
+            action: "service.secret.rotate",
+            target: format!("service:{name}"),
+            service: Some(name),
+            before: None,
+            // never the secret itself
+            after: Some(json!({"rotated": true})),
+        })
+        .await?;
+    change.policy_changed();
+    change.commit().await?;
+    Ok(secret.reveal().to_string())
+}
+
+/// `POST /console/api/services/import`: a service from an OpenAPI document.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ImportRequest {
+    /// The service to create, or to update from the document.
+    pub name: String,
+    /// The upstream's URL; `servers[0].url` of the document unless given.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub new_methods_deny_anonymous: Option<bool>,
+    /// The document: an object, or text holding JSON or YAML.
+    pub document: serde_json::Value,
+}
+
+/// What an import does (a dry run) or did.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportReport {
+    pub service: String,
+    /// The document's `info.title`.
+    pub title: String,
+    /// Whether the import creates the service (it did not exist).
+    pub created: bool,
+    pub base_url: String,
+    /// The document's `servers[0].url`, when it names one.
+    pub proposed_base_url: Option<String>,
+    pub methods: MethodsReport,
+    /// Whether anything was written (false for a dry run).
+    pub applied: bool,
+    /// The new service's secret, shown this once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// Creates or updates a service from an OpenAPI document, in one
+/// transaction with one audit event; a dry run answers the same report and
+/// writes nothing.
+pub async fn import(
+    console: &Console,
+    actor: &Actor,
+    request: ImportRequest,
+    dry_run: bool,
+) -> Result<ImportReport, Error> {
+    let name = check_service_name(&request.name).map_err(bad)?;
+    let imported =
+        crate::openapi::parse(request.document).map_err(|problem| Error::InvalidDocument {
+            pointer: problem.pointer,
+            message: problem.message,
+        })?;
+    let methods = check_methods(imported.methods).map_err(|message| Error::InvalidDocument {
+        pointer: "/paths".to_string(),
+        message,
+    })?;
+    let mut change = Change::begin(console, actor).await?;
+    let existing = stored(&mut change, &console.app, &name).await?;
+    let given_url = request
+        .base_url
+        .as_deref()
+        .map(check_base_url)
+        .transpose()
+        .map_err(bad)?;
+    let proposed = imported
+        .base_url
+        .as_deref()
+        .and_then(|url| check_base_url(url).ok());
+    let (report, created, settings, secret) = match existing {
+        Some(service) if service.kind != ServiceKind::Http => {
+            return Err(Error::Forbidden(format!(
+                "`{name}` is built into the server: its methods come from the server's code"
+            )))
+        }
+        Some(service) => {
+            let id = store::services::id_of(change.conn(), &console.app, &name)
+                .await?
+                .ok_or(Error::Internal)?;
+            let before = service.upstream.clone().ok_or(Error::Internal)?;
+            let settings = UpstreamSettings {
+                // an update keeps its URL unless one is given
+                base_url: given_url.unwrap_or(before.base_url.clone()),
+                timeout_ms: match request.timeout_ms {
+                    Some(ms) => check_timeout(Some(ms)).map_err(bad)?,
+                    None => before.timeout_ms,
+                },
+                new_methods_deny_anonymous: request
+                    .new_methods_deny_anonymous
+                    .unwrap_or(before.new_methods_deny_anonymous),
+            };
+            store::services::update_http(
+                change.conn(),
+                &id,
+                &service.description,
+                &settings,
+                store::now_millis(),
+            )
+            .await?;
+            let report = write_methods(
+                &mut change,
+                console,
+                &id,
+                &name,
+                &service.methods,
+                &methods,
+                &settings,
+            )
+            .await?;
+            (report, false, settings, None)
+        }
+        None => {
+            let base_url = given_url.or(proposed.clone()).ok_or_else(|| {
+                bad(
+                    "give `baseUrl`: the document's servers name no absolute http(s) URL"
+                        .to_string(),
+                )
+            })?;
+            let settings = UpstreamSettings {
+                base_url,
+                timeout_ms: check_timeout(request.timeout_ms).map_err(bad)?,
+                new_methods_deny_anonymous: request.new_methods_deny_anonymous.unwrap_or(false),
+            };
+            let secret = UpstreamSecret::generate();
+            let id = store::new_object_id();
+            store::services::insert_http(
+                change.conn(),
+                &console.app,
+                &store::services::NewHttpService {
+                    service_id: &id,
+                    name: &name,
+                    description: &imported.title,
+                    settings: &settings,
+                    secret: secret.reveal(),
+                },
+                store::now_millis(),
+            )
+            .await
+            .map_err(|error| taken(error, &name))?;
+            let report =
+                write_methods(&mut change, console, &id, &name, &[], &methods, &settings).await?;
+            (report, true, settings, Some(secret.reveal().to_string()))
+        }
+    };
+    let mut answer = ImportReport {
+        service: name.clone(),
+        title: imported.title,
+        created,
+        base_url: settings.base_url.clone(),
+        proposed_base_url: proposed,
+        methods: report,
+        applied: false,
+        secret: None,
+    };
+    if dry_run {
+        // dropped without a commit: nothing was written
+        return Ok(answer);
+    }
+    change
+        .audit(Event {
+            action: "service.import",
+            target: format!("service:{name}"),
+            service: Some(&name),
+            before: None,
+            after: Some(json!({
+                "created": created,
+                "settings": settings,
+                "methods": answer.methods,
+            })),
+        })
+        .await?;
+    change.policy_changed();
+    change.commit().await?;
+    answer.applied = true;
+    answer.secret = secret;
+    Ok(answer)
+}
