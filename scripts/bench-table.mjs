@@ -45,6 +45,13 @@ if (gateway) {
   row("echo handler mounted bare, anonymous", load(gateway.bare), "1x", "anchor", undefined);
   const anonymous = gateway.anonymous.requests_per_sec / gateway.bare.requests_per_sec;
   row("echo via /api/services, anonymous", load(gateway.anonymous), x(anonymous), ">= 0.9x bare", anonymous >= 0.9);
+  if (gateway.upstream_direct && gateway.upstream_checked) {
+    row("HTTP upstream called directly", load(gateway.upstream_direct), "1x", "anchor", undefined);
+    const via = gateway.upstream_checked.requests_per_sec / gateway.upstream_direct.requests_per_sec;
+    row("HTTP upstream via the gateway, token + check + signed forward", load(gateway.upstream_checked), x(via), ">= 0.8x direct", via >= 0.8);
+    const added = gateway.upstream_checked.p99_ms - gateway.upstream_direct.p99_ms;
+    row("HTTP upstream via the gateway: p99 added", `${n(added, 2)} ms`, "", "<= 1 ms", added <= 1);
+  }
   const flood = gateway.checked_during_logins.requests_per_sec / gateway.checked.requests_per_sec;
   row(
     "checked echo during a login flood",

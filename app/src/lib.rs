@@ -34,6 +34,7 @@ use crate::pages::effective::EffectivePage;
 use crate::pages::invoke::InvokePage;
 use crate::pages::keys::KeysPage;
 use crate::pages::layout::Layout;
+use crate::pages::new_service::NewServicePage;
 use crate::pages::not_found::NotFound;
 use crate::pages::permissions::PermissionsPage;
 use crate::pages::roles::RolesPage;
@@ -76,6 +77,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("/apps/:app") view=Layout>
                     <Route path=path!("") view=ServicesPage/>
                     <Route path=path!("/services") view=ServicesPage/>
+                    <Route path=path!("/new-service") view=NewServicePage/>
                     <Route path=path!("/services/:service") view=ServicePage/>
                     <Route path=path!("/services/:service/permissions") view=PermissionsPage/>
                     <Route path=path!("/services/:service/methods/:method") view=InvokePage/>
@@ -92,6 +94,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=ServicesPage/>
                     <Route path=path!("/apps") view=ApplicationsPage/>
                     <Route path=path!("/services") view=ServicesPage/>
+                    <Route path=path!("/new-service") view=NewServicePage/>
                     <Route path=path!("/services/:service") view=ServicePage/>
                     <Route path=path!("/services/:service/permissions") view=PermissionsPage/>
                     <Route path=path!("/services/:service/methods/:method") view=InvokePage/>

@@ -23,3 +23,70 @@ pub async fn remove_missing_method(
     })
     .await
 }
+
+pub use policy::upstream::{
+    Created, ImportReport, ImportRequest, MethodInput, NewService, ServiceChanges, Updated,
+};
+
+/// Creates an HTTP upstream service, or updates one's methods, from an
+/// OpenAPI document; a dry run writes nothing and answers the diff.
+#[leptos::server(prefix = "/console/fn", endpoint = "import_service", input = leptos::server_fn::codec::Json)]
+pub async fn import_service(
+    app: String,
+    request: ImportRequest,
+    dry_run: bool,
+) -> Result<ImportReport, AppError> {
+    crate::guard::as_admin_in(app, move |console, actor| async move {
+        usecases::upstreams::import(&console, &actor, request, dry_run).await
+    })
+    .await
+}
+
+/// Creates an HTTP upstream service by hand; its secret is in the answer, once.
+#[leptos::server(prefix = "/console/fn", endpoint = "create_service", input = leptos::server_fn::codec::Json)]
+pub async fn create_service(app: String, new: NewService) -> Result<Created, AppError> {
+    crate::guard::as_admin_in(app, move |console, actor| async move {
+        usecases::upstreams::create(&console, &actor, new).await
+    })
+    .await
+}
+
+/// Changes an HTTP upstream service's settings (or methods).
+#[leptos::server(prefix = "/console/fn", endpoint = "update_service", input = leptos::server_fn::codec::Json)]
+pub async fn update_service(
+    app: String,
+    service: String,
+    changes: ServiceChanges,
+) -> Result<Updated, AppError> {
+    crate::guard::as_admin_in(app, move |console, actor| async move {
+        usecases::upstreams::update(&console, &actor, &service, changes).await
+    })
+    .await
+}
+
+/// Deletes an HTTP upstream service with every cell on it; how many went.
+#[leptos::server(prefix = "/console/fn", endpoint = "delete_service")]
+pub async fn delete_service(app: String, service: String) -> Result<usize, AppError> {
+    crate::guard::as_admin_in(app, move |console, actor| async move {
+        usecases::upstreams::delete(&console, &actor, &service).await
+    })
+    .await
+}
+
+/// A new signing secret for an HTTP upstream service, shown this once.
+#[leptos::server(prefix = "/console/fn", endpoint = "rotate_service_secret")]
+pub async fn rotate_service_secret(app: String, service: String) -> Result<String, AppError> {
+    crate::guard::as_admin_in(app, move |console, actor| async move {
+        usecases::upstreams::rotate_secret(&console, &actor, &service).await
+    })
+    .await
+}
+
+/// How many permission cells a service's deletion would take with it.
+#[leptos::server(prefix = "/console/fn", endpoint = "service_cells")]
+pub async fn service_cells(app: String, service: String) -> Result<usize, AppError> {
+    crate::guard::as_admin_in(app, move |console, _| async move {
+        usecases::upstreams::cells_of(&console, &service).await
+    })
+    .await
+}

@@ -1,16 +1,5 @@
 import { expect, Page, test } from "@playwright/test";
-import { hydrated, signIn } from "./helpers";
-
-async function open(page: Page, url: string) {
-  await page.goto(url);
-  await hydrated(page);
-}
-
-async function invoke(page: Page) {
-  await page.getByRole("button", { name: "Invoke" }).click();
-  await expect(page.getByRole("button", { name: "Invoke" })).toBeEnabled();
-  await expect(page.getByTestId("status")).toBeVisible();
-}
+import { hydrated, invoke, open, signIn } from "./helpers";
 
 test.beforeEach(async ({ page }) => {
   await signIn(page);

@@ -14,3 +14,16 @@ export async function signIn(page: Page, email = DEMO_ADMIN.email, password = DE
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
 }
+
+/** Goes to `url` and waits until the page has hydrated. */
+export async function open(page: Page, url: string) {
+  await page.goto(url);
+  await hydrated(page);
+}
+
+/** Clicks Invoke on a method's page and waits for the answer's status. */
+export async function invoke(page: Page) {
+  await page.getByRole("button", { name: "Invoke" }).click();
+  await expect(page.getByRole("button", { name: "Invoke" })).toBeEnabled();
+  await expect(page.getByTestId("status")).toBeVisible();
+}

@@ -189,8 +189,11 @@ test("services are listed with their methods and searchable", async ({ page }) =
   }
   await expect(page.locator("section[data-service=orders]")).toContainText("deleteOrder");
   await expect(page.locator("section[data-service=orders]")).toContainText("DELETE");
-  await page.getByRole("searchbox", { name: "Search services and methods" }).fill("whoami");
+  // the demo's HTTP service, with its routes
+  await expect(page.locator("section[data-service=petstore]")).toContainText("/pets/{petId}");
+  await page.getByRole("searchbox", { name: "Search services and methods" }).fill("divide");
   await expect(page.locator("section[data-service]")).toHaveCount(1);
+  await expect(page.locator("section[data-service=calculator]")).toBeVisible();
   await page.getByRole("searchbox", { name: "Search services and methods" }).fill("nothing-like-this");
   await expect(page.getByText("No service or method matches")).toBeVisible();
   await page.getByRole("searchbox", { name: "Search services and methods" }).fill("");

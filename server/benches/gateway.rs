@@ -5,6 +5,8 @@
 //! - overhead: `wrk` on loopback against the echo method through
 //!   `/api/services/...` (with a token, and anonymous) and against the same
 //!   handler mounted bare (answering for the same user, and anonymous);
+//! - upstream: a small HTTP upstream called directly and through
+//!   `/api/services/...` with a token (checked, signed, forwarded);
 //! - login flood: the checked call again while a second `wrk` posts logins;
 //! - change propagation: an admin API change, then runtime calls until one
 //!   reflects it;
@@ -334,6 +336,54 @@ async fn main() {
         .await
         .expect("anonymous");
 
+    // an HTTP upstream: one small answer, called directly and through the
+    // gateway (token, decision, signed identity headers, pooled client)
+    let upstream_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let upstream_addr = upstream_listener.local_addr().expect("addr");
+    let upstream_app = Router::new().route(
+        "/item",
+        get(|| async { Json(json!({"id": "1", "name": "item", "stock": 7})) }),
+    );
+    tokio::spawn(async move { axum::serve(upstream_listener, upstream_app).await });
+    usecases::upstreams::create(
+        &state,
+        &Actor::System,
+        policy::upstream::NewService {
+            name: "bench-upstream".to_string(),
+            description: String::new(),
+            base_url: format!("http://{upstream_addr}"),
+            timeout_ms: Some(10_000),
+            new_methods_deny_anonymous: false,
+            methods: vec![policy::upstream::MethodInput {
+                name: "item".to_string(),
+                verb: Some(policy::wire::Verb::Get),
+                route: Some("/item".to_string()),
+                description: String::new(),
+                params: Vec::new(),
+                body: None,
+                example: None,
+            }],
+        },
+    )
+    .await
+    .expect("the upstream service");
+    let upstream_direct = run(
+        format!("http://{upstream_addr}/item"),
+        None,
+        "upstream directly",
+    )
+    .await
+    .expect("upstream directly");
+    let upstream_checked = run(
+        format!("{base}/api/services/bench-upstream/item"),
+        Some(token.clone()),
+        "upstream through the gateway",
+    )
+    .await
+    .expect("upstream through the gateway");
+
     // logins from another wrk while the checked call runs, each for the
     // next of 1,000 users (one email's parallel attempts are capped at
     // LOGIN_MAX_FAILURES by the lockout, so a flood is many users at once)
@@ -443,6 +493,8 @@ async fn main() {
         "bare_user": load_json(&bare_user_load),
         "checked": load_json(&checked),
         "anonymous": load_json(&anonymous),
+        "upstream_direct": load_json(&upstream_direct),
+        "upstream_checked": load_json(&upstream_checked),
         "checked_during_logins": load_json(&under_flood),
         "logins_per_sec": flood.requests_per_sec,
         "propagation_ms": {

@@ -110,3 +110,57 @@ pub async fn seed_fixture(console: &Console, fixture: &fixture::Fixture) -> Resu
         .await
         .map_err(|error| format!("cannot seed the fixture: {error}"))
 }
+
+/// The demo's HTTP service: the pet store this server serves itself
+/// (`crate::demo_upstream`), imported from its OpenAPI document, with
+/// `deletePet` denied to anonymous callers. Started again on another
+/// address, it follows.
+pub async fn seed_upstream(console: &Console, base_url: &str) -> Result<(), String> {
+    use crate::demo_upstream::{PETSTORE_OPENAPI, SERVICE};
+    let failed = |error: &dyn std::fmt::Display| format!("cannot seed the demo upstream: {error}");
+    let actor = Actor::System;
+    let services = usecases::services::list(console)
+        .await
+        .map_err(|error| failed(&error))?;
+    match services.iter().find(|service| service.name == SERVICE) {
+        Some(service) => {
+            let moved = service
+                .upstream
+                .as_ref()
+                .is_some_and(|settings| settings.base_url != base_url);
+            if moved {
+                let changes = policy::upstream::ServiceChanges {
+                    base_url: Some(base_url.to_string()),
+                    ..Default::default()
+                };
+                usecases::upstreams::update(console, &actor, SERVICE, changes)
+                    .await
+                    .map_err(|error| failed(&error))?;
+            }
+        }
+        None => {
+            let request = policy::upstream::ImportRequest {
+                name: SERVICE.to_string(),
+                base_url: Some(base_url.to_string()),
+                timeout_ms: Some(5_000),
+                new_methods_deny_anonymous: Some(false),
+                document: serde_json::Value::String(PETSTORE_OPENAPI.to_string()),
+            };
+            usecases::upstreams::import(console, &actor, request, false)
+                .await
+                .map_err(|error| failed(&error))?;
+            usecases::permissions::set_cell(
+                console,
+                &actor,
+                SERVICE,
+                SubjectKind::Roles,
+                "NotAuthenticatedUser",
+                "deletePet",
+                Effect::Deny,
+            )
+            .await
+            .map_err(|error| failed(&error))?;
+        }
+    }
+    Ok(())
+}

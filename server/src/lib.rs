@@ -6,6 +6,7 @@ pub mod admin_api;
 pub mod api;
 pub mod config;
 pub mod demo;
+pub mod demo_upstream;
 pub mod services;
 pub mod upstream;
 
@@ -145,6 +146,9 @@ pub async fn prepare_state(
         .map_err(StartError::Register)?;
     if config.demo {
         demo::seed(&console).await.map_err(StartError::Seed)?;
+        demo::seed_upstream(&console, &demo_upstream_url(config.site_addr))
+            .await
+            .map_err(StartError::Seed)?;
     }
     if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {
         if usecases::admins::ensure_admin(&console, email, password).await? {
@@ -152,6 +156,20 @@ pub async fn prepare_state(
         }
     }
     Ok(console)
+}
+
+/// Where this server serves the demo upstream, as the gateway reaches it.
+pub fn demo_upstream_url(site_addr: std::net::SocketAddr) -> String {
+    let host = match site_addr.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_string(),
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    format!(
+        "http://{host}:{}{}",
+        site_addr.port(),
+        demo_upstream::PREFIX
+    )
 }
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {

@@ -63,7 +63,10 @@ async fn run(cli: Cli) -> Result<(), String> {
     // expired sessions and stale failed-login counts go on a schedule
     usecases::maintenance::spawn_purger(std::sync::Arc::new(state.clone()));
     let options = server::leptos_options(&config);
-    let app = server::router(state, registry, options);
+    let mut app = server::router(state.clone(), registry, options);
+    if config.demo {
+        app = app.merge(server::demo_upstream::router(state));
+    }
     let listener = tokio::net::TcpListener::bind(config.site_addr)
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", config.site_addr))?;

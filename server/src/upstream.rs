@@ -7,6 +7,8 @@
 //! Redirects are not followed. One pooled keep-alive client (reqwest, rustls)
 //! serves every upstream.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -49,17 +51,51 @@ const HOP_BY_HOP: [&str; 9] = [
     "upgrade",
 ];
 
+/// The headers a `Connection` header names: hop-by-hop for this one
+/// connection, never passed on either way.
+fn named_by_connection(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// Client claims about the connection that only a proxy in front may make;
+/// the upstream never sees the client's.
+const FORWARDING: [&str; 5] = [
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+];
+
 /// What a client sends that the upstream never sees.
-fn withheld(name: &HeaderName) -> bool {
+fn withheld(name: &HeaderName, connection: &[String]) -> bool {
     let name = name.as_str();
     HOP_BY_HOP.contains(&name)
         || IDENTITY_HEADERS.contains(&name)
+        || FORWARDING.contains(&name)
         || name == TIMESTAMP_HEADER
         || name == SIGNATURE_HEADER
         || matches!(name, "host" | "cookie" | "user-token")
-        // the headers a `Connection` header names are hop-by-hop too; a
-        // client may name any: all x-caller-* are ours
+        // all x-caller-* are ours, whatever a client names
         || name.starts_with("x-caller-")
+        || connection.iter().any(|named| named == name)
+}
+
+/// What an upstream answers that the client never sees: hop-by-hop
+/// headers, and cookies (the gateway shares its origin with the console,
+/// whose cookies an upstream may not set).
+fn withheld_answer(name: &HeaderName, connection: &[String]) -> bool {
+    let name = name.as_str();
+    HOP_BY_HOP.contains(&name)
+        || name == "set-cookie"
+        || connection.iter().any(|named| named == name)
 }
 
 /// One call to forward.
@@ -131,10 +167,21 @@ impl Upstreams {
             Some(query) => format!("{}?{query}", call.path),
             None => call.path.to_string(),
         };
-        let url = format!("{}{path_and_query}", call.base_url.trim_end_matches('/'));
+        let url = reqwest::Url::parse(&format!(
+            "{}{path_and_query}",
+            call.base_url.trim_end_matches('/')
+        ))
+        .map_err(|_| UpstreamError::Unreachable)?;
+        // signed as the upstream receives it: the base URL's own path
+        // first, and anything the URL parser encodes encoded
+        let path_and_query = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_string(),
+        };
         let mut headers = HeaderMap::new();
+        let connection = named_by_connection(call.headers);
         for (name, value) in call.headers {
-            if !withheld(name) {
+            if !withheld(name, &connection) {
                 headers.append(name.clone(), value.clone());
             }
         }
@@ -170,11 +217,34 @@ impl Upstreams {
             return Err(UpstreamError::BodyTooLarge(self.max_body_bytes));
         }
         let body_limit = self.max_body_bytes;
-        let body = reqwest::Body::wrap_stream(limited(
-            call.body.into_data_stream().map_err(std::io::Error::other),
-            body_limit,
-            || std::io::Error::other("the request body is larger than the limit"),
-        ));
+        // set when the client's body goes over the limit, so the failed
+        // send is told apart from an unreachable upstream
+        let over_limit = Arc::new(AtomicBool::new(false));
+        let body = {
+            let over_limit = over_limit.clone();
+            let mut seen: u64 = 0;
+            reqwest::Body::wrap_stream(
+                call.body
+                    .into_data_stream()
+                    .map_err(std::io::Error::other)
+                    .and_then(move |chunk| {
+                        seen = seen.saturating_add(u64::try_from(chunk.len()).unwrap_or(u64::MAX));
+                        let over = seen > body_limit;
+                        if over {
+                            over_limit.store(true, Ordering::Relaxed);
+                        }
+                        async move {
+                            if over {
+                                Err(std::io::Error::other(
+                                    "the request body is larger than the limit",
+                                ))
+                            } else {
+                                Ok(chunk)
+                            }
+                        }
+                    }),
+            )
+        };
         let answer = self
             .client
             .request(call.method, url)
@@ -184,11 +254,10 @@ impl Upstreams {
             .send()
             .await
             .map_err(|error| {
-                if error.is_timeout() {
-                    UpstreamError::Timeout
-                } else if error.is_body() {
-                    // the client's body broke off or went over the limit
+                if over_limit.load(Ordering::Relaxed) {
                     UpstreamError::BodyTooLarge(body_limit)
+                } else if error.is_timeout() {
+                    UpstreamError::Timeout
                 } else {
                     UpstreamError::Unreachable
                 }
@@ -198,11 +267,22 @@ impl Upstreams {
         }
         let mut response = Response::builder().status(answer.status());
         if let Some(out) = response.headers_mut() {
+            let connection = named_by_connection(answer.headers());
             for (name, value) in answer.headers() {
-                if !HOP_BY_HOP.contains(&name.as_str()) {
+                if !withheld_answer(name, &connection) {
                     out.append(name.clone(), value.clone());
                 }
             }
+            // an answer is data, never a page of the console's origin: no
+            // sniffing it into HTML, no script if it is HTML
+            out.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            out.append(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("sandbox"),
+            );
         }
         // an answer that goes over the limit without saying so up front is
         // cut off: the client sees the connection end early

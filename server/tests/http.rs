@@ -268,7 +268,7 @@ async fn sign_out_kills_the_cookie(engine: &str) {
 }
 
 /// Every server function of the console, with arguments it would accept.
-const CONSOLE_FUNCTIONS: [(&str, &str); 30] = [
+const CONSOLE_FUNCTIONS: [(&str, &str); 33] = [
     ("current_admin", ""),
     ("list_services", "app="),
     (
@@ -317,6 +317,30 @@ const CONSOLE_FUNCTIONS: [(&str, &str); 30] = [
     ("create_app", "name=Intruder&clone_from="),
     ("delete_app", "app=nobody&confirm=nobody"),
     ("effective_permissions", "app=&email="),
+    ("delete_service", "app=&service=echo"),
+    ("rotate_service_secret", "app=&service=echo"),
+    ("service_cells", "app=&service=echo"),
+];
+
+/// The console functions that take JSON, with arguments they would accept.
+const JSON_CONSOLE_FUNCTIONS: [(&str, &str); 5] = [
+    (
+        "import_service",
+        r#"{"app":"","request":{"name":"intruder","baseUrl":"http://127.0.0.1:9","document":"openapi: 3.1.0\ninfo: {title: x, version: '1'}\npaths: {}"},"dry_run":false}"#,
+    ),
+    (
+        "create_service",
+        r#"{"app":"","new":{"name":"intruder","baseUrl":"http://127.0.0.1:9"}}"#,
+    ),
+    (
+        "update_service",
+        r#"{"app":"","service":"echo","changes":{"timeoutMs":5}}"#,
+    ),
+    ("update_app", r#"{"app":"","changes":{"name":"Intruder"}}"#),
+    (
+        "audit_events",
+        r#"{"app":"","filter":{},"offset":0,"limit":10}"#,
+    ),
 ];
 
 async fn every_console_function_refuses_without_a_session_or_from_another_origin(engine: &str) {
@@ -329,7 +353,19 @@ async fn every_console_function_refuses_without_a_session_or_from_another_origin
         .expect("role");
     let app = common::router_for(&state);
     let cookie = signed_in_cookie(&app).await;
-    for (name, form) in CONSOLE_FUNCTIONS {
+    let json_calls = JSON_CONSOLE_FUNCTIONS.map(|(name, body)| (name, body, true));
+    let form_calls = CONSOLE_FUNCTIONS.map(|(name, form)| (name, form, false));
+    for (name, form, json) in form_calls.into_iter().chain(json_calls) {
+        let server_fn = |name: &str, form: &str, origin: Option<&str>, cookie: Option<&str>| {
+            let mut request = server_fn(name, form, origin, cookie);
+            if json {
+                request.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/json"),
+                );
+            }
+            request
+        };
         let anonymous = app
             .clone()
             .oneshot(server_fn(name, form, None, None))

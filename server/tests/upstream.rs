@@ -284,3 +284,61 @@ async fn redirects_come_back_and_failures_are_told_apart() {
         Err(UpstreamError::Unreachable)
     ));
 }
+
+#[tokio::test]
+async fn size_limits_hold_both_ways() {
+    let (base, log) = upstream().await;
+    let upstreams = Upstreams::new(1024, 1024).expect("client");
+    let secret = UpstreamSecret::generate();
+    let identity = alice();
+    // a declared length over the limit: refused before anything is sent
+    let mut declared = client_headers();
+    declared.insert("content-length", HeaderValue::from_static("2048"));
+    let refused = upstreams
+        .forward(Forward {
+            base_url: &base,
+            path: "/upload",
+            query: None,
+            method: Method::POST,
+            headers: &declared,
+            body: Body::from(vec![b'a'; 2048]),
+            identity: &identity,
+            secret: &secret,
+            timeout: Duration::from_secs(2),
+        })
+        .await;
+    assert!(matches!(refused, Err(UpstreamError::BodyTooLarge(1024))));
+    assert!(log.lock().expect("log").is_empty(), "nothing was sent");
+    // a streamed body that goes over on the way: 413 too, not 502
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        vec![Ok(vec![b'a'; 800]), Ok(vec![b'b'; 800])];
+    let streamed = forward(
+        &upstreams,
+        &base,
+        "/upload",
+        None,
+        Method::POST,
+        Body::from_stream(futures_util::stream::iter(chunks)),
+        (&identity, &secret),
+    )
+    .await;
+    assert!(
+        matches!(streamed, Err(UpstreamError::BodyTooLarge(1024))),
+        "{streamed:?}"
+    );
+    // an answer declared over the limit
+    let big = forward(
+        &upstreams,
+        &base,
+        "/big",
+        None,
+        Method::GET,
+        Body::empty(),
+        (&identity, &secret),
+    )
+    .await;
+    assert!(
+        matches!(big, Err(UpstreamError::ResponseTooLarge(1024))),
+        "{big:?}"
+    );
+}

@@ -130,7 +130,7 @@ fn effect_class(effect: Effect) -> &'static str {
 }
 
 /// Reads the chosen file into the document.
-fn read_file(ev: leptos::ev::Event, document: RwSignal<String>) {
+pub(crate) fn read_file(ev: leptos::ev::Event, document: RwSignal<String>) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;

@@ -314,6 +314,28 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
             <a class="button" href=permissions_url(&service, &method.name, false, "", 0)>"Permissions"</a>
         </div>
         <p class="muted">{method.description.clone()}</p>
+        {by_name.then(|| view! {
+            <p class="muted" data-testid="route">
+                "Route " <code>{format!("{} {}", verb.as_str(), method.route)}</code>
+                ". Invoked here as the SDKs do, by name: the route's parameters are taken from the arguments, the rest are "
+                {if matches!(verb, Verb::Get | Verb::Delete) { "the query string" } else { "the JSON body" }} "."
+            </p>
+        })}
+        {(!method.params.is_empty()).then(|| view! {
+            <table class="params-doc" aria-label="Parameters of the method">
+                <thead><tr><th scope="col">"Parameter"</th><th scope="col">"In"</th><th scope="col">"Required"</th><th scope="col">"Description"</th></tr></thead>
+                <tbody>
+                    {method.params.iter().map(|param| view! {
+                        <tr>
+                            <td><code>{param.name.clone()}</code></td>
+                            <td>{format!("{:?}", param.location).to_lowercase()}</td>
+                            <td>{if param.required { "yes" } else { "no" }}</td>
+                            <td>{param.description.clone()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        })}
         {move || notice.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
 
         <div class="tabs" role="tablist" aria-label="Request">

@@ -9,6 +9,7 @@ pub mod invoke;
 pub mod keys;
 pub mod layout;
 pub mod links;
+pub mod new_service;
 pub mod not_found;
 pub mod permissions;
 pub mod roles;

@@ -1,12 +1,17 @@
 //! API Services: every service with its methods, searchable.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::pages::links::{encode, permissions_url};
-use crate::pages::widgets::{ErrorNotice, Loading};
-use crate::services::{list_services, RemoveMissingMethod, Service};
+use crate::pages::widgets::{ErrorNotice, Loading, TwoClickButton};
+use crate::services::{
+    delete_service, list_services, rotate_service_secret, service_cells, update_service,
+    RemoveMissingMethod, Service, ServiceChanges,
+};
+use policy::wire::{MethodStats, ServiceKind, UpstreamSettings};
 
 fn matches(service: &Service, search: &str) -> bool {
     let search = search.trim().to_lowercase();
@@ -28,6 +33,7 @@ pub fn ServicesPage() -> impl IntoView {
         <Title text="API Services · Permissions Console"/>
         <div class="page-head">
             <h1>"API Services"</h1>
+            <a class="button" href=crate::pages::links::current_app().href("/new-service")>"New service"</a>
             <input
                 type="search"
                 placeholder="Search services and methods"
@@ -73,18 +79,41 @@ fn ServiceCard(service: Service) -> impl IntoView {
     }
 }
 
+/// An upstream method's recent answers: the last status and the share of
+/// errors, as this server saw them.
+fn stats_text(stats: Option<&MethodStats>) -> String {
+    match stats {
+        None => "no calls yet".to_string(),
+        Some(stats) => {
+            let last = stats
+                .last_status
+                .map_or("no answer".to_string(), |status| status.to_string());
+            let rate = if stats.calls == 0 {
+                0.0
+            } else {
+                stats.errors as f64 * 100.0 / stats.calls as f64
+            };
+            format!("last {last} · {rate:.0}% errors of {}", stats.calls)
+        }
+    }
+}
+
 #[component]
 fn MethodTable(service: Service) -> impl IntoView {
+    let http = service.kind == ServiceKind::Http;
     view! {
         <table class="methods">
             <thead>
-                <tr><th scope="col">"Method"</th><th scope="col">"Verb"</th><th scope="col">"Description"</th><th scope="col"><span class="sr-only">"Links"</span></th></tr>
+                <tr><th scope="col">"Method"</th><th scope="col">"Verb"</th><th scope="col">"Route"</th><th scope="col">"Description"</th>
+                    {http.then(|| view! { <th scope="col">"Calls"</th> })}
+                    <th scope="col"><span class="sr-only">"Links"</span></th></tr>
             </thead>
             <tbody>
                 {service.methods.iter().map(|method| {
                     let permissions = permissions_url(&service.name, &method.name, false, "", 0);
+                    let stats = stats_text(method.stats.as_ref());
                     view! {
-                        <tr>
+                        <tr data-method=method.name.clone()>
                             <td>
                                 <a href=crate::pages::invoke::invoke_url(&service.name, &method.name)><code>{method.name.clone()}</code></a>
                                 {method.missing.then(|| view! {
@@ -93,7 +122,9 @@ fn MethodTable(service: Service) -> impl IntoView {
                                 })}
                             </td>
                             <td><span class=format!("verb {}", method.verb.as_str().to_lowercase())>{method.verb.as_str()}</span></td>
+                            <td><code>{method.route.clone()}</code></td>
                             <td>{method.description.clone()}</td>
+                            {http.then(|| view! { <td class="muted" data-testid="method-stats">{stats}</td> })}
                             <td class="links">
                                 <a href=crate::pages::invoke::invoke_url(&service.name, &method.name) aria-label=format!("Invoke {}", method.name)>"Invoke"</a>
                                 " · "
@@ -172,6 +203,9 @@ pub fn ServicePage() -> impl IntoView {
                                 <a class="button" href=permissions>"Permissions"</a>
                             </div>
                             <p class="muted">{description}</p>
+                            {service.upstream.clone().map(|settings| view! {
+                                <UpstreamSettingsCard service=service.name.clone() settings/>
+                            })}
                             <MethodTable service/>
                         }
                         .into_any()
@@ -184,5 +218,110 @@ pub fn ServicePage() -> impl IntoView {
                 Err(error) => view! { <ErrorNotice error/> }.into_any(),
             })}
         </Transition>
+    }
+}
+
+/// An HTTP upstream's settings: base URL, timeout and the anonymous switch
+/// (saved together), the secret (rotated, shown once), a re-import, and
+/// deleting the service with the cells that go with it.
+#[component]
+fn UpstreamSettingsCard(service: String, settings: UpstreamSettings) -> impl IntoView {
+    let app = StoredValue::new(crate::pages::links::current_app().arg());
+    let name = StoredValue::new(service.clone());
+    let base_url = RwSignal::new(settings.base_url.clone());
+    let timeout = RwSignal::new(settings.timeout_ms.to_string());
+    let deny_anonymous = RwSignal::new(settings.new_methods_deny_anonymous);
+    let saved = RwSignal::new(None::<Result<(), String>>);
+    let secret = RwSignal::new(None::<Result<String, String>>);
+    let deleted = RwSignal::new(None::<String>);
+    let cells = Resource::new(
+        || (),
+        move |_| service_cells(app.get_value(), name.get_value()),
+    );
+    let save = move |_| {
+        let timeout_ms = match timeout.get_untracked().trim().parse::<u64>() {
+            Ok(ms) => ms,
+            Err(_) => {
+                saved.set(Some(Err(
+                    "The timeout is a whole number of milliseconds.".to_string()
+                )));
+                return;
+            }
+        };
+        let changes = ServiceChanges {
+            base_url: Some(base_url.get_untracked()),
+            timeout_ms: Some(timeout_ms),
+            new_methods_deny_anonymous: Some(deny_anonymous.get_untracked()),
+            ..ServiceChanges::default()
+        };
+        spawn_local(async move {
+            let result = update_service(app.get_value(), name.get_value(), changes).await;
+            saved.set(Some(result.map(|_| ()).map_err(|error| error.to_string())));
+        });
+    };
+    let rotate = Callback::new(move |()| {
+        spawn_local(async move {
+            let result = rotate_service_secret(app.get_value(), name.get_value()).await;
+            secret.set(Some(result.map_err(|error| error.to_string())));
+        });
+    });
+    let delete = Callback::new(move |()| {
+        spawn_local(async move {
+            match delete_service(app.get_value(), name.get_value()).await {
+                Ok(_) => {
+                    crate::hard_navigate(&crate::pages::links::current_app().href("/services"))
+                }
+                Err(error) => deleted.set(Some(error.to_string())),
+            }
+        });
+    });
+    let reimport = crate::pages::links::current_app()
+        .href(&format!("/new-service?service={}", encode(&service)));
+    view! {
+        <section class="card form-card" aria-label="Upstream settings">
+            <h2>"Upstream"</h2>
+            <label>"Base URL "
+                <input name="base_url" type="url" autocomplete="off"
+                    prop:value=move || base_url.get()
+                    on:input=move |ev| { base_url.set(event_target_value(&ev)); saved.set(None); }/>
+            </label>
+            <label>"Timeout in ms "
+                <input name="timeout_ms" inputmode="numeric" autocomplete="off"
+                    prop:value=move || timeout.get()
+                    on:input=move |ev| { timeout.set(event_target_value(&ev)); saved.set(None); }/>
+            </label>
+            <label>
+                <input type="checkbox" prop:checked=move || deny_anonymous.get()
+                    on:change=move |ev| { deny_anonymous.set(event_target_checked(&ev)); saved.set(None); }/>
+                " New methods start denied for NotAuthenticatedUser"
+            </label>
+            <div class="actions">
+                <button type="button" class="primary" on:click=save>"Save settings"</button>
+                <a class="button" href=reimport>"Re-import from OpenAPI"</a>
+                <TwoClickButton label="Rotate the signing secret" idle="Rotate secret…" armed="Click again: the old secret stops working" on_confirm=rotate/>
+                <Transition fallback=|| ()>
+                    {move || cells.get().map(|count| {
+                        let count = count.unwrap_or(0);
+                        let idle: &'static str = if count == 0 { "Delete service…" } else { "Delete service and its cells…" };
+                        view! {
+                            <TwoClickButton label=format!("Delete the service and its {count} permission cells") idle armed="Click again to delete" on_confirm=delete/>
+                            <span class="muted">{format!(" {count} permission cells go with it.")}</span>
+                        }
+                    })}
+                </Transition>
+            </div>
+            {move || saved.get().map(|result| match result {
+                Ok(()) => view! { <p class="notice" role="status">"Saved. Every server uses the new settings from the next call."</p> }.into_any(),
+                Err(message) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+            })}
+            {move || secret.get().map(|result| match result {
+                Ok(value) => view! {
+                    <p class="notice" role="status">"The new signing secret, shown only now; the old one signs nothing more: "
+                        <code class="secret" data-testid="secret">{value}</code></p>
+                }.into_any(),
+                Err(message) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+            })}
+            {move || deleted.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        </section>
     }
 }

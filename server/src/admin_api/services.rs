@@ -3,9 +3,8 @@
 
 use axum::http::StatusCode;
 use axum::Json;
-use policy::upstream::{NewService, ServiceChanges};
+use policy::upstream::{ImportRequest, NewService, ServiceChanges};
 use serde_json::{json, Value};
-use usecases::upstreams::ImportRequest;
 
 use super::permissions::ImportQuery;
 use super::{AdminCaller, AppConsole};

@@ -102,10 +102,12 @@ pub async fn forward(
             timeout: upstream.timeout,
         })
         .await;
-    let status = answer
-        .as_ref()
-        .ok()
-        .map(|response| response.status().as_u16());
+    let status = match &answer {
+        Ok(response) => Some(response.status().as_u16()),
+        // the client's fault, not the upstream's
+        Err(UpstreamError::BodyTooLarge(_)) => return answer.map_err(upstream_error),
+        Err(_) => None,
+    };
     state.console.runtime.upstream_stats.record(
         &caller.snapshot.application_id,
         &upstream.name,

@@ -67,13 +67,28 @@ impl Upstream {
                     headers: parts.headers.clone(),
                     body: body.clone(),
                 });
+                // a base URL may carry a `/v1` of its own
                 let path = parts.uri.path();
+                let path = path.strip_prefix("/v1").unwrap_or(path);
                 if path == "/slow" {
                     tokio::time::sleep(Duration::from_secs(2)).await;
                     return StatusCode::OK.into_response();
                 }
                 if path == "/big" {
                     return vec![b'x'; 10 * 1024 * 1024].into_response();
+                }
+                if path == "/cookie" {
+                    return (
+                        [
+                            ("set-cookie", "console_session=stolen; Path=/"),
+                            ("content-type", "text/html"),
+                            ("connection", "x-hop"),
+                            ("x-hop", "1"),
+                            ("x-kept", "1"),
+                        ],
+                        "<script>alert(1)</script>",
+                    )
+                        .into_response();
                 }
                 if let Some(code) = path.strip_prefix("/status/") {
                     let status = code
@@ -157,6 +172,7 @@ fn pets_methods() -> Value {
         {"name": "big", "verb": "GET", "route": "/big"},
         {"name": "upload", "verb": "POST", "route": "/upload"},
         {"name": "status", "verb": "GET", "route": "/status/{code}"},
+        {"name": "cookie", "verb": "GET", "route": "/cookie"},
     ])
 }
 
@@ -412,6 +428,106 @@ async fn calls_reach_the_route_signed_and_come_back_unchanged(engine: &str) {
         .expect("status listed");
     assert_eq!(status["stats"]["calls"], 1);
     assert_eq!(status["stats"]["lastStatus"], 418);
+
+    // a base URL with a path of its own: the signature covers the path the
+    // upstream receives, prefix included
+    console
+        .ok(
+            "PATCH",
+            "/console/api/services/pets",
+            console.key(),
+            Some(json!({"baseUrl": format!("{}/v1/", upstream.base)})),
+        )
+        .await;
+    let prefixed = call(
+        &console,
+        "GET",
+        "/api/services/pets/pets/5?q=a%20b&s=it's",
+        &[
+            ("connection", "x-private"),
+            ("x-private", "1"),
+            ("x-forwarded-for", "6.6.6.6"),
+            ("forwarded", "for=6.6.6.6"),
+        ],
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(prefixed.status, StatusCode::OK, "{}", prefixed.text);
+    let seen = upstream.last();
+    assert!(seen.path_and_query.starts_with("/v1/pets/5?q=a%20b&s=it"));
+    assert!(
+        verifies(&seen, &secret),
+        "signed as received: {}",
+        seen.path_and_query
+    );
+    for gone in ["x-private", "x-forwarded-for", "forwarded"] {
+        assert_eq!(header(&seen, gone), None, "{gone} reached the upstream");
+    }
+
+    // an answer never sets the console's cookies nor runs as its page
+    let answer = call(
+        &console,
+        "GET",
+        "/api/services/pets/cookie",
+        &[],
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(!answer.headers.contains_key("set-cookie"));
+    assert!(!answer.headers.contains_key("x-hop"));
+    assert_eq!(
+        answer.headers.get("x-kept").map(|v| v.as_bytes()),
+        Some(&b"1"[..]),
+        "{:?}",
+        answer.headers
+    );
+    assert_eq!(answer.headers["x-content-type-options"], "nosniff");
+    assert_eq!(answer.headers["content-security-policy"], "sandbox");
+
+    // a new application starts without the default's HTTP services; a
+    // clone has them
+    let fresh = console
+        .call(
+            "POST",
+            "/console/api/apps",
+            console.key(),
+            Some(json!({"name": "Fresh"})),
+        )
+        .await;
+    assert_eq!(fresh.status, StatusCode::CREATED, "{}", fresh.text);
+    let fresh_id = fresh.json["id"].as_str().unwrap_or_default().to_string();
+    let listed = console
+        .ok(
+            "GET",
+            &format!("/console/api/apps/{fresh_id}/services"),
+            console.key(),
+            None,
+        )
+        .await;
+    assert!(service(&listed, "pets").is_none(), "{listed}");
+    assert!(service(&listed, "echo").is_some());
+    let clone = console
+        .call(
+            "POST",
+            "/console/api/apps",
+            console.key(),
+            Some(json!({"name": "Copy", "cloneFrom": app_id})),
+        )
+        .await;
+    let clone_id = clone.json["id"].as_str().unwrap_or_default().to_string();
+    let listed = console
+        .ok(
+            "GET",
+            &format!("/console/api/apps/{clone_id}/services"),
+            console.key(),
+            None,
+        )
+        .await;
+    assert_eq!(
+        service(&listed, "pets").map(|pets| pets["kind"].clone()),
+        Some(json!("http"))
+    );
 }
 
 async fn refusals_never_reach_the_upstream(engine: &str) {

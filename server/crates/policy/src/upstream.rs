@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::routes::Route;
-use crate::wire::{Method, Param, ParamLocation, Verb};
+use crate::wire::{Method, Param, ParamLocation, Service, Verb};
 
 /// A request timeout when none is given.
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
@@ -74,6 +74,70 @@ pub struct ServiceChanges {
     pub methods: Option<Vec<MethodInput>>,
 }
 
+/// A service just created: the secret is shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Created {
+    pub service: Service,
+    pub secret: String,
+}
+
+/// What a change of a service's methods does, before or after it is applied.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodsReport {
+    #[serde(flatten)]
+    pub diff: MethodsDiff,
+    /// The permission cells that go with the removed methods.
+    pub cells_removed: Vec<Value>,
+    /// The methods `NotAuthenticatedUser` may call once applied (with no
+    /// API key's role in the way).
+    pub anonymous: Vec<String>,
+}
+
+/// The service after a change, and what its methods' change did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Updated {
+    pub service: Service,
+    pub methods: MethodsReport,
+}
+
+/// `POST /console/api/services/import`: a service from an OpenAPI document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ImportRequest {
+    /// The service to create, or to update from the document.
+    pub name: String,
+    /// The upstream's URL; `servers[0].url` of the document unless given.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub new_methods_deny_anonymous: Option<bool>,
+    /// The document: an object, or text holding JSON or YAML.
+    pub document: Value,
+}
+
+/// What an import does (a dry run) or did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportReport {
+    pub service: String,
+    /// The document's `info.title`.
+    pub title: String,
+    /// Whether the import creates the service (it did not exist).
+    pub created: bool,
+    pub base_url: String,
+    /// The document's `servers[0].url`, when it names one.
+    pub proposed_base_url: Option<String>,
+    pub methods: MethodsReport,
+    /// Whether anything was written (false for a dry run).
+    pub applied: bool,
+    /// The new service's secret, shown this once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
 /// A service's name: a letter, then letters, digits, `_` or `-`; at most
 /// 64 characters. It is a URL segment and a key of permission documents.
 pub fn check_service_name(name: &str) -> Result<String, String> {
@@ -131,7 +195,13 @@ pub fn check_base_url(url: &str) -> Result<String, String> {
         return refuse("may not hold a user name or password");
     }
     let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
+        Some(v6) => {
+            let (host, after) = v6.split_once(']').unwrap_or(("", ""));
+            if !(after.is_empty() || after.starts_with(':')) {
+                return refuse("has text after its IPv6 address");
+            }
+            host
+        }
         None => authority.split(':').next().unwrap_or(""),
     };
     if host.is_empty() {
@@ -388,6 +458,8 @@ mod tests {
             "http://host:abc",
             "http://ho st",
             "http://host/a/../b",
+            "http://[::1]evil",
+            "http://[::1]evil:80",
         ] {
             assert!(check_base_url(bad).is_err(), "{bad}");
         }

@@ -454,3 +454,17 @@ pub async fn set_secret(
         .await?;
     Ok(())
 }
+
+/// A service and its methods offered again: no longer missing.
+pub async fn clear_missing(conn: &mut Conn, service_id: &str, now: i64) -> Result<(), StoreError> {
+    sqlx::query("update service set missing = 0, updated_at = $1 where service_id = $2")
+        .bind(now)
+        .bind(service_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("update service_method set missing = 0 where service_id = $1")
+        .bind(service_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -214,6 +214,12 @@ pub async fn create(console: &Console, actor: &Actor, new_app: NewApp) -> Result
             .map(|row| (row.name, row.secret))
             .collect();
     for service in store::services::list(&console.pool, &catalog_from).await? {
+        // a new application starts with the server's built-in services; an
+        // admin's HTTP services (their secrets, their cells) come only
+        // with a clone
+        if source.is_none() && service.upstream.is_some() {
+            continue;
+        }
         let service_id = store::new_object_id();
         match &service.upstream {
             // the same upstream, signed with the same secret: it tells the

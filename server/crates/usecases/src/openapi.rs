@@ -156,6 +156,21 @@ where
     Err(error(pointer, problem.inner().to_string()))
 }
 
+/// The part of the document a local `$ref` (`#/...`, percent-encoded or
+/// not) names.
+fn target<'d>(document: &'d Value, reference: &str, at: &str) -> Result<&'d Value, DocumentError> {
+    reference
+        .strip_prefix('#')
+        .and_then(|fragment| policy::routes::decode_segment(fragment).ok())
+        .and_then(|pointer| document.pointer(&pointer))
+        .ok_or_else(|| {
+            error(
+                format!("{at}/$ref"),
+                format!("`{reference}` does not name a part of this document"),
+            )
+        })
+}
+
 /// Follows a local `$ref` (`#/...`) from `at`; other values come back as
 /// they are. A `$ref` that leads nowhere, or round in a circle, is an error
 /// at `at`.
@@ -169,16 +184,7 @@ fn resolve<'d>(
         let Some(reference) = current.get("$ref").and_then(Value::as_str) else {
             return Ok(current);
         };
-        let target = reference
-            .strip_prefix('#')
-            .and_then(|pointer| document.pointer(pointer))
-            .ok_or_else(|| {
-                error(
-                    format!("{at}/$ref"),
-                    format!("`{reference}` does not name a part of this document"),
-                )
-            })?;
-        current = target;
+        current = target(document, reference, at)?;
     }
     Err(error(
         format!("{at}/$ref"),
@@ -186,49 +192,74 @@ fn resolve<'d>(
     ))
 }
 
-/// A schema with its `$ref`s followed, for the invocation page: at most a
-/// few levels deep (a recursive schema stops as `{}`).
-fn inline_schema(
-    document: &Value,
-    schema: &Value,
-    at: &str,
-    depth: u8,
-) -> Result<Value, DocumentError> {
-    if depth == 0 {
-        return Ok(Value::Object(Map::new()));
-    }
-    let schema = resolve(document, schema, at)?;
-    Ok(match schema {
-        Value::Object(map) => {
-            let mut out = Map::new();
-            for (key, value) in map {
-                let here = format!("{at}/{}", pointer_step(key));
-                let inlined = match key.as_str() {
-                    "properties" => match value {
-                        Value::Object(properties) => {
-                            let mut inner = Map::new();
-                            for (name, property) in properties {
-                                let there = format!("{here}/{}", pointer_step(name));
-                                inner.insert(
-                                    name.clone(),
-                                    inline_schema(document, property, &there, depth - 1)?,
-                                );
-                            }
-                            Value::Object(inner)
-                        }
-                        other => other.clone(),
-                    },
-                    "items" | "additionalProperties" if value.is_object() => {
-                        inline_schema(document, value, &here, depth - 1)?
-                    }
-                    _ => value.clone(),
-                };
-                out.insert(key.clone(), inlined);
-            }
-            Value::Object(out)
+/// Most schema parts one document's request bodies may expand to with
+/// their `$ref`s followed.
+const MAX_INLINED_PARTS: usize = 50_000;
+
+/// Request body schemas with their `$ref`s followed, for the invocation
+/// page: a few levels deep, a `$ref` inside its own expansion left as it
+/// is, and at most [`MAX_INLINED_PARTS`] parts for the whole document.
+struct Inliner<'d> {
+    document: &'d Value,
+    left: usize,
+    expanding: Vec<String>,
+}
+
+impl<'d> Inliner<'d> {
+    fn new(document: &'d Value) -> Inliner<'d> {
+        Inliner {
+            document,
+            left: MAX_INLINED_PARTS,
+            expanding: Vec::new(),
         }
-        other => other.clone(),
-    })
+    }
+
+    fn inline(&mut self, schema: &'d Value, at: &str, depth: u8) -> Result<Value, DocumentError> {
+        if depth == 0 {
+            return Ok(Value::Object(Map::new()));
+        }
+        if self.left == 0 {
+            return Err(error(
+                at,
+                format!("the request bodies' schemas expand to more than {MAX_INLINED_PARTS} parts with their `$ref`s followed"),
+            ));
+        }
+        self.left -= 1;
+        if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+            if self.expanding.iter().any(|open| open == reference) {
+                // recursive: it stops here
+                return Ok(schema.clone());
+            }
+            let found = target(self.document, reference, at)?;
+            self.expanding.push(reference.to_string());
+            let inlined = self.inline(found, at, depth);
+            self.expanding.pop();
+            return inlined;
+        }
+        let Value::Object(map) = schema else {
+            return Ok(schema.clone());
+        };
+        let mut out = Map::new();
+        for (key, value) in map {
+            let here = format!("{at}/{}", pointer_step(key));
+            let inlined = match (key.as_str(), value) {
+                ("properties", Value::Object(properties)) => {
+                    let mut inner = Map::new();
+                    for (name, property) in properties {
+                        let there = format!("{here}/{}", pointer_step(name));
+                        inner.insert(name.clone(), self.inline(property, &there, depth - 1)?);
+                    }
+                    Value::Object(inner)
+                }
+                ("items" | "additionalProperties", Value::Object(_)) => {
+                    self.inline(value, &here, depth - 1)?
+                }
+                _ => value.clone(),
+            };
+            out.insert(key.clone(), inlined);
+        }
+        Ok(Value::Object(out))
+    }
 }
 
 /// A value to start from: the schema's example or default, or one of its type.
@@ -333,6 +364,7 @@ pub fn parse(document: Value) -> Result<Imported, DocumentError> {
         .map(str::to_string);
     let mut methods = Vec::new();
     let mut names = BTreeSet::new();
+    let mut inliner = Inliner::new(&document);
     let Some(Value::Object(paths)) = document.get("paths") else {
         return Ok(Imported {
             title,
@@ -373,7 +405,7 @@ pub fn parse(document: Value) -> Result<Imported, DocumentError> {
                 .cloned()
                 .unwrap_or_default();
             let params = parameters(&document, &shared, &at, &own, &op_at)?;
-            let (body, body_example) = request_body(&document, operation, &op_at)?;
+            let (body, body_example) = request_body(&document, &mut inliner, operation, &op_at)?;
             let example = Some(method_example(verb, &params, body_example));
             let description = operation
                 .get("summary")
@@ -490,9 +522,10 @@ fn parameters(
 }
 
 /// The JSON request body's schema (its `$ref`s followed) and an example.
-fn request_body(
-    document: &Value,
-    operation: &Value,
+fn request_body<'d>(
+    document: &'d Value,
+    inliner: &mut Inliner<'d>,
+    operation: &'d Value,
     at: &str,
 ) -> Result<(Option<Value>, Option<Value>), DocumentError> {
     let Some(body) = operation.get("requestBody") else {
@@ -515,12 +548,7 @@ fn request_body(
     };
     let media_at = format!("{body_at}/content/{}", pointer_step(media));
     let schema = match media_type.get("schema") {
-        Some(schema) => Some(inline_schema(
-            document,
-            schema,
-            &format!("{media_at}/schema"),
-            6,
-        )?),
+        Some(schema) => Some(inliner.inline(schema, &format!("{media_at}/schema"), 6)?),
         None => None,
     };
     let example = media_type
@@ -541,6 +569,58 @@ mod tests {
         assert_eq!(generated_name(Verb::Get, "/pets/{petId}"), "get_pets_petId");
         assert_eq!(pointer_step("/pets/{id}"), "~1pets~1{id}");
         assert_eq!(pointer_step("a~b"), "a~0b");
+    }
+
+    #[test]
+    fn recursive_and_exploding_schemas_are_bounded() {
+        let recursive = serde_json::json!({"components": {"schemas": {"Node": {
+            "type": "object",
+            "properties": {"child": {"$ref": "#/components/schemas/Node"}, "name": {"type": "string"}}
+        }}}});
+        let schema = serde_json::json!({"$ref": "#/components/schemas/Node"});
+        let mut inliner = Inliner::new(&recursive);
+        let inlined = inliner.inline(&schema, "/x", 6).unwrap_or_default();
+        assert_eq!(inlined["properties"]["name"]["type"], "string");
+        assert_eq!(
+            inlined["properties"]["child"]["$ref"],
+            "#/components/schemas/Node"
+        );
+
+        // fifty properties, each a schema of fifty properties, five deep
+        let mut schemas = serde_json::Map::new();
+        for level in 0..5 {
+            let properties: serde_json::Map<String, Value> = (0..50)
+                .map(|i| {
+                    (
+                        format!("p{i}"),
+                        serde_json::json!({"$ref": format!("#/components/schemas/L{}", level + 1)}),
+                    )
+                })
+                .collect();
+            schemas.insert(
+                format!("L{level}"),
+                serde_json::json!({"type": "object", "properties": properties}),
+            );
+        }
+        schemas.insert("L5".into(), serde_json::json!({"type": "string"}));
+        let wide = serde_json::json!({"components": {"schemas": schemas}});
+        let mut inliner = Inliner::new(&wide);
+        let exploded = inliner.inline(
+            &serde_json::json!({"$ref": "#/components/schemas/L0"}),
+            "/x",
+            6,
+        );
+        assert!(exploded.is_err_and(|problem| problem.message.contains("more than")));
+
+        // an escaped name in a $ref
+        let escaped = serde_json::json!({"components": {"schemas": {"a b": {"type": "integer"}}}});
+        let mut inliner = Inliner::new(&escaped);
+        let found = inliner.inline(
+            &serde_json::json!({"$ref": "#/components/schemas/a%20b"}),
+            "/x",
+            6,
+        );
+        assert_eq!(found.unwrap_or_default()["type"], "integer");
     }
 
     #[test]

@@ -48,8 +48,12 @@ async fn register_in(console: &Console, offered: &[Service]) -> Result<(), Error
     let now = store::now_millis();
     let existing = store::services::all(change.conn(), &console.app).await?;
     for service in &existing {
-        // an admin's HTTP services are not the server's to offer
+        // an admin's HTTP services are not the server's to offer; a server
+        // older than them may have marked them missing
         if service.kind() == ServiceKind::Http {
+            if service.missing != 0 {
+                store::services::clear_missing(change.conn(), &service.service_id, now).await?;
+            }
             continue;
         }
         if service.missing == 0 && !offered.iter().any(|o| o.name == service.name) {
@@ -145,9 +149,17 @@ pub async fn remove_missing_method(
     let mut change = Change::begin(console, actor).await?;
     // a server registering at the same time waits for this, or this for it
     change.serialize().await?;
-    let service_id = store::services::id_of(change.conn(), &console.app, service)
+    let record = store::services::all(change.conn(), &console.app)
         .await?
+        .into_iter()
+        .find(|record| record.name == service)
         .ok_or_else(|| Error::NotFound(format!("unknown service `{service}`")))?;
+    if record.kind() == ServiceKind::Http {
+        return Err(Error::Forbidden(format!(
+            "`{service}` is an HTTP service: change its methods with PATCH or a new import"
+        )));
+    }
+    let service_id = record.service_id;
     let found = store::services::methods(change.conn(), &service_id)
         .await?
         .into_iter()

@@ -6,36 +6,15 @@ use policy::cells::{SubjectKind, ALL_METHODS};
 use policy::decision::Effect;
 use policy::names::NOT_AUTHENTICATED;
 use policy::upstream::{
-    check_base_url, check_methods, check_service_name, check_timeout, diff_methods, MethodsDiff,
-    NewService, ServiceChanges,
+    check_base_url, check_methods, check_service_name, check_timeout, diff_methods, Created,
+    ImportReport, ImportRequest, MethodsReport, NewService, ServiceChanges, Updated,
 };
 use policy::wire::{Method, Service, ServiceKind, UpstreamSettings};
 use runtime::signing::UpstreamSecret;
-use serde::Serialize;
 use serde_json::json;
 
 use crate::change::{Change, Event};
 use crate::{Actor, Console, Error};
-
-/// A service just created: the secret is shown this once.
-#[derive(Debug, Serialize)]
-pub struct Created {
-    pub service: Service,
-    pub secret: String,
-}
-
-/// What a change of a service's methods does, before or after it is applied.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MethodsReport {
-    #[serde(flatten)]
-    pub diff: MethodsDiff,
-    /// The permission cells that go with the removed methods.
-    pub cells_removed: Vec<serde_json::Value>,
-    /// The methods `NotAuthenticatedUser` may call once applied (with no
-    /// API key's role in the way).
-    pub anonymous: Vec<String>,
-}
 
 fn bad(message: String) -> Error {
     Error::BadInput(message)
@@ -89,6 +68,8 @@ pub async fn create(console: &Console, actor: &Actor, new: NewService) -> Result
     let methods = check_methods(new.methods).map_err(bad)?;
     let secret = UpstreamSecret::generate();
     let mut change = Change::begin(console, actor).await?;
+    // reads, then writes what it read: one change at a time
+    change.serialize().await?;
     let id = store::new_object_id();
     store::services::insert_http(
         change.conn(),
@@ -234,13 +215,6 @@ async fn methods_report(
     })
 }
 
-/// The service after a change, and what its methods' change did.
-#[derive(Debug, Serialize)]
-pub struct Updated {
-    pub service: Service,
-    pub methods: MethodsReport,
-}
-
 /// Changes a service's description, settings or methods (a method list
 /// replaces them all).
 pub async fn update(
@@ -255,6 +229,8 @@ pub async fn update(
         .transpose()
         .map_err(bad)?;
     let mut change = Change::begin(console, actor).await?;
+    // reads, then writes what it read: one change at a time
+    change.serialize().await?;
     let (id, current) = http_service(&mut change, &console.app, name).await?;
     let before = current.upstream.clone().ok_or(Error::Internal)?;
     let settings = UpstreamSettings {
@@ -327,6 +303,8 @@ pub async fn update(
 /// answers how many cells went.
 pub async fn delete(console: &Console, actor: &Actor, name: &str) -> Result<usize, Error> {
     let mut change = Change::begin(console, actor).await?;
+    // reads, then writes what it read: one change at a time
+    change.serialize().await?;
     let (id, service) = http_service(&mut change, &console.app, name).await?;
     let cells: Vec<_> = store::permissions::all(change.conn(), &console.app)
         .await?
@@ -370,6 +348,8 @@ pub async fn cells_of(console: &Console, name: &str) -> Result<usize, Error> {
 pub async fn rotate_secret(console: &Console, actor: &Actor, name: &str) -> Result<String, Error> {
     let secret = UpstreamSecret::generate();
     let mut change = Change::begin(console, actor).await?;
+    // reads, then writes what it read: one change at a time
+    change.serialize().await?;
     let (id, _) = http_service(&mut change, &console.app, name).await?;
     store::services::set_secret(change.conn(), &id, secret.reveal(), store::now_millis()).await?;
     change
@@ -385,43 +365,6 @@ pub async fn rotate_secret(console: &Console, actor: &Actor, name: &str) -> Resu
     change.policy_changed();
     change.commit().await?;
     Ok(secret.reveal().to_string())
-}
-
-/// `POST /console/api/services/import`: a service from an OpenAPI document.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ImportRequest {
-    /// The service to create, or to update from the document.
-    pub name: String,
-    /// The upstream's URL; `servers[0].url` of the document unless given.
-    #[serde(default)]
-    pub base_url: Option<String>,
-    #[serde(default)]
-    pub timeout_ms: Option<u64>,
-    #[serde(default)]
-    pub new_methods_deny_anonymous: Option<bool>,
-    /// The document: an object, or text holding JSON or YAML.
-    pub document: serde_json::Value,
-}
-
-/// What an import does (a dry run) or did.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ImportReport {
-    pub service: String,
-    /// The document's `info.title`.
-    pub title: String,
-    /// Whether the import creates the service (it did not exist).
-    pub created: bool,
-    pub base_url: String,
-    /// The document's `servers[0].url`, when it names one.
-    pub proposed_base_url: Option<String>,
-    pub methods: MethodsReport,
-    /// Whether anything was written (false for a dry run).
-    pub applied: bool,
-    /// The new service's secret, shown this once.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
 }
 
 /// Creates or updates a service from an OpenAPI document, in one
@@ -444,6 +387,8 @@ pub async fn import(
         message,
     })?;
     let mut change = Change::begin(console, actor).await?;
+    // reads, then writes what it read: one change at a time
+    change.serialize().await?;
     let existing = stored(&mut change, &console.app, &name).await?;
     let given_url = request
         .base_url
