@@ -37,6 +37,18 @@ test("the official Backendless JS SDK logs in with the JS key, invokes, meets a 
     await request.put(cell, { data: { effect: "inherit" }, headers: origin });
   }
 
+  // an HTTP upstream's method, invoked by name: the route's parameter
+  // comes from the arguments, the upstream learns who calls, signed
+  expect(await sdk.CustomServices.invoke("petstore", "getPet", { petId: "2" })).toEqual({
+    id: "2",
+    name: "Tom",
+    kind: "cat",
+  });
+  const who = await sdk.CustomServices.invoke("petstore", "whoami", {});
+  expect(who.email).toBe("alice@example.com");
+  expect(who.roles.split(",")).toEqual(expect.arrayContaining(["JSUser", "AuthenticatedUser", "Sales", "Managers"]));
+  expect(who.app).toBe(app.id);
+
   await sdk.UserService.logout();
   expect(await sdk.UserService.isValidLogin()).toBe(false);
 });

@@ -199,8 +199,18 @@ fn identity(caller: &Caller) -> Identity {
         email: caller.user.as_ref().map(|(_, user)| user.email.clone()),
         roles,
         app: caller.snapshot.application_id.clone(),
-        request_id: store::new_object_id(),
+        request_id: request_id(),
     }
+}
+
+/// A new `X-Request-Id`: this process's random prefix and a count. Unique
+/// and cheap (no OS randomness per call); it identifies, it guards nothing.
+fn request_id() -> String {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| store::new_object_id().chars().take(8).collect());
+    let count = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{prefix}-{count:x}")
 }
 
 fn upstream_error(error: UpstreamError) -> ApiError {
@@ -224,6 +234,13 @@ fn upstream_error(error: UpstreamError) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_ids_differ() {
+        let (first, second) = (request_id(), request_id());
+        assert_ne!(first, second);
+        assert_eq!(first.split('-').next(), second.split('-').next());
+    }
 
     #[test]
     fn the_route_part_starts_after_the_service() {
