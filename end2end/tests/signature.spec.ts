@@ -21,7 +21,7 @@ function nodeUpstream(secret: () => string): Promise<{ url: string; close: () =>
   const verify = new Function("require", `${javascript}\nreturn verify;`)(require) as Verify;
   const server = http.createServer((req, res) => {
     res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify({ verified: verify(secret(), req), url: req.url }));
+    res.end(JSON.stringify({ verified: verify(secret(), req), url: req.url, headers: req.headers }));
   });
   return new Promise((resolve) =>
     server.listen(0, "127.0.0.1", () => {
@@ -38,7 +38,8 @@ import http.server, json, sys
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         secret = open(sys.argv[1]).read().strip()
-        body = json.dumps({"verified": verify(secret, self.command, self.path, dict(self.headers)), "url": self.path}).encode()
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        body = json.dumps({"verified": verify(secret, self.command, self.path, headers), "url": self.path, "headers": headers}).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
@@ -64,10 +65,11 @@ test("the README's Python and JavaScript checks verify the gateway's signature",
   const secretFile = path.join(dir, "secret");
   let nodeSecret = "";
   const upstreams = { node: await nodeUpstream(() => nodeSecret), python: await pythonUpstream(secretFile) };
+  const created: string[] = [];
   try {
     for (const [name, upstream] of Object.entries(upstreams)) {
       const service = `sig-${name}`;
-      const created = await request.post("/console/api/services", {
+      const creation = await request.post("/console/api/services", {
         headers: origin,
         data: {
           name: service,
@@ -77,8 +79,9 @@ test("the README's Python and JavaScript checks verify the gateway's signature",
           ],
         },
       });
-      expect(created.status()).toBe(201);
-      const secret = (await created.json()).secret;
+      expect(creation.status()).toBe(201);
+      created.push(service);
+      const secret = (await creation.json()).secret;
       nodeSecret = secret;
       fs.writeFileSync(secretFile, secret);
 
@@ -95,21 +98,36 @@ test("the README's Python and JavaScript checks verify the gateway's signature",
       });
       const token = (await login.json())["user-token"];
       const asUser = await request.get(`/api/services/${service}/things/7`, { headers: { "user-token": token } });
-      expect((await asUser.json()).verified).toBe(true);
+      expect(asUser.status()).toBe(200);
+      const signed = await asUser.json();
+      expect(signed.verified).toBe(true);
+      expect(signed.headers["x-caller-email"]).toBe("alice@example.com");
+      expect(signed.headers["x-caller-roles"].split(",")).toEqual(expect.arrayContaining(["AuthenticatedUser", "Sales"]));
 
-      // a call that did not come through the gateway is refused by the check
-      const forged = await request.get(`${upstream.url}/base/things/7`, {
-        headers: { "x-caller-id": "forged", "x-caller-timestamp": String(Math.floor(Date.now() / 1000)), "x-caller-signature": "v1=00" },
-      });
+      // the same signed headers replayed with another caller id: refused
+      const replayed = { ...signed.headers, "x-caller-id": "someone-else" };
+      delete replayed.host;
+      delete replayed["content-length"];
+      const forged = await request.get(`${upstream.url}/base/things/7`, { headers: replayed });
       expect((await forged.json()).verified).toBe(false);
-      // and a rotated secret: the old one no longer verifies
+      // replayed unchanged it verifies: the check is not refusing everything
+      const untouched = { ...signed.headers };
+      delete untouched.host;
+      delete untouched["content-length"];
+      expect((await (await request.get(`${upstream.url}/base/things/7`, { headers: untouched })).json()).verified).toBe(true);
+
+      // a rotated secret: the old one no longer verifies, the new one does
       const rotated = await request.post(`/console/api/services/${service}/secret`, { headers: origin });
       expect(rotated.status()).toBe(200);
       const stale = await request.get(`/api/services/${service}/things/7`);
       expect((await stale.json()).verified).toBe(false);
-      await request.delete(`/console/api/services/${service}`, { headers: origin });
+      nodeSecret = (await rotated.json()).secret;
+      fs.writeFileSync(secretFile, nodeSecret);
+      const fresh = await request.get(`/api/services/${service}/things/7`);
+      expect((await fresh.json()).verified).toBe(true);
     }
   } finally {
+    for (const service of created) await request.delete(`/console/api/services/${service}`, { headers: origin });
     upstreams.node.close();
     upstreams.python.close();
     fs.rmSync(dir, { recursive: true, force: true });

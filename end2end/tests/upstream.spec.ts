@@ -63,6 +63,10 @@ test("import an OpenAPI document, deny an imported method to a role, invoke thro
     "The role Managers, which the caller holds, is denied the method getPet.",
   );
 
+  // the denied call never reached the upstream: no call is counted
+  await open(page, "/services/zoo");
+  await expect(page.locator("tr[data-method=getPet] [data-testid=method-stats]")).toHaveText("no calls yet");
+
   // grant it: the upstream's answer comes back, signed for and about alice
   await open(page, "/services/zoo/permissions?method=getPet");
   await cycleTo(cell, "grant");
@@ -72,6 +76,10 @@ test("import an OpenAPI document, deny an imported method to a role, invoke thro
   await expect(page.getByTestId("status")).toHaveText("200 OK");
   await expect(page.getByTestId("response-body")).toContainText('"name": "Rex"');
   await expect(page.getByTestId("time")).toBeVisible();
+  await open(page, "/services/zoo/methods/whoami");
+  await invoke(page);
+  await expect(page.getByTestId("status")).toHaveText("200 OK");
+  await expect(page.getByTestId("response-body")).toContainText('"email": "alice@example.com"');
 
   // the service page shows the call and its settings; delete it with its cells
   await open(page, "/services/zoo");

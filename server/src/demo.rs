@@ -51,7 +51,9 @@ const PERMISSIONS: [(&str, SubjectKind, &str, &str, Effect); 4] = [
 
 /// Seeds what is missing: the admin always; users, roles and permissions
 /// only into a database without application users, so it never undoes edits.
-pub async fn seed(console: &Console) -> Result<(), String> {
+/// Seeds the demo data set into a database without application users;
+/// whether it did.
+pub async fn seed(console: &Console) -> Result<bool, String> {
     let failed =
         |what: &str, error: &dyn std::fmt::Display| format!("cannot seed the demo {what}: {error}");
     ensure_admin(console, DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)
@@ -61,7 +63,7 @@ pub async fn seed(console: &Console) -> Result<(), String> {
         .await
         .map_err(|error| failed("users", &error))?;
     if !empty {
-        return Ok(());
+        return Ok(false);
     }
     let actor = Actor::System;
     for role in ["Sales", "Support", "Managers"] {
@@ -92,7 +94,7 @@ pub async fn seed(console: &Console) -> Result<(), String> {
             .await
             .map_err(|error| failed("permissions", &error))?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Adds `count` users `{prefix}-00001@example.com`… (name `Load User 00001`…)
@@ -113,9 +115,10 @@ pub async fn seed_fixture(console: &Console, fixture: &fixture::Fixture) -> Resu
 
 /// The demo's HTTP service: the pet store this server serves itself
 /// (`crate::demo_upstream`), imported from its OpenAPI document, with
-/// `deletePet` denied to anonymous callers. Started again on another
-/// address, it follows.
-pub async fn seed_upstream(console: &Console, base_url: &str) -> Result<(), String> {
+/// `deletePet` denied to anonymous callers, when the demo data is seeded
+/// (`fresh`). Started again on another address, it follows, as long as it
+/// still points at a demo upstream; deleted, it stays deleted.
+pub async fn seed_upstream(console: &Console, base_url: &str, fresh: bool) -> Result<(), String> {
     use crate::demo_upstream::{PETSTORE_OPENAPI, SERVICE};
     let failed = |error: &dyn std::fmt::Display| format!("cannot seed the demo upstream: {error}");
     let actor = Actor::System;
@@ -124,10 +127,10 @@ pub async fn seed_upstream(console: &Console, base_url: &str) -> Result<(), Stri
         .map_err(|error| failed(&error))?;
     match services.iter().find(|service| service.name == SERVICE) {
         Some(service) => {
-            let moved = service
-                .upstream
-                .as_ref()
-                .is_some_and(|settings| settings.base_url != base_url);
+            let moved = service.upstream.as_ref().is_some_and(|settings| {
+                settings.base_url != base_url
+                    && settings.base_url.ends_with(crate::demo_upstream::PREFIX)
+            });
             if moved {
                 let changes = policy::upstream::ServiceChanges {
                     base_url: Some(base_url.to_string()),
@@ -138,6 +141,7 @@ pub async fn seed_upstream(console: &Console, base_url: &str) -> Result<(), Stri
                     .map_err(|error| failed(&error))?;
             }
         }
+        None if !fresh => {}
         None => {
             let request = policy::upstream::ImportRequest {
                 name: SERVICE.to_string(),

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use runtime::signing::{
-    canonical, sign, Identity, IDENTITY_HEADERS, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+    canonical_text, sign, IDENTITY_HEADERS, SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -33,7 +33,9 @@ const PETS: [(&str, &str, &str); 3] = [
     ("3", "Nemo", "fish"),
 ];
 
-pub fn router(console: Console) -> Router {
+/// The demo upstream; it trusts calls signed for a service of the calling
+/// application whose base URL is exactly `own_url` (where it is served).
+pub fn router(console: Console, own_url: String) -> Router {
     Router::new()
         .route(&format!("{PREFIX}/pets"), get(list_pets).post(add_pet))
         .route(
@@ -41,7 +43,10 @@ pub fn router(console: Console) -> Router {
             get(get_pet).delete(delete_pet),
         )
         .route(&format!("{PREFIX}/whoami"), get(whoami))
-        .layer(middleware::from_fn_with_state(console.clone(), signed_only))
+        .layer(middleware::from_fn_with_state(
+            (console.clone(), own_url),
+            signed_only,
+        ))
         .route(&format!("{PREFIX}/openapi.yaml"), get(document))
         .with_state(console)
 }
@@ -55,7 +60,7 @@ fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// Whether the gateway signed this request with the service's secret
 /// within the last five minutes, checked as any upstream would.
-fn verified(console: &Console, request: &Request) -> bool {
+fn verified(console: &Console, own_url: &str, request: &Request) -> bool {
     let headers = request.headers();
     let Some(app) = header_text(headers, "x-caller-app") else {
         return false;
@@ -73,33 +78,20 @@ fn verified(console: &Console, request: &Request) -> bool {
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0);
-    if (now - timestamp).abs() > 300 {
+    if now.abs_diff(timestamp) > 300 {
         return false;
     }
-    let [caller_id, email, roles, app, request_id] =
-        IDENTITY_HEADERS.map(|name| header_text(headers, name));
-    let identity = Identity {
-        caller_id,
-        email,
-        roles: roles
-            .unwrap_or_default()
-            .split(',')
-            .filter(|role| !role.is_empty())
-            .map(str::to_string)
-            .collect(),
-        app: app.unwrap_or_default(),
-        request_id: request_id.unwrap_or_default(),
-    };
+    let values = IDENTITY_HEADERS.map(|name| header_text(headers, name));
     let path_and_query = request
         .uri()
         .path_and_query()
         .map(|pq| pq.as_str().to_string())
         .unwrap_or_default();
-    let text = canonical(
+    let text = canonical_text(
         timestamp,
         request.method().as_str(),
         &path_and_query,
-        &identity,
+        values.each_ref().map(Option::as_deref),
     );
     let Some(got) = header_text(headers, SIGNATURE_HEADER) else {
         return false;
@@ -107,7 +99,7 @@ fn verified(console: &Console, request: &Request) -> bool {
     snapshot
         .upstreams
         .values()
-        .filter(|service| service.base_url.ends_with(PREFIX))
+        .filter(|service| service.base_url == own_url)
         .any(|service| {
             let expected = sign(&service.secret, &text);
             // the lengths are public; compare the rest without an early exit
@@ -120,8 +112,12 @@ fn verified(console: &Console, request: &Request) -> bool {
         })
 }
 
-async fn signed_only(State(console): State<Console>, request: Request, next: Next) -> Response {
-    if !verified(&console, &request) {
+async fn signed_only(
+    State((console, own_url)): State<(Console, String)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !verified(&console, &own_url, &request) {
         return (
             StatusCode::UNAUTHORIZED,
             Json(json!({"message": "this demo upstream answers only calls the gateway signed; call it through /api/services/petstore/..."})),

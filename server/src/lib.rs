@@ -145,8 +145,8 @@ pub async fn prepare_state(
         .await
         .map_err(StartError::Register)?;
     if config.demo {
-        demo::seed(&console).await.map_err(StartError::Seed)?;
-        demo::seed_upstream(&console, &demo_upstream_url(config.site_addr))
+        let fresh = demo::seed(&console).await.map_err(StartError::Seed)?;
+        demo::seed_upstream(&console, &demo_upstream_url(config.site_addr), fresh)
             .await
             .map_err(StartError::Seed)?;
     }

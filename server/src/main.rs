@@ -65,7 +65,8 @@ async fn run(cli: Cli) -> Result<(), String> {
     let options = server::leptos_options(&config);
     let mut app = server::router(state.clone(), registry, options);
     if config.demo {
-        app = app.merge(server::demo_upstream::router(state));
+        let own_url = server::demo_upstream_url(config.site_addr);
+        app = app.merge(server::demo_upstream::router(state, own_url));
     }
     let listener = tokio::net::TcpListener::bind(config.site_addr)
         .await

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody as _};
 use axum::response::Response;
 use futures_util::TryStreamExt;
 
@@ -216,6 +216,12 @@ impl Upstreams {
         if declared(call.headers).is_some_and(|length| length > self.max_body_bytes) {
             return Err(UpstreamError::BodyTooLarge(self.max_body_bytes));
         }
+        // a body of known length goes with its length (an empty one with
+        // none at all), never chunked when it need not be
+        let exact = call.body.size_hint().exact();
+        if let Some(length) = exact.filter(|length| *length > 0) {
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        }
         let body_limit = self.max_body_bytes;
         // set when the client's body goes over the limit, so the failed
         // send is told apart from an unreachable upstream
@@ -245,23 +251,23 @@ impl Upstreams {
                     }),
             )
         };
-        let answer = self
+        let mut outgoing = self
             .client
             .request(call.method, url)
             .headers(headers)
-            .timeout(call.timeout)
-            .body(body)
-            .send()
-            .await
-            .map_err(|error| {
-                if over_limit.load(Ordering::Relaxed) {
-                    UpstreamError::BodyTooLarge(body_limit)
-                } else if error.is_timeout() {
-                    UpstreamError::Timeout
-                } else {
-                    UpstreamError::Unreachable
-                }
-            })?;
+            .timeout(call.timeout);
+        if exact != Some(0) {
+            outgoing = outgoing.body(body);
+        }
+        let answer = outgoing.send().await.map_err(|error| {
+            if over_limit.load(Ordering::Relaxed) {
+                UpstreamError::BodyTooLarge(body_limit)
+            } else if error.is_timeout() {
+                UpstreamError::Timeout
+            } else {
+                UpstreamError::Unreachable
+            }
+        })?;
         if declared(answer.headers()).is_some_and(|length| length > self.max_response_bytes) {
             return Err(UpstreamError::ResponseTooLarge(self.max_response_bytes));
         }

@@ -485,7 +485,10 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
 #[component]
 fn Response(answer: Reply, service: String) -> impl IntoView {
     let pretty = serde_json::to_string_pretty(&answer.body).unwrap_or_default();
-    let denied = (answer.status == 403).then(|| {
+    // the gateway's own denial (an upstream's 403 is its own answer)
+    let gateway_denial =
+        answer.status == 403 && answer.body.get("code") == Some(&Value::from(8000));
+    let denied = gateway_denial.then(|| {
         let reason = answer
             .body
             .get("message")
@@ -532,7 +535,7 @@ fn Response(answer: Reply, service: String) -> impl IntoView {
             </div>
         }
     });
-    let other_error = (answer.status >= 400 && answer.status != 403).then(|| {
+    let other_error = (answer.status >= 400 && !gateway_denial).then(|| {
         view! { <p class="error" role="alert">{error_text(&answer.body)}</p> }
     });
     let class = if answer.status < 300 {

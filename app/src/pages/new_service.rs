@@ -77,7 +77,8 @@ pub fn NewServicePage() -> impl IntoView {
     let name = RwSignal::new(existing.clone());
     let base_url = RwSignal::new(String::new());
     let timeout = RwSignal::new(String::new());
-    let deny_anonymous = RwSignal::new(false);
+    // untouched: a new service starts open, a re-import keeps its setting
+    let deny_anonymous = RwSignal::new(None::<bool>);
     let document = RwSignal::new(String::new());
     let methods = RwSignal::new(String::new());
     let preview = RwSignal::new(None::<Result<ImportReport, AppError>>);
@@ -96,7 +97,7 @@ pub fn NewServicePage() -> impl IntoView {
             base_url: Some(base_url.get_untracked().trim().to_string())
                 .filter(|url| !url.is_empty()),
             timeout_ms: timeout_of(&timeout.get_untracked())?,
-            new_methods_deny_anonymous: Some(deny_anonymous.get_untracked()),
+            new_methods_deny_anonymous: deny_anonymous.get_untracked(),
             document: Value::String(text),
         })
     };
@@ -129,7 +130,7 @@ pub fn NewServicePage() -> impl IntoView {
                 description: String::new(),
                 base_url: base_url.get_untracked().trim().to_string(),
                 timeout_ms: timeout_of(&timeout.get_untracked())?,
-                new_methods_deny_anonymous: deny_anonymous.get_untracked(),
+                new_methods_deny_anonymous: deny_anonymous.get_untracked().unwrap_or(false),
                 methods: methods_of(&methods.get_untracked())?,
             })
         })();
@@ -192,7 +193,11 @@ pub fn NewServicePage() -> impl IntoView {
                         prop:value=move || name.get()
                         on:input=move |ev| { name.set(event_target_value(&ev)); edited(); }/>
                 </label>
-                <label>{move || if mode.get() == Mode::Import { "Base URL (empty: the document's server) " } else { "Base URL " }}
+                <label>{move || match (mode.get(), reimport) {
+                    (Mode::Import, true) => "Base URL (empty: keep the current one) ",
+                    (Mode::Import, false) => "Base URL (empty: the document's server) ",
+                    (Mode::ByHand, _) => "Base URL ",
+                }}
                     <input name="base_url" type="url" placeholder="https://api.example.com/v1" autocomplete="off"
                         prop:value=move || base_url.get()
                         on:input=move |ev| { base_url.set(event_target_value(&ev)); edited(); }/>
@@ -204,9 +209,9 @@ pub fn NewServicePage() -> impl IntoView {
                 </label>
                 <label>
                     <input type="checkbox" name="deny_anonymous"
-                        prop:checked=move || deny_anonymous.get()
-                        on:change=move |ev| { deny_anonymous.set(event_target_checked(&ev)); edited(); }/>
-                    " New methods start denied for NotAuthenticatedUser"
+                        prop:checked=move || deny_anonymous.get().unwrap_or(false)
+                        on:change=move |ev| { deny_anonymous.set(Some(event_target_checked(&ev))); edited(); }/>
+                    {if reimport { " New methods start denied for NotAuthenticatedUser (untouched: as the service is set)" } else { " New methods start denied for NotAuthenticatedUser" }}
                 </label>
                 {move || if mode.get() == Mode::Import {
                     view! {

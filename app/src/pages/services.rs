@@ -234,6 +234,8 @@ fn UpstreamSettingsCard(service: String, settings: UpstreamSettings) -> impl Int
     let saved = RwSignal::new(None::<Result<(), String>>);
     let secret = RwSignal::new(None::<Result<String, String>>);
     let deleted = RwSignal::new(None::<String>);
+    // one change at a time: a second rotation could answer first
+    let busy = RwSignal::new(false);
     let cells = Resource::new(
         || (),
         move |_| service_cells(app.get_value(), name.get_value()),
@@ -254,18 +256,32 @@ fn UpstreamSettingsCard(service: String, settings: UpstreamSettings) -> impl Int
             new_methods_deny_anonymous: Some(deny_anonymous.get_untracked()),
             ..ServiceChanges::default()
         };
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
         spawn_local(async move {
             let result = update_service(app.get_value(), name.get_value(), changes).await;
             saved.set(Some(result.map(|_| ()).map_err(|error| error.to_string())));
+            busy.set(false);
         });
     };
     let rotate = Callback::new(move |()| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
         spawn_local(async move {
             let result = rotate_service_secret(app.get_value(), name.get_value()).await;
             secret.set(Some(result.map_err(|error| error.to_string())));
+            busy.set(false);
         });
     });
     let delete = Callback::new(move |()| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
         spawn_local(async move {
             match delete_service(app.get_value(), name.get_value()).await {
                 Ok(_) => {
@@ -273,6 +289,7 @@ fn UpstreamSettingsCard(service: String, settings: UpstreamSettings) -> impl Int
                 }
                 Err(error) => deleted.set(Some(error.to_string())),
             }
+            busy.set(false);
         });
     });
     let reimport = crate::pages::links::current_app()
@@ -296,17 +313,22 @@ fn UpstreamSettingsCard(service: String, settings: UpstreamSettings) -> impl Int
                 " New methods start denied for NotAuthenticatedUser"
             </label>
             <div class="actions">
-                <button type="button" class="primary" on:click=save>"Save settings"</button>
+                <button type="button" class="primary" disabled=move || busy.get() on:click=save>"Save settings"</button>
                 <a class="button" href=reimport>"Re-import from OpenAPI"</a>
                 <TwoClickButton label="Rotate the signing secret" idle="Rotate secret…" armed="Click again: the old secret stops working" on_confirm=rotate/>
                 <Transition fallback=|| ()>
-                    {move || cells.get().map(|count| {
-                        let count = count.unwrap_or(0);
-                        let idle: &'static str = if count == 0 { "Delete service…" } else { "Delete service and its cells…" };
-                        view! {
-                            <TwoClickButton label=format!("Delete the service and its {count} permission cells") idle armed="Click again to delete" on_confirm=delete/>
-                            <span class="muted">{format!(" {count} permission cells go with it.")}</span>
+                    {move || cells.get().map(|count| match count {
+                        Ok(count) => {
+                            let idle: &'static str = if count == 0 { "Delete service…" } else { "Delete service and its cells…" };
+                            view! {
+                                <TwoClickButton label=format!("Delete the service and its {count} permission cells") idle armed="Click again to delete" on_confirm=delete/>
+                                <span class="muted">{format!(" {count} permission cells go with it.")}</span>
+                            }.into_any()
                         }
+                        Err(error) => view! {
+                            <TwoClickButton label="Delete the service and its permission cells" idle="Delete service and its cells…" armed="Click again to delete" on_confirm=delete/>
+                            <span class="error" role="alert">{format!(" How many permission cells go with it cannot be read: {error}")}</span>
+                        }.into_any(),
                     })}
                 </Transition>
             </div>

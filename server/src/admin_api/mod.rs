@@ -64,6 +64,10 @@ pub fn router(console: Console) -> Router {
             post(services::rotate_secret),
         )
         .route(
+            "/console/api/services/{service}/callers",
+            get(services::callers),
+        )
+        .route(
             "/console/api/services/{service}/methods/{method}",
             delete(services::remove_missing_method),
         )

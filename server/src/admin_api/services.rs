@@ -1,6 +1,7 @@
 //! `/console/api/services`: the catalog, removing what no server offers,
 //! and HTTP upstream services: create, change, delete, rotate the secret.
 
+use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use axum::Json;
 use policy::upstream::{ImportRequest, NewService, ServiceChanges};
@@ -98,4 +99,50 @@ pub async fn import(
 ) -> Result<Json<Value>, ApiError> {
     let report = usecases::upstreams::import(&console, &actor, request, q.dry_run).await?;
     Ok(Json(json!(report)))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct CallersQuery {
+    method: String,
+    decision: String,
+    search: String,
+    offset: usize,
+    limit: usize,
+}
+
+impl Default for CallersQuery {
+    fn default() -> Self {
+        CallersQuery {
+            method: "*".to_string(),
+            decision: String::new(),
+            search: String::new(),
+            offset: 0,
+            limit: 50,
+        }
+    }
+}
+
+/// `GET /console/api/services/{service}/callers?method=&decision=&search=&offset=&limit=`:
+/// who may call a method (or `*`, All Methods), by role and by user.
+pub async fn callers(
+    AdminCaller(..): AdminCaller,
+    AppConsole(console): AppConsole,
+    ApiPath(service): ApiPath<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let q: CallersQuery = super::query(raw.as_deref())?;
+    let answer = usecases::callers::who_can_call(
+        &console,
+        &service,
+        &usecases::callers::CallerQuery {
+            method: q.method,
+            decision: q.decision,
+            search: q.search,
+            offset: q.offset,
+            limit: q.limit,
+        },
+    )
+    .await?;
+    Ok(Json(json!(answer)))
 }

@@ -19,6 +19,7 @@ mod harness;
 mod admins;
 mod apps;
 mod audit;
+mod callers;
 mod enforcement;
 mod errors;
 mod guards;

@@ -12,7 +12,7 @@ use axum::extract::Request;
 use axum::response::IntoResponse;
 use axum::Router;
 use http::{HeaderMap, StatusCode};
-use runtime::signing::{canonical, sign, Identity, UpstreamSecret};
+use runtime::signing::{canonical_text, sign, UpstreamSecret, IDENTITY_HEADERS};
 use serde_json::{json, Value};
 
 use super::harness::*;
@@ -140,21 +140,15 @@ fn verifies(seen: &Seen, secret: &str) -> bool {
     let timestamp: i64 = header(seen, "x-caller-timestamp")
         .and_then(|text| text.parse().ok())
         .expect("a timestamp");
-    let identity = Identity {
-        caller_id: header(seen, "x-caller-id"),
-        email: header(seen, "x-caller-email"),
-        roles: header(seen, "x-caller-roles")
-            .unwrap_or_default()
-            .split(',')
-            .filter(|role| !role.is_empty())
-            .map(str::to_string)
-            .collect(),
-        app: header(seen, "x-caller-app").unwrap_or_default(),
-        request_id: header(seen, "x-request-id").unwrap_or_default(),
-    };
+    let values = IDENTITY_HEADERS.map(|name| header(seen, name));
     let expected = sign(
         &UpstreamSecret::from_stored(secret.to_string()),
-        &canonical(timestamp, &seen.method, &seen.path_and_query, &identity),
+        &canonical_text(
+            timestamp,
+            &seen.method,
+            &seen.path_and_query,
+            values.each_ref().map(Option::as_deref),
+        ),
     );
     header(seen, "x-caller-signature") == Some(expected)
 }
@@ -262,6 +256,18 @@ async fn calls_reach_the_route_signed_and_come_back_unchanged(engine: &str) {
         .create_user("ann@example.com", "Ann", "password-1")
         .await;
     console.create_role("Vets").await;
+    console.create_role("Éditeur").await;
+    console
+        .ok(
+            "PUT",
+            &format!(
+                "/console/api/users/{}/roles/%C3%89diteur",
+                user["objectId"].as_str().unwrap_or_default()
+            ),
+            console.key(),
+            None,
+        )
+        .await;
     console
         .ok(
             "PUT",
@@ -300,10 +306,14 @@ async fn calls_reach_the_route_signed_and_come_back_unchanged(engine: &str) {
         header(&seen, "x-caller-email").as_deref(),
         Some("ann@example.com")
     );
-    assert_eq!(
-        header(&seen, "x-caller-roles").as_deref(),
-        Some("AuthenticatedUser,Vets")
-    );
+    // a name that is not printable ASCII travels percent-encoded, and signed so
+    let mut roles: Vec<String> = header(&seen, "x-caller-roles")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    roles.sort();
+    assert_eq!(roles, ["%C3%89diteur", "AuthenticatedUser", "Vets"]);
     assert_ne!(header(&seen, "x-request-id").as_deref(), Some("forged"));
     assert_eq!(seen.headers.get_all("x-caller-id").iter().count(), 1);
     assert_eq!(header(&seen, "x-custom").as_deref(), Some("kept"));

@@ -9,6 +9,7 @@
 //!   and expanding it again for an upstream;
 //! * [`wire`]: the types the console, the admin API and the use cases share.
 
+pub mod callers;
 pub mod cells;
 pub mod decision;
 pub mod names;

@@ -71,26 +71,65 @@ impl Identity {
     /// the header is not sent).
     pub fn header_values(&self) -> [Option<String>; 5] {
         [
-            self.caller_id.clone(),
-            self.email.clone(),
-            Some(self.roles.join(",")),
-            Some(self.app.clone()),
-            Some(self.request_id.clone()),
+            self.caller_id.as_deref().map(header_safe),
+            self.email.as_deref().map(header_safe),
+            Some(
+                self.roles
+                    .iter()
+                    .map(|role| header_safe(role))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            Some(header_safe(&self.app)),
+            Some(header_safe(&self.request_id)),
         ]
     }
+}
+
+/// A value as a header carries it (and the signature covers it): UTF-8,
+/// with every byte that is not printable ASCII, and `%` and `,`,
+/// percent-encoded, so `Éditeur` travels as `%C3%89diteur` and a role's
+/// name never splits the comma-separated list.
+pub fn header_safe(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if (0x21..=0x7e).contains(&byte) && byte != b'%' && byte != b',' {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// The text that is signed: `v1`, the timestamp (unix seconds), the verb in
 /// uppercase, the path with its query as sent to the upstream, then each
 /// identity header's value (empty when absent), one per line.
 pub fn canonical(timestamp: i64, verb: &str, path_and_query: &str, identity: &Identity) -> String {
+    let values = identity.header_values();
+    canonical_text(
+        timestamp,
+        verb,
+        path_and_query,
+        values.each_ref().map(Option::as_deref),
+    )
+}
+
+/// [`canonical`] from the identity headers' values as received, in
+/// [`IDENTITY_HEADERS`] order: what an upstream checks.
+pub fn canonical_text(
+    timestamp: i64,
+    verb: &str,
+    path_and_query: &str,
+    values: [Option<&str>; 5],
+) -> String {
     let mut text = format!(
         "v1\n{timestamp}\n{}\n{path_and_query}",
         verb.to_ascii_uppercase()
     );
-    for value in identity.header_values() {
+    for value in values {
         text.push('\n');
-        text.push_str(value.as_deref().unwrap_or_default());
+        text.push_str(value.unwrap_or_default());
     }
     text
 }
@@ -119,6 +158,23 @@ fn hex_hmac(key: &[u8], message: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_values_are_header_safe() {
+        assert_eq!(header_safe("Éditeur"), "%C3%89diteur");
+        assert_eq!(header_safe("a,b c%"), "a%2Cb%20c%25");
+        assert_eq!(header_safe("alice@example.com"), "alice@example.com");
+        let identity = Identity {
+            caller_id: None,
+            email: Some("zoë@example.com".into()),
+            roles: vec!["JSUser".into(), "Sales, EU".into()],
+            app: "A".into(),
+            request_id: "R".into(),
+        };
+        let [_, email, roles, ..] = identity.header_values();
+        assert_eq!(email.as_deref(), Some("zo%C3%AB@example.com"));
+        assert_eq!(roles.as_deref(), Some("JSUser,Sales%2C%20EU"));
+    }
 
     #[test]
     fn hmac_sha256_matches_rfc_4231() {

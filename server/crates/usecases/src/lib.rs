@@ -6,6 +6,7 @@
 pub mod admins;
 pub mod apps;
 pub mod audit;
+pub mod callers;
 pub mod change;
 pub mod effective;
 pub mod error;
