@@ -134,6 +134,18 @@ pub fn canonical_text(
     text
 }
 
+/// Whether `signature` (an `X-Caller-Signature` as received) is [`sign`]'s
+/// for `text`, compared without an early exit.
+pub fn verify(secret: &UpstreamSecret, text: &str, signature: &str) -> bool {
+    let expected = sign(secret, text);
+    expected.len() == signature.len()
+        && expected
+            .bytes()
+            .zip(signature.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
 /// `v1=` and the lowercase hex HMAC-SHA256 of `text` keyed by `secret`.
 pub fn sign(secret: &UpstreamSecret, text: &str) -> String {
     format!(
@@ -158,6 +170,20 @@ fn hex_hmac(key: &[u8], message: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verify_accepts_only_the_signature() {
+        let secret = UpstreamSecret::from_stored("k".into());
+        let signature = sign(&secret, "text");
+        assert!(verify(&secret, "text", &signature));
+        assert!(!verify(&secret, "texts", &signature));
+        assert!(!verify(
+            &UpstreamSecret::from_stored("j".into()),
+            "text",
+            &signature
+        ));
+        assert!(!verify(&secret, "text", "v1=00"));
+    }
 
     #[test]
     fn header_values_are_header_safe() {

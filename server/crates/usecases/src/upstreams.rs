@@ -66,26 +66,18 @@ pub async fn create(console: &Console, actor: &Actor, new: NewService) -> Result
         new_methods_deny_anonymous: new.new_methods_deny_anonymous,
     };
     let methods = check_methods(new.methods).map_err(bad)?;
-    let secret = UpstreamSecret::generate();
     let mut change = Change::begin(console, actor).await?;
     // reads, then writes what it read: one change at a time
     change.serialize().await?;
-    let id = store::new_object_id();
-    store::services::insert_http(
-        change.conn(),
-        &console.app,
-        &store::services::NewHttpService {
-            service_id: &id,
-            name: &name,
-            description: new.description.trim(),
-            settings: &settings,
-            secret: secret.reveal(),
-        },
-        store::now_millis(),
+    let (report, secret) = insert_new(
+        &mut change,
+        console,
+        &name,
+        new.description.trim(),
+        &settings,
+        &methods,
     )
-    .await
-    .map_err(|error| taken(error, &name))?;
-    let report = write_methods(&mut change, console, &id, &name, &[], &methods, &settings).await?;
+    .await?;
     change
         .audit(Event {
             action: "service.create",
@@ -105,10 +97,37 @@ pub async fn create(console: &Console, actor: &Actor, new: NewService) -> Result
         .ok_or(Error::Internal)?;
     change.policy_changed();
     change.commit().await?;
-    Ok(Created {
-        service,
-        secret: secret.reveal().to_string(),
-    })
+    Ok(Created { service, secret })
+}
+
+/// A new HTTP service with its methods and a new secret, inside `change`;
+/// what its methods' writing did, and the secret.
+async fn insert_new(
+    change: &mut Change<'_>,
+    console: &Console,
+    name: &str,
+    description: &str,
+    settings: &UpstreamSettings,
+    methods: &[Method],
+) -> Result<(MethodsReport, String), Error> {
+    let secret = UpstreamSecret::generate();
+    let id = store::new_object_id();
+    store::services::insert_http(
+        change.conn(),
+        &console.app,
+        &store::services::NewHttpService {
+            service_id: &id,
+            name,
+            description,
+            settings,
+            secret: secret.reveal(),
+        },
+        store::now_millis(),
+    )
+    .await
+    .map_err(|error| taken(error, name))?;
+    let report = write_methods(change, console, &id, name, &[], methods, settings).await?;
+    Ok((report, secret.reveal().to_string()))
 }
 
 /// Replaces a service's methods by `next` inside `change`: removed methods
@@ -454,25 +473,16 @@ pub async fn import(
                 timeout_ms: check_timeout(request.timeout_ms).map_err(bad)?,
                 new_methods_deny_anonymous: request.new_methods_deny_anonymous.unwrap_or(false),
             };
-            let secret = UpstreamSecret::generate();
-            let id = store::new_object_id();
-            store::services::insert_http(
-                change.conn(),
-                &console.app,
-                &store::services::NewHttpService {
-                    service_id: &id,
-                    name: &name,
-                    description: &imported.title,
-                    settings: &settings,
-                    secret: secret.reveal(),
-                },
-                store::now_millis(),
+            let (report, secret) = insert_new(
+                &mut change,
+                console,
+                &name,
+                &imported.title,
+                &settings,
+                &methods,
             )
-            .await
-            .map_err(|error| taken(error, &name))?;
-            let report =
-                write_methods(&mut change, console, &id, &name, &[], &methods, &settings).await?;
-            (report, true, settings, Some(secret.reveal().to_string()))
+            .await?;
+            (report, true, settings, Some(secret))
         }
     };
     let mut answer = ImportReport {
