@@ -29,6 +29,7 @@ use leptos_router::path;
 use crate::pages::admins::AdminsPage;
 use crate::pages::application::{ApplicationPage, ApplicationsPage};
 use crate::pages::audit::AuditPage;
+use crate::pages::callers::CallersPage;
 use crate::pages::code::CodePage;
 use crate::pages::effective::EffectivePage;
 use crate::pages::invoke::InvokePage;
@@ -80,6 +81,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/new-service") view=NewServicePage/>
                     <Route path=path!("/services/:service") view=ServicePage/>
                     <Route path=path!("/services/:service/permissions") view=PermissionsPage/>
+                    <Route path=path!("/services/:service/callers") view=CallersPage/>
                     <Route path=path!("/services/:service/methods/:method") view=InvokePage/>
                     <Route path=path!("/users") view=UsersPage/>
                     <Route path=path!("/effective") view=EffectivePage/>
@@ -97,6 +99,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/new-service") view=NewServicePage/>
                     <Route path=path!("/services/:service") view=ServicePage/>
                     <Route path=path!("/services/:service/permissions") view=PermissionsPage/>
+                    <Route path=path!("/services/:service/callers") view=CallersPage/>
                     <Route path=path!("/services/:service/methods/:method") view=InvokePage/>
                     <Route path=path!("/users") view=UsersPage/>
                     <Route path=path!("/effective") view=EffectivePage/>

@@ -1,8 +1,11 @@
 //! Permission cells: the matrices, one cell, many cells, permissions as code.
 
 use crate::error::AppError;
-pub use policy::cells::{CellChange, PermissionDiff, PermissionDocument, SubjectKind, ALL_METHODS};
+pub use policy::cells::{
+    BulkEdit, CellChange, CellSet, PermissionDiff, PermissionDocument, SubjectKind, ALL_METHODS,
+};
 pub use policy::decision::Effect;
+pub use policy::impact::{Access, MethodImpact, ServiceImpact};
 pub use policy::wire::{MatrixPage, MatrixRow};
 
 /// A page of the User Permissions matrix of a service.
@@ -29,7 +32,8 @@ pub async fn role_matrix(app: String, service: String) -> Result<MatrixPage, App
     .await
 }
 
-/// Sets one cell; the runtime enforces it from the next call on.
+/// Sets one cell; the runtime enforces it from the next call on. The
+/// answer says what it changed in people.
 #[leptos::server(prefix = "/console/fn", endpoint = "set_permission")]
 pub async fn set_permission(
     app: String,
@@ -38,7 +42,7 @@ pub async fn set_permission(
     subject: String,
     method: String,
     effect: Effect,
-) -> Result<CellChange, AppError> {
+) -> Result<CellSet, AppError> {
     crate::guard::as_admin_in(app, move |console, actor| async move {
         usecases::permissions::set_cell(&console, &actor, &service, kind, &subject, &method, effect)
             .await
@@ -46,16 +50,18 @@ pub async fn set_permission(
     .await
 }
 
-/// Sets many cells of one service at once: each `(kind, subject, method)`.
+/// Sets many cells of one service at once: each `(kind, subject, method)`;
+/// a dry run only says which cells would change and whose access.
 #[leptos::server(prefix = "/console/fn", endpoint = "bulk_set_permissions", input = leptos::server_fn::codec::Json)]
 pub async fn bulk_set_permissions(
     app: String,
     service: String,
     cells: Vec<(SubjectKind, String, String)>,
     effect: Effect,
-) -> Result<Vec<CellChange>, AppError> {
+    dry_run: bool,
+) -> Result<BulkEdit, AppError> {
     crate::guard::as_admin_in(app, move |console, actor| async move {
-        usecases::permissions::bulk_set(&console, &actor, &service, &cells, effect).await
+        usecases::permissions::bulk_set(&console, &actor, &service, &cells, effect, dry_run).await
     })
     .await
 }

@@ -90,3 +90,30 @@ pub async fn service_cells(app: String, service: String) -> Result<usize, AppErr
     })
     .await
 }
+
+pub use policy::callers::{Callers, DeniedBy, DenyCount, RoleCaller, UserCaller};
+
+/// Who can call a method (or All Methods, `*`) of a service: counts, every
+/// role's answer and a page of users, judged by the runtime's snapshot.
+#[leptos::server(prefix = "/console/fn", endpoint = "who_can_call")]
+pub async fn who_can_call(
+    app: String,
+    service: String,
+    method: String,
+    decision: String,
+    search: String,
+    offset: i64,
+    limit: i64,
+) -> Result<Callers, AppError> {
+    crate::guard::as_admin_in(app, move |console, _| async move {
+        let query = usecases::callers::CallerQuery {
+            method,
+            decision,
+            search,
+            offset: usize::try_from(offset).unwrap_or(0),
+            limit: usize::try_from(limit).unwrap_or(0),
+        };
+        usecases::callers::who_can_call(&console, &service, &query).await
+    })
+    .await
+}

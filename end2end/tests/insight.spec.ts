@@ -101,6 +101,10 @@ test("import: a dry run shows the diff, apply changes the runtime, a bad documen
   await expect(diff.locator("table[data-kind=added]")).toContainText("user alice@example.com");
   await expect(diff.locator("table[data-kind=removed] tbody tr")).toHaveCount(1);
   await expect(diff.locator("table[data-kind=removed]")).toContainText("role NotAuthenticatedUser");
+  // whose access changes, per method, before anything is applied
+  const impact = page.getByTestId("import-impact");
+  await expect(impact).toContainText("`divide`: now denied to 1 user who could call it");
+  await expect(impact).toContainText("`getOrders`: callers without a user-token are now allowed");
   // a dry run changes nothing
   expect(await status(request, "/api/services/orders/getOrders")).toBe(403);
 

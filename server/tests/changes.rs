@@ -207,7 +207,7 @@ async fn a_corrupt_stored_effect_stops_the_load(engine: &str) {
     )
     .await
     .expect("repair");
-    assert_eq!(repaired.after, Effect::Deny);
+    assert_eq!(repaired.change.after, Effect::Deny);
     state.runtime.reload().await.expect("loads again");
     let exported = usecases::permissions::export(&state).await.expect("export");
     assert_eq!(

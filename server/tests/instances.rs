@@ -59,6 +59,7 @@ async fn set_anonymous(
         effect,
     )
     .await
+    .map(|set| set.change)
 }
 
 fn anonymous_add_allowed(state: &Console) -> bool {

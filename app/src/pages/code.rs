@@ -112,8 +112,20 @@ fn DiffView(diff: PermissionDiff) -> impl IntoView {
             })}
         }
     };
+    let impact = diff.impact;
     view! {
         <div class="diff-view" data-testid="diff">
+            <h3>"Whose access changes"</h3>
+            <div data-testid="import-impact">
+                {if impact.is_empty() {
+                    view! { <p class="muted">"No caller's answer changes on any method."</p> }.into_any()
+                } else {
+                    impact.into_iter().map(|service| view! {
+                        <h4><code>{service.service.clone()}</code></h4>
+                        <crate::pages::permissions::ImpactList impact=service.methods/>
+                    }).collect_view().into_any()
+                }}
+            </div>
             {rows("Added", "added", diff.added)}
             {rows("Changed", "changed", diff.changed)}
             {rows("Removed", "removed", diff.removed)}

@@ -70,6 +70,16 @@ pub fn without_app_prefix(path: &str) -> &str {
     }
 }
 
+/// How a page moves to its own address with other filters: in place (Back
+/// leaves the page rather than undoing a keystroke), without scrolling.
+pub fn in_place() -> leptos_router::NavigateOptions {
+    leptos_router::NavigateOptions {
+        replace: true,
+        scroll: false,
+        ..leptos_router::NavigateOptions::default()
+    }
+}
+
 /// Percent-encodes a query value.
 pub fn encode(value: &str) -> String {
     policy::routes::encode_segment(value)

@@ -3,6 +3,7 @@
 pub mod admins;
 pub mod application;
 pub mod audit;
+pub mod callers;
 pub mod code;
 pub mod effective;
 pub mod invoke;

@@ -23,6 +23,7 @@ mod callers;
 mod enforcement;
 mod errors;
 mod guards;
+mod impact;
 mod keys;
 mod permissions;
 mod roles;

@@ -24,14 +24,18 @@ async fn permissions_set_cell_answers_the_change(engine: &str) {
 
     let path = cell_path("calculator", "roles", "NotAuthenticatedUser", "add");
     let mut expected_events = 0;
-    for (effect, before) in [
-        ("deny", "inherit"),
-        ("deny", "deny"),
-        ("grant", "deny"),
-        ("inherit", "grant"),
-        ("inherit", "inherit"),
+    // anonymous callers lose `add` with the Deny and get it back with the
+    // Grant; no enabled user holds NotAuthenticatedUser
+    let anonymous =
+        |access: &str| json!([{"method": "add", "gained": 0, "lost": 0, "anonymous": access}]);
+    for (effect, before, impact) in [
+        ("deny", "inherit", anonymous("lost")),
+        ("deny", "deny", json!([])),
+        ("grant", "deny", anonymous("gained")),
+        ("inherit", "grant", json!([])),
+        ("inherit", "inherit", json!([])),
     ] {
-        let answer = console
+        let mut answer = console
             .ok(
                 "PUT",
                 &path,
@@ -39,6 +43,7 @@ async fn permissions_set_cell_answers_the_change(engine: &str) {
                 Some(json!({ "effect": effect })),
             )
             .await;
+        assert_eq!(take_impact(&mut answer), impact, "{before} -> {effect}");
         assert_eq!(
             answer,
             change(
@@ -55,9 +60,10 @@ async fn permissions_set_cell_answers_the_change(engine: &str) {
         }
     }
     // names are canonical in the answer, whatever the path's case
-    let answer = console
+    let mut answer = console
         .set_cell("orders", "users", "GUS@example.COM", "*", "grant")
         .await;
+    take_impact(&mut answer);
     assert_eq!(
         answer,
         change(
@@ -69,9 +75,10 @@ async fn permissions_set_cell_answers_the_change(engine: &str) {
             "grant"
         )
     );
-    let answer = console
+    let mut answer = console
         .set_cell("orders", "roles", "sales team", "deleteOrder", "deny")
         .await;
+    take_impact(&mut answer);
     assert_eq!(
         answer,
         change(
@@ -83,9 +90,10 @@ async fn permissions_set_cell_answers_the_change(engine: &str) {
             "deny"
         )
     );
-    let answer = console
+    let mut answer = console
         .set_cell("echo", "roles", "authenticateduser", "whoami", "grant")
         .await;
+    assert_eq!(take_impact(&mut answer), json!([]), "a Grant over Inherit");
     assert_eq!(
         answer,
         change(
@@ -422,10 +430,59 @@ fn import_diff(applied: bool) -> Value {
     })
 }
 
+/// A cell answer's `impact`, taken out so the rest compares as a change.
+fn take_impact(answer: &mut Value) -> Value {
+    answer
+        .as_object_mut()
+        .and_then(|fields| fields.remove("impact"))
+        .expect("an impact")
+}
+
+/// What [`import_document`] does to people: anonymous callers lose every
+/// calculator method (the Grant on `divide` goes, All Methods is denied);
+/// alice gains every orders method but `getOrders`, still denied to her.
+async fn assert_import_impact(console: &Console, diff: &Value) {
+    let services = console
+        .ok("GET", "/console/api/services", console.key(), None)
+        .await;
+    let methods = |name: &str| -> Vec<String> {
+        let mut all: Vec<String> = services
+            .as_array()
+            .and_then(|all| all.iter().find(|s| s["name"] == name))
+            .and_then(|s| s["methods"].as_array())
+            .expect("methods")
+            .iter()
+            .map(|m| m["name"].as_str().unwrap_or_default().to_string())
+            .collect();
+        all.sort();
+        all
+    };
+    let calculator: Vec<Value> = methods("calculator")
+        .iter()
+        .map(|m| json!({"method": m, "gained": 0, "lost": 0, "anonymous": "lost"}))
+        .collect();
+    let orders: Vec<Value> = methods("orders")
+        .iter()
+        .filter(|m| *m != "getOrders")
+        .map(|m| json!({"method": m, "gained": 1, "lost": 0}))
+        .collect();
+    assert_eq!(
+        diff["impact"],
+        json!([
+            {"service": "calculator", "methods": calculator},
+            {"service": "orders", "methods": orders},
+        ])
+    );
+}
+
 #[track_caller]
 fn assert_diff(actual: &Value, expected: &Value) {
     let keys: Vec<&String> = actual.as_object().expect("a diff").keys().collect();
-    assert_eq!(keys.len(), 4, "added, changed, removed, applied: {actual}");
+    assert_eq!(
+        keys.len(),
+        5,
+        "added, changed, removed, applied, impact: {actual}"
+    );
     for list in ["added", "changed", "removed"] {
         assert_eq!(
             sorted(&actual[list]),
@@ -457,6 +514,7 @@ async fn permissions_import_dry_run_changes_nothing(engine: &str) {
             )
             .await;
         assert_diff(&diff, &import_diff(false));
+        assert_import_impact(&console, &diff).await;
     }
     assert_eq!(console.permissions().await, before);
     assert_eq!(console.audit("").await, audit_before);
@@ -525,6 +583,7 @@ async fn permissions_import_replaces_the_whole_set(engine: &str) {
         )
         .await;
     assert_diff(&diff, &import_diff(true));
+    assert_import_impact(&console, &diff).await;
     let expected = json!({"services": {
         "calculator": {"users": {}, "roles": {"NotAuthenticatedUser": {"*": "deny"}}},
         "echo": {"users": {}, "roles": {}},

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
-use super::{current_effect, scope_label, BulkPlan, Confirmed};
+use super::{current_effect, propose_bulk, scope_label, BulkPlan, Confirmed, Notice};
 use crate::pages::widgets::{effect_name, next_effect, EffectIcon};
 use crate::permissions::{set_permission, Effect, MatrixRow, SubjectKind, ALL_METHODS};
 
@@ -49,6 +49,7 @@ pub(crate) fn Matrix(
     confirmed: Confirmed,
     generation: RwSignal<u32>,
     bulk: RwSignal<Option<BulkPlan>>,
+    notice: RwSignal<Option<Notice>>,
     report: Callback<String>,
 ) -> impl IntoView {
     let heading = match kind {
@@ -75,12 +76,17 @@ pub(crate) fn Matrix(
             })
         });
         let count = cells.len();
-        bulk.set(Some(BulkPlan {
-            what: format!("{} for all {count} listed {plural}", scope_label(&scope)),
-            cells,
-            effect,
-            changes,
-        }));
+        propose_bulk(
+            bulk,
+            service.get_untracked(),
+            BulkPlan {
+                what: format!("{} for all {count} listed {plural}", scope_label(&scope)),
+                cells,
+                effect,
+                changes,
+                impact: None,
+            },
+        );
     };
     let propose_row = move |subject: String, effect: Effect| {
         let scopes = all_scopes.get_untracked();
@@ -101,12 +107,17 @@ pub(crate) fn Matrix(
                 (cells, changes)
             })
         });
-        bulk.set(Some(BulkPlan {
-            what: format!("every scope of {subject} (All Methods and each method)"),
-            cells,
-            effect,
-            changes,
-        }));
+        propose_bulk(
+            bulk,
+            service.get_untracked(),
+            BulkPlan {
+                what: format!("every scope of {subject} (All Methods and each method)"),
+                cells,
+                effect,
+                changes,
+                impact: None,
+            },
+        );
     };
     view! {
         <div class="matrix-wrap">
@@ -162,7 +173,7 @@ pub(crate) fn Matrix(
                                             .iter()
                                             .map(|scope| view! {
                                                 <td>
-                                                    <Cell service=service.clone() kind subject=subject.clone() scope=scope.clone() cells confirmed report/>
+                                                    <Cell service=service.clone() kind subject=subject.clone() scope=scope.clone() cells confirmed notice report/>
                                                 </td>
                                             })
                                             .collect_view()}
@@ -186,6 +197,7 @@ fn Cell(
     scope: String,
     cells: RwSignal<BTreeMap<String, Effect>>,
     confirmed: Confirmed,
+    notice: RwSignal<Option<Notice>>,
     report: Callback<String>,
 ) -> impl IntoView {
     let effect = {
@@ -269,11 +281,29 @@ fn Cell(
                     )
                     .await
                     {
-                        Ok(change) => {
+                        Ok(set) => {
+                            let change = set.change;
                             last_saved = change.after;
                             confirmed.update(|saved| {
                                 saved.insert((kind, subject.clone(), scope.clone()), change.after);
                             });
+                            if change.before != change.after {
+                                notice.set(Some(Notice {
+                                    title: format!(
+                                        "{subject}, {}: {} → {}.",
+                                        scope_label(&scope),
+                                        effect_name(change.before),
+                                        effect_name(change.after)
+                                    ),
+                                    impact: set.impact,
+                                    undo: Some((
+                                        kind,
+                                        subject.clone(),
+                                        scope.clone(),
+                                        change.before,
+                                    )),
+                                }));
+                            }
                             if effect.get_untracked() == wanted {
                                 break;
                             }

@@ -6,18 +6,20 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
-use leptos_router::NavigateOptions;
 
 use crate::pages::links::{encode, permissions_url};
 use crate::pages::widgets::{effect_name, ErrorNotice, Loading, Pager};
 use crate::permissions::Effect;
 use crate::permissions::{
-    bulk_set_permissions, role_matrix, user_matrix, MatrixRow, SubjectKind, ALL_METHODS,
+    bulk_set_permissions, role_matrix, set_permission, user_matrix, MatrixRow, MethodImpact,
+    SubjectKind, ALL_METHODS,
 };
 use crate::services::list_services;
 
+mod impact;
 mod matrix;
 
+pub(crate) use impact::ImpactList;
 use matrix::Matrix;
 
 /// Users per page of the matrix.
@@ -34,6 +36,39 @@ pub(crate) struct BulkPlan {
     pub(crate) cells: Vec<(SubjectKind, String, String)>,
     pub(crate) effect: Effect,
     pub(crate) changes: usize,
+    /// Whose access it would change (a dry run): `None` while asking.
+    pub(crate) impact: Option<Result<Vec<MethodImpact>, String>>,
+}
+
+/// What the last change did to people, with the Undo of a single cell.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Notice {
+    pub(crate) title: String,
+    pub(crate) impact: Vec<MethodImpact>,
+    /// The cell and the state that undoes the change.
+    pub(crate) undo: Option<(SubjectKind, String, String, Effect)>,
+}
+
+/// Proposes a bulk edit and asks the server (a dry run) whose access it
+/// would change; the answer fills the plan if it is still the one shown.
+pub(crate) fn propose_bulk(bulk: RwSignal<Option<BulkPlan>>, service: String, plan: BulkPlan) {
+    let (cells, effect) = (plan.cells.clone(), plan.effect);
+    bulk.set(Some(plan));
+    let app = crate::pages::links::current_app().arg();
+    leptos::task::spawn_local(async move {
+        let result = bulk_set_permissions(app, service, cells.clone(), effect, true)
+            .await
+            .map(|edit| edit.impact)
+            .map_err(|error| error.to_string());
+        bulk.update(|shown| {
+            if let Some(shown) = shown
+                .as_mut()
+                .filter(|p| p.cells == cells && p.effect == effect)
+            {
+                shown.impact = Some(result);
+            }
+        });
+    });
 }
 
 /// The state a cell shows: saved here, else loaded, else Inherit.
@@ -84,14 +119,7 @@ pub fn PermissionsPage() -> impl IntoView {
     let go = Callback::new(
         move |(method, columns, search, offset): (String, bool, String, i64)| {
             let url = permissions_url(&service.get_untracked(), &method, columns, &search, offset);
-            navigate(
-                &url,
-                NavigateOptions {
-                    replace: true,
-                    scroll: false,
-                    ..NavigateOptions::default()
-                },
-            );
+            navigate(&url, crate::pages::links::in_place());
         },
     );
 
@@ -116,6 +144,7 @@ pub fn PermissionsPage() -> impl IntoView {
     let confirmed: Confirmed = RwSignal::new(BTreeMap::new());
     let generation = RwSignal::new(0_u32);
     let bulk = RwSignal::new(None::<BulkPlan>);
+    let notice = RwSignal::new(None::<Notice>);
     let problem = RwSignal::new(None::<String>);
     let report = Callback::new(move |message: String| problem.set(Some(message)));
 
@@ -162,8 +191,39 @@ pub fn PermissionsPage() -> impl IntoView {
             plan,
             confirmed,
             generation,
+            notice,
             report,
         );
+    };
+    let undo = move |_| {
+        let Some((kind, subject, scope, back)) = notice.get_untracked().and_then(|n| n.undo) else {
+            return;
+        };
+        notice.set(None);
+        let (app, service) = (bulk_app.get_value(), service.get_untracked());
+        leptos::task::spawn_local(async move {
+            match set_permission(app, service, kind, subject.clone(), scope.clone(), back).await {
+                Ok(set) => {
+                    confirmed.update(|saved| {
+                        saved.insert((kind, subject.clone(), scope.clone()), set.change.after);
+                    });
+                    generation.update(|g| *g += 1);
+                    notice.set(Some(Notice {
+                        title: format!(
+                            "Undone: {subject}, {} is {} again.",
+                            scope_label(&scope),
+                            effect_name(set.change.after)
+                        ),
+                        impact: set.impact,
+                        undo: None,
+                    }));
+                }
+                Err(error) => report.run(format!(
+                    "{subject}, {}: the undo was not saved ({error}); the cell is unchanged.",
+                    scope_label(&scope)
+                )),
+            }
+        });
     };
 
     let method_selector = move || {
@@ -222,6 +282,7 @@ pub fn PermissionsPage() -> impl IntoView {
                                 "All methods as columns"
                             </button>
                         </div>
+                        <a class="button-link" href=move || crate::pages::callers::callers_url(&service.get(), &method.get(), "", "", 0)>"Who can call"</a>
                         {(!known).then(|| view! {
                             <p class="error" role="alert">{format!("`{selected}` is not a method of this service; showing nothing for it.")}</p>
                         })}
@@ -253,6 +314,19 @@ pub fn PermissionsPage() -> impl IntoView {
             </div>
         })}
 
+        {move || notice.get().map(|shown| view! {
+            <div class="card notice" role="status" data-testid="impact-notice">
+                <p class="notice-title">{shown.title.clone()}</p>
+                <ImpactList impact=shown.impact.clone()/>
+                <div class="row-form">
+                    {shown.undo.is_some().then(|| view! {
+                        <button type="button" class="primary" on:click=undo>"Undo"</button>
+                    })}
+                    <button type="button" class="link-button" on:click=move |_| notice.set(None)>"Dismiss"</button>
+                </div>
+            </div>
+        })}
+
         {move || bulk.get().map(|plan| view! {
             <div class="card confirm-box" role="alertdialog" aria-labelledby="bulk-title" aria-describedby="bulk-text">
                 <h2 id="bulk-title">"Confirm a bulk edit"</h2>
@@ -265,6 +339,13 @@ pub fn PermissionsPage() -> impl IntoView {
                         plan.cells.len()
                     )}
                 </p>
+                <div data-testid="bulk-impact">
+                    {match plan.impact.clone() {
+                        None => view! { <p class="muted">"Checking whose access would change…"</p> }.into_any(),
+                        Some(Ok(impact)) => view! { <ImpactList impact/> }.into_any(),
+                        Some(Err(error)) => view! { <p class="error">{format!("Whose access would change is unknown: {error}")}</p> }.into_any(),
+                    }}
+                </div>
                 <div class="row-form">
                     <button type="button" class="primary" disabled=plan.changes == 0 on:click=apply_bulk>
                         {format!("Change {} cell{}", plan.changes, if plan.changes == 1 { "" } else { "s" })}
@@ -301,7 +382,7 @@ pub fn PermissionsPage() -> impl IntoView {
                             return view! { <p class="empty">{message}</p> }.into_any();
                         }
                         view! {
-                            <Matrix kind=SubjectKind::Users service rows=page.rows scopes all_scopes confirmed generation bulk report/>
+                            <Matrix kind=SubjectKind::Users service rows=page.rows scopes all_scopes confirmed generation bulk notice report/>
                             <Pager
                                 offset
                                 limit=Signal::derive(|| PAGE_SIZE)
@@ -326,7 +407,7 @@ pub fn PermissionsPage() -> impl IntoView {
                 {move || {
                     let _methods_loaded = services.get()?;
                     roles.get().map(|result| match result {
-                        Ok(page) => view! { <Matrix kind=SubjectKind::Roles service rows=page.rows scopes all_scopes confirmed generation bulk report/> }.into_any(),
+                        Ok(page) => view! { <Matrix kind=SubjectKind::Roles service rows=page.rows scopes all_scopes confirmed generation bulk notice report/> }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     })
                 }}
@@ -342,11 +423,23 @@ fn spawn_bulk(
     plan: BulkPlan,
     confirmed: Confirmed,
     generation: RwSignal<u32>,
+    notice: RwSignal<Option<Notice>>,
     report: Callback<String>,
 ) {
     leptos::task::spawn_local(async move {
-        match bulk_set_permissions(app, service, plan.cells.clone(), plan.effect).await {
-            Ok(_) => {
+        match bulk_set_permissions(app, service, plan.cells.clone(), plan.effect, false).await {
+            Ok(edit) => {
+                notice.set(Some(Notice {
+                    title: format!(
+                        "{} set to {}: {} cell{} changed.",
+                        plan.what,
+                        effect_name(plan.effect),
+                        edit.changes.len(),
+                        if edit.changes.len() == 1 { "" } else { "s" }
+                    ),
+                    impact: edit.impact,
+                    undo: None,
+                }));
                 confirmed.update(|saved| {
                     for cell in plan.cells {
                         saved.insert(cell, plan.effect);

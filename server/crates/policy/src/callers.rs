@@ -25,6 +25,14 @@ impl Verdict {
         matches!(self, Verdict::Allowed { .. })
     }
 
+    /// The cell that denies, if any.
+    pub fn denied_by(&self) -> Option<DeniedBy> {
+        match self {
+            Verdict::Allowed { .. } => None,
+            Verdict::Denied { subject, scope } => Some(DeniedBy::of(subject, scope)),
+        }
+    }
+
     /// The reason in words, as the runtime's 403 gives it.
     pub fn reason(&self) -> String {
         match self {
@@ -61,11 +69,15 @@ pub fn verdict(service: &ServicePolicy, subjects: &[Subject], asked: Asked<'_>) 
 
 /// `GET .../callers`: a role's row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RoleCaller {
     pub name: String,
     /// `allow` or `deny`.
     pub decision: String,
     pub reason: String,
+    /// The deciding cell of a deny (the role's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denied_by: Option<DeniedBy>,
 }
 
 /// A user's row.

@@ -6,7 +6,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::decision::{Decision, Effect, Scope, Subject};
+use crate::decision::{Assignments, Decision, Effect, Scope, ServicePolicy, Subject};
+use crate::impact::{MethodImpact, ServiceImpact};
 
 /// The scope key of All Methods in paths, documents and storage.
 pub const ALL_METHODS: &str = "*";
@@ -203,6 +204,32 @@ impl Decision {
     }
 }
 
+impl Assignments {
+    /// Sets one scope (`*` is All Methods); a method's Inherit is the
+    /// absence of its entry, as loaded.
+    pub fn set(&mut self, method: &str, effect: Effect) {
+        if method == ALL_METHODS {
+            self.all_methods = effect;
+        } else if effect == Effect::Inherit {
+            self.methods.remove(method);
+        } else {
+            self.methods.insert(method.to_string(), effect);
+        }
+    }
+}
+
+impl ServicePolicy {
+    /// Sets one cell; a subject left with nothing assigned is dropped, so
+    /// equal policies compare equal however they were built.
+    pub fn set(&mut self, subject: &Subject, method: &str, effect: Effect) {
+        let assignments = self.assignments.entry(subject.clone()).or_default();
+        assignments.set(method, effect);
+        if assignments == &Assignments::default() {
+            self.assignments.remove(subject);
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EffectBody {
@@ -220,6 +247,25 @@ pub struct CellChange {
     pub after: Effect,
 }
 
+/// One cell set (`PUT .../permissions/...`), and what it did to who may
+/// call what: the console's notice, with the Undo that sets `before`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CellSet {
+    #[serde(flatten)]
+    pub change: CellChange,
+    pub impact: Vec<MethodImpact>,
+}
+
+/// A bulk edit of one service's cells, or its dry run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkEdit {
+    /// The cells that change (or would).
+    pub changes: Vec<CellChange>,
+    pub impact: Vec<MethodImpact>,
+    /// False for a dry run.
+    pub applied: bool,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PermissionDiff {
     pub added: Vec<CellChange>,
@@ -227,6 +273,9 @@ pub struct PermissionDiff {
     pub removed: Vec<CellChange>,
     /// False for a dry run.
     pub applied: bool,
+    /// Per service and method, how many users gain or lose access.
+    #[serde(default)]
+    pub impact: Vec<ServiceImpact>,
 }
 
 /// A cell's address in a document: service, kind, subject, method.

@@ -4,6 +4,7 @@
 //!
 //! * [`decision`]: the rule (DESIGN section 2) and its snapshot types;
 //! * [`cells`]: permission cells, permission documents and their diff;
+//! * [`impact`]: what a change of cells does to who may call what;
 //! * [`names`]: the rules for emails, role names, passwords, system roles;
 //! * [`routes`]: method routes (`/orders/{orderId}`): matching a call's path
 //!   and expanding it again for an upstream;
@@ -12,6 +13,7 @@
 pub mod callers;
 pub mod cells;
 pub mod decision;
+pub mod impact;
 pub mod names;
 pub mod routes;
 pub mod upstream;

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use policy::cells::{SubjectKind, ALL_METHODS};
-use policy::decision::{caller_subjects, Assignments, Effect, Policy, ServicePolicy, Subject};
+use policy::cells::SubjectKind;
+use policy::decision::{caller_subjects, Effect, Policy, ServicePolicy, Subject};
+use policy::impact::{service_impact, MethodImpact};
 use policy::routes::Route;
 use policy::wire::Verb;
 use store::apps::StoredSettings;
@@ -118,17 +119,47 @@ impl Snapshot {
     ) -> Option<Snapshot> {
         let service_policy = self.policy.services.get(service)?;
         let mut changed = ServicePolicy::clone(service_policy);
-        let assignments = changed.assignments.entry(subject.clone()).or_default();
-        set_assignment(assignments, method.to_string(), effect);
-        if assignments == &Assignments::default() {
-            changed.assignments.remove(subject);
-        }
+        changed.set(subject, method, effect);
         let mut services = self.policy.services.clone();
         services.insert(service.to_string(), Arc::new(changed));
         Some(Snapshot {
             policy: Policy { services },
             ..self.clone()
         })
+    }
+}
+
+/// One cell of a change, as [`Snapshot::impact`] weighs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellEdit {
+    pub subject: Subject,
+    /// A method name or `*`.
+    pub method: String,
+    pub before: Effect,
+    pub after: Effect,
+}
+
+impl Snapshot {
+    /// What these edits of one service do to its enabled users and to
+    /// anonymous callers, per method; empty for an unknown service.
+    pub fn impact(&self, service: &str, edits: &[CellEdit]) -> Vec<MethodImpact> {
+        let Some(current) = self.policy.services.get(service) else {
+            return Vec::new();
+        };
+        let mut before = ServicePolicy::clone(current);
+        let mut after = ServicePolicy::clone(current);
+        for edit in edits {
+            before.set(&edit.subject, &edit.method, edit.before);
+            after.set(&edit.subject, &edit.method, edit.after);
+        }
+        service_impact(
+            &before,
+            &after,
+            self.users
+                .values()
+                .filter(|user| user.enabled)
+                .map(|user| &*user.subjects),
+        )
     }
 }
 
@@ -157,17 +188,6 @@ pub fn subject_of(kind: SubjectKind, name: &str) -> Subject {
     }
 }
 
-fn set_assignment(assignments: &mut Assignments, method: String, effect: Effect) {
-    if method == ALL_METHODS {
-        assignments.all_methods = effect;
-    } else if effect == Effect::Inherit {
-        // as loaded: Inherit is the absence of a cell
-        assignments.methods.remove(&method);
-    } else {
-        assignments.methods.insert(method, effect);
-    }
-}
-
 /// Reads everything the decision needs about one application from the
 /// database, as of its policy count `version` (read before this). A stored
 /// effect that is neither Grant nor Deny is an error, never Inherit.
@@ -185,13 +205,13 @@ pub async fn load(pool: &Pool, app: &str, version: i64) -> Result<Option<Snapsho
         }
     }
     for cell in store::permissions::all(&mut conn, app).await? {
-        let assignments = services
+        services
             .entry(cell.service)
             .or_default()
             .assignments
             .entry(subject_of(cell.kind, &cell.subject))
-            .or_default();
-        set_assignment(assignments, cell.method, cell.effect);
+            .or_default()
+            .set(&cell.method, cell.effect);
     }
     let upstreams = load_upstreams(&mut conn, app).await?;
     drop(conn);

@@ -84,6 +84,7 @@ pub async fn who_can_call(
             RoleCaller {
                 decision: decision_word(&judged).to_string(),
                 reason: judged.reason(),
+                denied_by: judged.denied_by(),
                 name,
             }
         })

@@ -4,12 +4,14 @@
 use std::collections::{BTreeMap, HashMap};
 
 use policy::cells::{
-    diff, flatten, CellAddress, CellChange, PermissionDiff, PermissionDocument, SubjectKind,
-    ALL_METHODS,
+    diff, flatten, BulkEdit, CellAddress, CellChange, CellSet, PermissionDiff, PermissionDocument,
+    SubjectKind, ALL_METHODS,
 };
 use policy::decision::Effect;
+use policy::impact::ServiceImpact;
 use policy::names::{normalize_email, role_key};
 use policy::wire::{MatrixPage, MatrixRow};
+use runtime::snapshot::{subject_of, CellEdit, Snapshot};
 use runtime::ChangedCell;
 use serde_json::json;
 use store::permissions::CellIds;
@@ -145,8 +147,27 @@ async fn resolve_one(
     })
 }
 
-/// Sets one cell and returns what changed; the runtime enforces it from
-/// the next call on.
+/// What these cell changes do to who may call what, judged on the
+/// snapshot as it was before them.
+fn impact_of(
+    snapshot: &Snapshot,
+    service: &str,
+    changes: &[CellChange],
+) -> Vec<policy::impact::MethodImpact> {
+    let edits: Vec<CellEdit> = changes
+        .iter()
+        .map(|change| CellEdit {
+            subject: subject_of(change.kind, &change.subject),
+            method: change.method.clone(),
+            before: change.before,
+            after: change.after,
+        })
+        .collect();
+    snapshot.impact(service, &edits)
+}
+
+/// Sets one cell and returns what changed, with its impact on who may call
+/// what; the runtime enforces it from the next call on.
 pub async fn set_cell(
     console: &Console,
     actor: &Actor,
@@ -155,7 +176,8 @@ pub async fn set_cell(
     subject: &str,
     method: &str,
     effect: Effect,
-) -> Result<CellChange, Error> {
+) -> Result<CellSet, Error> {
+    let snapshot = console.app_snapshot()?;
     let mut change = Change::begin(console, actor).await?;
     change.serialize().await?;
     let resolved = resolve_one(change.conn(), &console.app, service, kind, subject, method).await?;
@@ -175,7 +197,10 @@ pub async fn set_cell(
         after: effect,
     };
     if before == effect && unreadable.is_none() {
-        return Ok(cell_change);
+        return Ok(CellSet {
+            change: cell_change,
+            impact: Vec::new(),
+        });
     }
     store::permissions::write(
         change.conn(),
@@ -206,7 +231,30 @@ pub async fn set_cell(
         method: method.to_string(),
     });
     change.commit().await?;
-    Ok(cell_change)
+    let impact = impact_of(&snapshot, service, std::slice::from_ref(&cell_change));
+    Ok(CellSet {
+        change: cell_change,
+        impact,
+    })
+}
+
+/// What a document's diff does to who may call what, service by service.
+fn document_impact(snapshot: &Snapshot, diff: &PermissionDiff) -> Vec<ServiceImpact> {
+    let mut by_service: BTreeMap<&str, Vec<CellChange>> = BTreeMap::new();
+    for change in diff.added.iter().chain(&diff.changed).chain(&diff.removed) {
+        by_service
+            .entry(change.service.as_str())
+            .or_default()
+            .push(change.clone());
+    }
+    by_service
+        .into_iter()
+        .map(|(service, changes)| ServiceImpact {
+            service: service.to_string(),
+            methods: impact_of(snapshot, service, &changes),
+        })
+        .filter(|impact| !impact.methods.is_empty())
+        .collect()
 }
 
 /// Ids of everything a document may name, loaded at once; errors say what
@@ -320,32 +368,40 @@ impl Names {
 }
 
 /// Sets many cells of one service to one effect, in one change and one
-/// audit event; returns the cells that changed.
+/// audit event; returns the cells that changed and their impact. With
+/// `dry_run`, only says what would change.
 pub async fn bulk_set(
     console: &Console,
     actor: &Actor,
     service: &str,
     cells: &[(SubjectKind, String, String)],
     effect: Effect,
-) -> Result<Vec<CellChange>, Error> {
+    dry_run: bool,
+) -> Result<BulkEdit, Error> {
     if cells.len() > MAX_BULK_CELLS {
         return Err(Error::BadInput(
             "a bulk edit changes at most 10,000 cells".to_string(),
         ));
     }
+    let snapshot = console.app_snapshot()?;
     let mut change = Change::begin(console, actor).await?;
     change.serialize().await?;
     let names = Names::load(change.conn(), &console.app).await?;
     let now = store::now_millis();
-    let mut changes = Vec::new();
+    let mut changes: Vec<CellChange> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (kind, subject, method) in cells {
         let resolved = names
             .resolve(service, *kind, subject, method)
             .map_err(Error::NotFound)?;
         let before = store::permissions::read(change.conn(), *kind, &resolved.ids, method).await?;
-        if before != effect {
-            store::permissions::write(change.conn(), *kind, &resolved.ids, method, effect, now)
-                .await?;
+        // a cell named twice changes once (a dry run reads the old state twice)
+        let first = seen.insert((*kind, resolved.subject.clone(), method.clone()));
+        if before != effect && first {
+            if !dry_run {
+                store::permissions::write(change.conn(), *kind, &resolved.ids, method, effect, now)
+                    .await?;
+            }
             changes.push(CellChange {
                 service: service.to_string(),
                 kind: *kind,
@@ -356,8 +412,13 @@ pub async fn bulk_set(
             });
         }
     }
-    if changes.is_empty() {
-        return Ok(changes);
+    let impact = impact_of(&snapshot, service, &changes);
+    if changes.is_empty() || dry_run {
+        return Ok(BulkEdit {
+            changes,
+            impact,
+            applied: false,
+        });
     }
     change
         .audit(Event {
@@ -370,7 +431,11 @@ pub async fn bulk_set(
         .await?;
     change.policy_changed();
     change.commit().await?;
-    Ok(changes)
+    Ok(BulkEdit {
+        changes,
+        impact,
+        applied: true,
+    })
 }
 
 /// Replaces the whole set with `wanted`, in one change and one audit
@@ -419,6 +484,8 @@ pub async fn replace_all(
     }
     let current = store::permissions::export(change.conn(), &console.app).await?;
     let mut result = diff(&current, &canonical);
+    let snapshot = console.app_snapshot()?;
+    result.impact = document_impact(&snapshot, &result);
     if dry_run {
         return Ok(result);
     }
