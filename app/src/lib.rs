@@ -41,6 +41,7 @@ use crate::pages::permissions::PermissionsPage;
 use crate::pages::roles::RolesPage;
 use crate::pages::services::{ServicePage, ServicesPage};
 use crate::pages::sign_in::SignInPage;
+use crate::pages::tests::TestsPage;
 use crate::pages::users::UsersPage;
 
 /// The HTML document around the app, rendered on the server.
@@ -87,6 +88,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/effective") view=EffectivePage/>
                     <Route path=path!("/audit") view=AuditPage/>
                     <Route path=path!("/permissions-as-code") view=CodePage/>
+                    <Route path=path!("/tests") view=TestsPage/>
                     <Route path=path!("/roles") view=RolesPage/>
                     <Route path=path!("/application") view=ApplicationPage/>
                 </ParentRoute>
@@ -105,6 +107,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/effective") view=EffectivePage/>
                     <Route path=path!("/audit") view=AuditPage/>
                     <Route path=path!("/permissions-as-code") view=CodePage/>
+                    <Route path=path!("/tests") view=TestsPage/>
                     <Route path=path!("/roles") view=RolesPage/>
                     <Route path=path!("/keys") view=KeysPage/>
                     <Route path=path!("/admins") view=AdminsPage/>

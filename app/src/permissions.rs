@@ -73,6 +73,7 @@ pub async fn import_permissions(
     app: String,
     document: String,
     dry_run: bool,
+    force: bool,
 ) -> Result<PermissionDiff, AppError> {
     crate::guard::as_admin_in(app, move |console, actor| async move {
         let parsed: PermissionDocument = serde_json::from_str(&document).map_err(|error| {
@@ -80,7 +81,63 @@ pub async fn import_permissions(
                 "not a permission document, nothing was changed: {error}"
             ))
         })?;
-        usecases::permissions::replace_all(&console, &actor, &parsed, dry_run).await
+        usecases::permissions::replace_all(&console, &actor, &parsed, dry_run, force).await
+    })
+    .await
+}
+
+pub use policy::suites::{As, Failure, Suite, TestReport, WhatIf};
+pub use policy::wire::EffectiveView;
+
+/// Runs a suite's text (YAML or JSON) against the live permissions; empty
+/// text runs every saved suite.
+#[leptos::server(prefix = "/console/fn", endpoint = "run_permission_tests", input = leptos::server_fn::codec::Json)]
+pub async fn run_permission_tests(app: String, text: String) -> Result<TestReport, AppError> {
+    crate::guard::as_admin_in(app, move |console, _| async move {
+        let tests = if text.trim().is_empty() {
+            None
+        } else {
+            Some(usecases::suites::parse(&text)?.tests)
+        };
+        usecases::permissions::test(&console, tests, None).await
+    })
+    .await
+}
+
+/// The saved suites of the application.
+#[leptos::server(prefix = "/console/fn", endpoint = "list_suites")]
+pub async fn list_suites(app: String) -> Result<Vec<Suite>, AppError> {
+    crate::guard::as_admin_in(app, move |console, _| async move {
+        usecases::suites::list(&console).await
+    })
+    .await
+}
+
+/// Saves a suite's text (YAML or JSON) under `name`.
+#[leptos::server(prefix = "/console/fn", endpoint = "save_suite", input = leptos::server_fn::codec::Json)]
+pub async fn save_suite(app: String, name: String, text: String) -> Result<Suite, AppError> {
+    crate::guard::as_admin_in(app, move |console, actor| async move {
+        let suite = usecases::suites::parse(&text)?;
+        usecases::suites::save(&console, &actor, &name, suite).await
+    })
+    .await
+}
+
+/// Deletes a saved suite.
+#[leptos::server(prefix = "/console/fn", endpoint = "delete_suite")]
+pub async fn delete_suite(app: String, name: String) -> Result<(), AppError> {
+    crate::guard::as_admin_in(app, move |console, actor| async move {
+        usecases::suites::delete(&console, &actor, &name).await
+    })
+    .await
+}
+
+/// "What if": one caller (roles, with or without a user, and a key role)
+/// on every method, without calling anything.
+#[leptos::server(prefix = "/console/fn", endpoint = "what_if_view", input = leptos::server_fn::codec::Json)]
+pub async fn what_if_view(app: String, question: WhatIf) -> Result<EffectiveView, AppError> {
+    crate::guard::as_admin_in(app, move |console, _| async move {
+        usecases::suites::what_if(&console, &question).await
     })
     .await
 }

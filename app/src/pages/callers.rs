@@ -41,7 +41,7 @@ pub fn callers_url(
 
 /// The Permissions view showing a deciding cell: its scope, and for a
 /// user their row; a role's row is in Roles Permissions.
-fn cell_url(service: &str, by: &DeniedBy) -> String {
+pub(crate) fn cell_url(service: &str, by: &DeniedBy) -> String {
     if by.kind == "user" {
         permissions_url(service, &by.scope, false, &by.name, 0)
     } else {

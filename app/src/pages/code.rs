@@ -19,11 +19,11 @@ pub fn CodePage() -> impl IntoView {
 
     // the application, taken once: the task runs outside this page's owner
     let app = StoredValue::new(crate::pages::links::current_app().arg());
-    let run = move |dry_run: bool| {
+    let run = move |dry_run: bool, force: bool| {
         let text = document.get_untracked();
         busy.set(true);
         spawn_local(async move {
-            let result = import_permissions(app.get_value(), text, dry_run).await;
+            let result = import_permissions(app.get_value(), text, dry_run, force).await;
             if dry_run {
                 checked.set(Some(result));
                 applied.set(None);
@@ -59,18 +59,38 @@ pub fn CodePage() -> impl IntoView {
                     on:input=move |ev| { document.set(event_target_value(&ev)); checked.set(None); applied.set(None); }></textarea>
             </label>
             <div class="row-form">
-                <button type="button" class="primary" disabled=move || busy.get() || document.get().trim().is_empty() on:click=move |_| run(true)>"Dry run"</button>
+                <button type="button" class="primary" disabled=move || busy.get() || document.get().trim().is_empty() on:click=move |_| run(true, false)>"Dry run"</button>
             </div>
             {move || checked.get().map(|result| match result {
                 Ok(diff) => {
                     let count = diff.added.len() + diff.changed.len() + diff.removed.len();
+                    let broken = diff.tests.as_ref().map_or(0, |report| report.failed.len());
+                    let tests = diff.tests.clone();
                     view! {
+                        {tests.map(|report| view! {
+                            <div data-testid="import-tests">
+                                {if report.failed.is_empty() {
+                                    view! { <p class="ok">{format!("All {} saved permission tests pass with this document.", report.passed)}</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <p class="error" role="alert">{format!("This document breaks {} saved permission test{} ({} pass):", report.failed.len(), if report.failed.len() == 1 { "" } else { "s" }, report.passed)}</p>
+                                        <crate::pages::tests::FailureList failures=report.failed/>
+                                    }.into_any()
+                                }}
+                            </div>
+                        })}
                         <DiffView diff/>
                         {if count == 0 {
                             view! { <p class="muted">"Nothing to apply: the document matches the current set."</p> }.into_any()
+                        } else if broken > 0 {
+                            view! {
+                                <button type="button" class="danger" disabled=move || busy.get() on:click=move |_| run(false, true)>
+                                    {format!("Apply {count} change{} anyway, breaking {broken} test{}", if count == 1 { "" } else { "s" }, if broken == 1 { "" } else { "s" })}
+                                </button>
+                            }.into_any()
                         } else {
                             view! {
-                                <button type="button" class="danger" disabled=move || busy.get() on:click=move |_| run(false)>
+                                <button type="button" class="danger" disabled=move || busy.get() on:click=move |_| run(false, false)>
                                     {format!("Apply {count} change{}", if count == 1 { "" } else { "s" })}
                                 </button>
                             }.into_any()

@@ -5,11 +5,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::effective::effective_permissions;
+use crate::effective::{effective_permissions, EffectiveRow};
 use crate::pages::invoke::invoke_url;
 use crate::pages::links::{encode, permissions_url};
 use crate::pages::widgets::{ErrorNotice, Loading};
 use crate::permissions::SubjectKind;
+use crate::permissions::{what_if_view, As, EffectiveView, WhatIf};
+use crate::roles::list_roles;
 use crate::users::list_users;
 
 #[component]
@@ -101,10 +103,110 @@ pub fn EffectivePage() -> impl IntoView {
                     view! {
                         <h2 data-testid="effective-heading">{heading}</h2>
                         <p class="muted">"Subjects: " {found.subjects.join(", ")}</p>
+                        {effective_table(found.rows, who)}
+                    }.into_any()
+                }
+                Err(error) => view! { <ErrorNotice error/> }.into_any(),
+            })}
+        </Transition>
+        <WhatIfPanel/>
+    }
+}
+
+/// "What if": any set of roles, with or without a user, with or without a
+/// key role; the answer on every method, without calling anything.
+#[component]
+fn WhatIfPanel() -> impl IntoView {
+    let app = StoredValue::new(crate::pages::links::current_app().arg());
+    let roles = Resource::new(|| (), move |_| list_roles(app.get_value()));
+    let picked = RwSignal::new(std::collections::BTreeSet::<String>::new());
+    let user = RwSignal::new(String::new());
+    let key = RwSignal::new(String::new());
+    let answer = RwSignal::new(None::<Result<EffectiveView, crate::error::AppError>>);
+    let busy = RwSignal::new(false);
+    let judge = move |_| {
+        let email = user.get_untracked().trim().to_string();
+        let chosen: Vec<String> = picked.get_untracked().into_iter().collect();
+        let caller = As {
+            anonymous: false,
+            user: (!email.is_empty()).then_some(email.clone()),
+            roles: (email.is_empty() || !chosen.is_empty()).then_some(chosen),
+        };
+        let key = key.get_untracked();
+        let question = WhatIf {
+            caller,
+            key: (!key.is_empty()).then_some(key),
+        };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            answer.set(Some(what_if_view(app.get_value(), question).await));
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="what-if">
+            <h2 id="what-if">"What if"</h2>
+            <p class="muted">"Pick roles (a signed-in caller holding exactly these, and AuthenticatedUser), or a user to add them to, and a key role if the call is made with a key: the answer on every method, nothing is called."</p>
+            <Transition fallback=|| view! { <Loading/> }>
+                {move || roles.get().map(|result| match result {
+                    Ok(all) => {
+                        let names: Vec<String> = all.into_iter().map(|role| role.name).collect();
+                        let options = names.clone();
+                        view! {
+                            <fieldset class="role-picks">
+                                <legend>"Roles"</legend>
+                                {names.into_iter().filter(|name| name != "AuthenticatedUser" && name != "NotAuthenticatedUser").map(|name| {
+                                    let value = name.clone();
+                                    view! {
+                                        <label class="inline">
+                                            <input type="checkbox"
+                                                prop:checked=move || picked.with(|p| p.contains(&value))
+                                                on:change={
+                                                    let name = name.clone();
+                                                    move |ev| {
+                                                        let on = event_target_checked(&ev);
+                                                        picked.update(|p| { if on { p.insert(name.clone()); } else { p.remove(&name); } });
+                                                    }
+                                                }/>
+                                            {name.clone()}
+                                        </label>
+                                    }
+                                }).collect_view()}
+                            </fieldset>
+                            <div class="row-form">
+                                <label>"User (optional)" <input type="email" aria-label="What-if user" placeholder="email" prop:value=move || user.get() on:input=move |ev| user.set(event_target_value(&ev))/></label>
+                                <label>"Key role"
+                                    <select aria-label="Key role" on:change=move |ev| key.set(event_target_value(&ev))>
+                                        <option value="">"None (/api/…)"</option>
+                                        {options.into_iter().map(|name| view! { <option value=name.clone()>{name.clone()}</option> }).collect_view()}
+                                    </select>
+                                </label>
+                                <button type="button" class="primary" disabled=move || busy.get() on:click=judge>"Show the answers"</button>
+                            </div>
+                        }.into_any()
+                    }
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                })}
+            </Transition>
+            {move || answer.get().map(|result| match result {
+                Ok(found) => view! {
+                    <p class="muted" data-testid="what-if-subjects">"Subjects: " {found.subjects.join(", ")}</p>
+                    <div data-testid="what-if">{effective_table(found.rows, None)}</div>
+                }.into_any(),
+                Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+/// Every method's answer, with its reason and a link to the deciding cell
+/// (or, when allowed, to the matrix filtered on `who`).
+fn effective_table(rows: Vec<EffectiveRow>, who: Option<String>) -> impl IntoView {
+    view! {
                         <table class="effective">
                             <thead><tr><th scope="col">"Service"</th><th scope="col">"Method"</th><th scope="col">"Answer"</th><th scope="col">"Why"</th><th scope="col">"Cell"</th></tr></thead>
                             <tbody>
-                                {found.rows.into_iter().map(|row| {
+                                {rows.into_iter().map(|row| {
                                     let link = match &row.denied_by {
                                         Some((kind, name, scope)) => {
                                             let search = if *kind == SubjectKind::Users { name.clone() } else { String::new() };
@@ -129,10 +231,5 @@ pub fn EffectivePage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                    }.into_any()
-                }
-                Err(error) => view! { <ErrorNotice error/> }.into_any(),
-            })}
-        </Transition>
     }
 }

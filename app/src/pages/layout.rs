@@ -81,6 +81,7 @@ pub fn Layout() -> impl IntoView {
                 <A href=href("/effective")>"Effective"</A>
                 <A href=href("/audit")>"Audit"</A>
                 <A href=href("/permissions-as-code")>"As code"</A>
+                <A href=href("/tests")>"Tests"</A>
                 <A href=console_href("/apps") exact=true>"Applications"</A>
                 <A href=console_href("/keys")>"Admin keys"</A>
                 <A href=console_href("/admins")>"Admins"</A>

@@ -16,6 +16,7 @@ pub mod permissions;
 pub mod roles;
 pub mod services;
 pub mod sign_in;
+pub mod tests;
 pub mod users;
 pub mod widgets;
 

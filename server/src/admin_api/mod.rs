@@ -79,6 +79,16 @@ pub fn router(console: Console) -> Router {
             "/console/api/permissions",
             get(permissions::export).put(permissions::import),
         )
+        .route("/console/api/permissions/test", post(permissions::test))
+        .route(
+            "/console/api/permissions/what-if",
+            post(permissions::what_if),
+        )
+        .route("/console/api/permissions/suites", get(permissions::suites))
+        .route(
+            "/console/api/permissions/suites/{name}",
+            put(permissions::save_suite).delete(permissions::delete_suite),
+        )
         .route("/console/api/audit", get(audit::list))
         .method_not_allowed_fallback(wrong_verb)
         .with_state(console.clone());

@@ -6,6 +6,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
 use policy::cells::{EffectBody, PermissionDocument, SubjectKind};
+use policy::suites::{Suite, TestRequest, WhatIf};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use usecases::Console;
@@ -59,6 +60,8 @@ pub async fn export(
 #[serde(default)]
 pub struct ImportQuery {
     pub dry_run: bool,
+    /// Apply even if saved permission tests fail.
+    pub force: bool,
 }
 
 /// The import's query string, checked before the body is read.
@@ -76,6 +79,56 @@ pub async fn import(
     q: ImportQuery,
     AdminJson(document): AdminJson<PermissionDocument>,
 ) -> Result<Json<Value>, ApiError> {
-    let diff = usecases::permissions::replace_all(&console, &actor, &document, q.dry_run).await?;
+    let diff =
+        usecases::permissions::replace_all(&console, &actor, &document, q.dry_run, q.force).await?;
     Ok(Json(json!(diff)))
+}
+
+/// `POST /console/api/permissions/test`: the given tests, else every saved
+/// suite, against the given document, else the live permissions.
+pub async fn test(
+    AdminCaller(..): AdminCaller,
+    AppConsole(console): AppConsole,
+    AdminJson(request): AdminJson<TestRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let report = usecases::permissions::test(&console, request.tests, request.document).await?;
+    Ok(Json(json!(report)))
+}
+
+/// `POST /console/api/permissions/what-if`: one caller on every method.
+pub async fn what_if(
+    AdminCaller(..): AdminCaller,
+    AppConsole(console): AppConsole,
+    AdminJson(question): AdminJson<WhatIf>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(
+        usecases::suites::what_if(&console, &question).await?
+    )))
+}
+
+pub async fn suites(
+    AdminCaller(..): AdminCaller,
+    AppConsole(console): AppConsole,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(usecases::suites::list(&console).await?)))
+}
+
+pub async fn save_suite(
+    AdminCaller(actor, _): AdminCaller,
+    AppConsole(console): AppConsole,
+    ApiPath(name): ApiPath<String>,
+    AdminJson(suite): AdminJson<Suite>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(
+        usecases::suites::save(&console, &actor, &name, suite).await?
+    )))
+}
+
+pub async fn delete_suite(
+    AdminCaller(actor, _): AdminCaller,
+    AppConsole(console): AppConsole,
+    ApiPath(name): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    usecases::suites::delete(&console, &actor, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use policy::decision::{decide_as, Decision, Subject};
+use policy::decision::{Decision, Subject};
 use policy::routes::split_path;
 use policy::wire::Verb;
 use runtime::signing::Identity;
@@ -54,8 +54,7 @@ pub async fn forward(
         )
     })?;
     let method: &UpstreamMethod = target.method();
-    let decision = decide_as(
-        &caller.snapshot.policy,
+    let decision = caller.snapshot.decide(
         caller.key_role.as_ref(),
         &caller.subjects,
         &upstream.name,

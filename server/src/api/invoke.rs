@@ -14,7 +14,7 @@ use super::body::json_value;
 use super::error::{code, ApiError, ApiPath};
 use super::{ApiState, Caller};
 use crate::services::{Invocation, ServiceError};
-use policy::decision::{decide_as, Decision};
+use policy::decision::Decision;
 use serde::Deserialize;
 
 /// The service of a call and the rest of its path (decoded): the same for
@@ -50,8 +50,7 @@ async fn builtin(
     // taken apart, not extracted piece by piece: no copy of the headers
     let (parts, body) = request.into_parts();
     let (http_method, headers) = (&parts.method, &parts.headers);
-    let decision = decide_as(
-        &caller.snapshot.policy,
+    let decision = caller.snapshot.decide(
         caller.key_role.as_ref(),
         &caller.subjects,
         &service,

@@ -29,5 +29,6 @@ mod permissions;
 mod roles;
 mod services;
 mod session;
+mod suites;
 mod upstreams;
 mod users;

@@ -6,8 +6,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::decision::{Assignments, Decision, Effect, Scope, ServicePolicy, Subject};
+use crate::decision::{Assignments, Decision, Effect, Policy, Scope, ServicePolicy, Subject};
 use crate::impact::{MethodImpact, ServiceImpact};
+use crate::suites::TestReport;
 
 /// The scope key of All Methods in paths, documents and storage.
 pub const ALL_METHODS: &str = "*";
@@ -185,6 +186,42 @@ impl PermissionDocument {
     }
 }
 
+impl PermissionDocument {
+    /// The policy this document would make: `base`'s services and methods,
+    /// with this document's cells and no other (names as the document
+    /// gives them: canonical ones, after the use cases checked them).
+    pub fn over(&self, base: &Policy) -> Policy {
+        let services = base
+            .services
+            .iter()
+            .map(|(name, current)| {
+                let mut service = ServicePolicy {
+                    methods: current.methods.clone(),
+                    assignments: Default::default(),
+                };
+                if let Some(permissions) = self.services.get(name) {
+                    for (kind, subjects) in [
+                        (SubjectKind::Users, &permissions.users),
+                        (SubjectKind::Roles, &permissions.roles),
+                    ] {
+                        for (subject, cells) in subjects {
+                            let subject = match kind {
+                                SubjectKind::Users => Subject::User(subject.clone()),
+                                SubjectKind::Roles => Subject::Role(subject.clone()),
+                            };
+                            for (method, effect) in cells {
+                                service.set(&subject, method, *effect);
+                            }
+                        }
+                    }
+                }
+                (name.clone(), std::sync::Arc::new(service))
+            })
+            .collect();
+        Policy { services }
+    }
+}
+
 impl Decision {
     /// The cell that denied, as the cell API addresses it: kind, name and
     /// method (or `*`). `None` unless this is a Deny.
@@ -276,6 +313,10 @@ pub struct PermissionDiff {
     /// Per service and method, how many users gain or lose access.
     #[serde(default)]
     pub impact: Vec<ServiceImpact>,
+    /// The saved permission tests run against the document, if any are
+    /// saved: a failure refuses the import unless it is forced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<TestReport>,
 }
 
 /// A cell's address in a document: service, kind, subject, method.

@@ -8,6 +8,7 @@
 //! * [`names`]: the rules for emails, role names, passwords, system roles;
 //! * [`routes`]: method routes (`/orders/{orderId}`): matching a call's path
 //!   and expanding it again for an upstream;
+//! * [`suites`]: permission tests as code, judged by the rule;
 //! * [`wire`]: the types the console, the admin API and the use cases share.
 
 pub mod callers;
@@ -16,5 +17,6 @@ pub mod decision;
 pub mod impact;
 pub mod names;
 pub mod routes;
+pub mod suites;
 pub mod upstream;
 pub mod wire;

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use policy::cells::SubjectKind;
-use policy::decision::{caller_subjects, Effect, Policy, ServicePolicy, Subject};
+use policy::decision::{
+    caller_subjects, decide_as, Decision, Effect, Policy, ServicePolicy, Subject,
+};
 use policy::impact::{service_impact, MethodImpact};
 use policy::routes::Route;
 use policy::wire::Verb;
@@ -100,6 +102,18 @@ impl Snapshot {
         };
         let user = self.users.get(user_id).filter(|user| user.enabled)?;
         Some(user.subjects.clone())
+    }
+
+    /// The rule on this snapshot for one call: the key's role (if the call
+    /// was made with a key), then the caller's subjects.
+    pub fn decide(
+        &self,
+        key_role: Option<&Subject>,
+        subjects: &[Subject],
+        service: &str,
+        method: &str,
+    ) -> Decision {
+        decide_as(&self.policy, key_role, subjects, service, method)
     }
 
     /// The key a call names with `/{application-id}/{api-key}/...`: one of

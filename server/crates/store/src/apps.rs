@@ -126,6 +126,7 @@ pub async fn delete(conn: &mut Conn, application_id: &str) -> Result<bool, Store
         "delete from login_attempt where application_id = $1",
         "delete from audit_event where application_id = $1",
         "delete from demo_order where application_id = $1",
+        "delete from permission_suite where application_id = $1",
         "delete from application where application_id = $1",
     ] {
         sqlx::query(sql)

@@ -18,6 +18,7 @@ pub mod pool;
 pub mod roles;
 pub mod services;
 pub mod sessions;
+pub mod suites;
 pub mod users;
 
 pub use error::{StoreError, Unique};

@@ -17,6 +17,7 @@ pub mod permissions;
 pub mod roles;
 pub mod seed;
 pub mod services;
+pub mod suites;
 pub mod throttle;
 pub mod upstreams;
 pub mod users;

@@ -10,6 +10,7 @@ use policy::cells::{
 use policy::decision::Effect;
 use policy::impact::ServiceImpact;
 use policy::names::{normalize_email, role_key};
+use policy::suites::{PermissionTest, TestReport};
 use policy::wire::{MatrixPage, MatrixRow};
 use runtime::snapshot::{subject_of, CellEdit, Snapshot};
 use runtime::ChangedCell;
@@ -438,18 +439,16 @@ pub async fn bulk_set(
     })
 }
 
-/// Replaces the whole set with `wanted`, in one change and one audit
-/// event; with `dry_run`, only says what would change. Any unknown
-/// service, method, user or role refuses the whole document.
-pub async fn replace_all(
-    console: &Console,
-    actor: &Actor,
-    wanted: &PermissionDocument,
-    dry_run: bool,
-) -> Result<PermissionDiff, Error> {
-    let mut change = Change::begin(console, actor).await?;
-    change.serialize().await?;
-    let names = Names::load(change.conn(), &console.app).await?;
+/// A document checked against the application's names: each cell with
+/// the ids it is stored under, and the document in canonical names.
+struct Checked {
+    resolved: BTreeMap<CellAddress, (Resolved, Effect)>,
+    canonical: PermissionDocument,
+}
+
+/// Checks every name of `wanted`; any unknown service, method, user or role
+/// (or one cell named twice with different effects) refuses it whole.
+fn check_document(names: &Names, wanted: &PermissionDocument) -> Result<Checked, Error> {
     let mut errors = names.unknown_names(wanted);
     let mut resolved: BTreeMap<CellAddress, (Resolved, Effect)> = BTreeMap::new();
     for ((service, kind, subject, method), effect) in flatten(wanted) {
@@ -482,12 +481,86 @@ pub async fn replace_all(
     for ((service, kind, subject, method), (_, effect)) in &resolved {
         canonical.insert(service, *kind, subject, method, *effect);
     }
+    Ok(Checked {
+        resolved,
+        canonical,
+    })
+}
+
+/// Runs permission tests (`tests`, else every saved suite) against
+/// `document` (else the live permissions); a document naming anything
+/// unknown is refused as an import would be.
+pub async fn test(
+    console: &Console,
+    tests: Option<Vec<PermissionTest>>,
+    document: Option<PermissionDocument>,
+) -> Result<TestReport, Error> {
+    let snapshot = console.app_snapshot()?;
+    let proposed = match document {
+        Some(document) => {
+            let mut conn = store::acquire(&console.pool).await?;
+            let names = Names::load(&mut conn, &console.app).await?;
+            drop(conn);
+            Some(
+                check_document(&names, &document)?
+                    .canonical
+                    .over(&snapshot.policy),
+            )
+        }
+        None => None,
+    };
+    let policy = proposed.as_ref().unwrap_or(&snapshot.policy);
+    crate::suites::run_on(console, &snapshot, policy, tests).await
+}
+
+/// Replaces the whole set with `wanted`, in one change and one audit
+/// event; with `dry_run`, only says what would change. Any unknown
+/// service, method, user or role refuses the whole document. The saved
+/// permission tests run against it: a failure refuses it unless `force`.
+pub async fn replace_all(
+    console: &Console,
+    actor: &Actor,
+    wanted: &PermissionDocument,
+    dry_run: bool,
+    force: bool,
+) -> Result<PermissionDiff, Error> {
+    let mut change = Change::begin(console, actor).await?;
+    change.serialize().await?;
+    let names = Names::load(change.conn(), &console.app).await?;
+    let Checked {
+        resolved,
+        canonical,
+    } = check_document(&names, wanted)?;
     let current = store::permissions::export(change.conn(), &console.app).await?;
     let mut result = diff(&current, &canonical);
     let snapshot = console.app_snapshot()?;
     result.impact = document_impact(&snapshot, &result);
+    let suites = crate::suites::saved(change.conn(), &console.app).await?;
+    if !suites.is_empty() {
+        let proposed = canonical.over(&snapshot.policy);
+        result.tests =
+            Some(crate::suites::run_saved(console, &snapshot, &proposed, &suites).await?);
+    }
     if dry_run {
         return Ok(result);
+    }
+    if let Some(report) = result
+        .tests
+        .as_ref()
+        .filter(|r| !r.failed.is_empty() && !force)
+    {
+        let first: Vec<String> = report
+            .failed
+            .iter()
+            .take(3)
+            .map(|failure| format!("{} (got {})", failure.test.describe(), failure.got))
+            .collect();
+        return Err(Error::Conflict(format!(
+            "the document breaks {} saved permission test{}, nothing was changed: {}; fix the document or the tests, or apply it with force",
+            report.failed.len(),
+            if report.failed.len() == 1 { "" } else { "s" },
+            first.join("; ")
+        )));
     }
     store::permissions::delete_all(change.conn(), &console.app).await?;
     let now = store::now_millis();
