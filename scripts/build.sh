@@ -5,3 +5,5 @@ source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 log "building the console (release)"
 cargo leptos build --release
+log "building the command-line client (release)"
+cargo build --release -p console-cli

@@ -5,7 +5,7 @@ pub use policy::cells::{
     BulkEdit, CellChange, CellSet, PermissionDiff, PermissionDocument, SubjectKind, ALL_METHODS,
 };
 pub use policy::decision::Effect;
-pub use policy::impact::{Access, MethodImpact, ServiceImpact};
+pub use policy::impact::{Access, KeyImpact, MethodImpact, ServiceImpact};
 pub use policy::wire::{MatrixPage, MatrixRow};
 
 /// A page of the User Permissions matrix of a service.

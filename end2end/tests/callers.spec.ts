@@ -72,7 +72,7 @@ test("a toggle's notice counts the users it changed, and Undo restores the cell"
   await authenticated.click();
   const notice = page.getByTestId("impact-notice");
   await expect(notice).toContainText("AuthenticatedUser, getOrders: inherit → grant.");
-  await expect(notice).toContainText("No caller's answer changed");
+  await expect(notice).toContainText("No enabled user's, anonymous caller's or API key's answer changed.");
   // Grant -> Deny: every user who could call loses it
   await authenticated.click();
   await expect(authenticated).toHaveAttribute("data-state", "deny");

@@ -85,6 +85,7 @@ test("what if: any set of roles, with a user, judged on every method without a c
   // alice (Sales, Managers) as if she also held Support: its deny still wins over Managers' grant
   await panel.getByRole("textbox", { name: "What-if user" }).fill("alice@example.com");
   await panel.getByRole("combobox", { name: "Key role" }).selectOption("RestUser");
+  await expect(panel.getByRole("combobox", { name: "Key role" }).locator("option")).toHaveCount(7);
   await panel.getByRole("button", { name: "Show the answers" }).click();
   await expect(page.getByTestId("what-if-subjects")).toHaveText(
     "Subjects: role RestUser, user alice@example.com, role AuthenticatedUser, role Managers, role Sales, role Support",

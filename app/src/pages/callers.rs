@@ -193,6 +193,16 @@ pub fn CallersPage() -> impl IntoView {
         </p>
         <div class="toolbar">
             <Transition fallback=|| ()>{method_selector}</Transition>
+            // outside the results, so typing keeps the focus while they reload
+            <select aria-label="Answer" prop:value=move || decision.get()
+                on:change=move |ev| go.run((method.get_untracked(), event_target_value(&ev), search.get_untracked(), 0))>
+                <option value="" selected=decision.get_untracked().is_empty()>"Every answer"</option>
+                <option value="allow" selected=decision.get_untracked() == "allow">"May call"</option>
+                <option value="deny" selected=decision.get_untracked() == "deny">"May not"</option>
+            </select>
+            <input type="search" placeholder="Search users by email" aria-label="Search users"
+                prop:value=move || search.get()
+                on:input=move |ev| go.run((method.get_untracked(), decision.get_untracked(), event_target_value(&ev), 0))/>
         </div>
         <Transition fallback=|| view! { <Loading/> }>
             {move || callers.get().map(|result| match result {
@@ -249,20 +259,7 @@ pub fn CallersPage() -> impl IntoView {
                             </table>
                         </section>
                         <section aria-labelledby="callers-users">
-                            <div class="section-head">
-                                <h2 id="callers-users">"Users"</h2>
-                                <div class="row-form">
-                                    <select aria-label="Answer" prop:value=move || decision.get()
-                                        on:change=move |ev| go.run((method.get_untracked(), event_target_value(&ev), search.get_untracked(), 0))>
-                                        <option value="" selected=decision.get_untracked().is_empty()>"Every answer"</option>
-                                        <option value="allow" selected=decision.get_untracked() == "allow">"May call"</option>
-                                        <option value="deny" selected=decision.get_untracked() == "deny">"May not"</option>
-                                    </select>
-                                    <input type="search" placeholder="Search users by email" aria-label="Search users"
-                                        prop:value=move || search.get()
-                                        on:input=move |ev| go.run((method.get_untracked(), decision.get_untracked(), event_target_value(&ev), 0))/>
-                                </div>
-                            </div>
+                            <h2 id="callers-users">"Users"</h2>
                             {if users.is_empty() {
                                 view! { <p class="empty">"No user matches."</p> }.into_any()
                             } else {

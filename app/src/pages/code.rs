@@ -138,7 +138,7 @@ fn DiffView(diff: PermissionDiff) -> impl IntoView {
             <h3>"Whose access changes"</h3>
             <div data-testid="import-impact">
                 {if impact.is_empty() {
-                    view! { <p class="muted">"No caller's answer changes on any method."</p> }.into_any()
+                    view! { <p class="muted">"No enabled user's, anonymous caller's or API key's answer changes on any method."</p> }.into_any()
                 } else {
                     impact.into_iter().map(|service| view! {
                         <h4><code>{service.service.clone()}</code></h4>

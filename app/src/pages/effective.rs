@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
+use crate::apps::application_keys;
 use crate::effective::{effective_permissions, EffectiveRow};
 use crate::pages::invoke::invoke_url;
 use crate::pages::links::{encode, permissions_url};
@@ -119,18 +120,27 @@ pub fn EffectivePage() -> impl IntoView {
 fn WhatIfPanel() -> impl IntoView {
     let app = StoredValue::new(crate::pages::links::current_app().arg());
     let roles = Resource::new(|| (), move |_| list_roles(app.get_value()));
+    let keys = Resource::new(|| (), move |_| application_keys(app.get_value()));
     let picked = RwSignal::new(std::collections::BTreeSet::<String>::new());
     let user = RwSignal::new(String::new());
+    let anonymous = RwSignal::new(false);
     let key = RwSignal::new(String::new());
     let answer = RwSignal::new(None::<Result<EffectiveView, crate::error::AppError>>);
     let busy = RwSignal::new(false);
     let judge = move |_| {
         let email = user.get_untracked().trim().to_string();
         let chosen: Vec<String> = picked.get_untracked().into_iter().collect();
-        let caller = As {
-            anonymous: false,
-            user: (!email.is_empty()).then_some(email.clone()),
-            roles: (email.is_empty() || !chosen.is_empty()).then_some(chosen),
+        let caller = if anonymous.get_untracked() {
+            As {
+                anonymous: true,
+                ..As::default()
+            }
+        } else {
+            As {
+                anonymous: false,
+                user: (!email.is_empty()).then_some(email.clone()),
+                roles: (email.is_empty() || !chosen.is_empty()).then_some(chosen),
+            }
         };
         let key = key.get_untracked();
         let question = WhatIf {
@@ -146,12 +156,17 @@ fn WhatIfPanel() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="what-if">
             <h2 id="what-if">"What if"</h2>
-            <p class="muted">"Pick roles (a signed-in caller holding exactly these, and AuthenticatedUser), or a user to add them to, and a key role if the call is made with a key: the answer on every method, nothing is called."</p>
+            <p class="muted">"Pick roles (a signed-in caller holding exactly these, and AuthenticatedUser), or a user to add them to, or an anonymous caller; and the role of an API key if the call is made with one: the answer on every method, nothing is called."</p>
             <Transition fallback=|| view! { <Loading/> }>
                 {move || roles.get().map(|result| match result {
                     Ok(all) => {
                         let names: Vec<String> = all.into_iter().map(|role| role.name).collect();
-                        let options = names.clone();
+                        // the keys' own: what a call made with a key carries
+                        let options: Vec<(String, String)> = keys
+                            .get()
+                            .and_then(Result::ok)
+                            .map(|found| found.keys.into_iter().map(|key| (key.name, key.role)).collect())
+                            .unwrap_or_default();
                         view! {
                             <fieldset class="role-picks">
                                 <legend>"Roles"</legend>
@@ -174,11 +189,12 @@ fn WhatIfPanel() -> impl IntoView {
                                 }).collect_view()}
                             </fieldset>
                             <div class="row-form">
+                                <label class="inline"><input type="checkbox" prop:checked=move || anonymous.get() on:change=move |ev| anonymous.set(event_target_checked(&ev))/>"Anonymous (no user-token; roles and user ignored)"</label>
                                 <label>"User (optional)" <input type="email" aria-label="What-if user" placeholder="email" prop:value=move || user.get() on:input=move |ev| user.set(event_target_value(&ev))/></label>
                                 <label>"Key role"
                                     <select aria-label="Key role" on:change=move |ev| key.set(event_target_value(&ev))>
                                         <option value="">"None (/api/…)"</option>
-                                        {options.into_iter().map(|name| view! { <option value=name.clone()>{name.clone()}</option> }).collect_view()}
+                                        {options.into_iter().map(|(key, role)| view! { <option value=role.clone()>{format!("{role} ({key} key)")}</option> }).collect_view()}
                                     </select>
                                 </label>
                                 <button type="button" class="primary" disabled=move || busy.get() on:click=judge>"Show the answers"</button>

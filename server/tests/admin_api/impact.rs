@@ -198,6 +198,25 @@ async fn impact_counts_match_who_can_call_before_and_after(engine: &str) {
         assert_eq!(anonymous["decision"], "deny", "{set}");
     }
 
+    // a key role's own Deny: every call made with that key, no user counted
+    let set = console
+        .set_cell(&service, "roles", "JSUser", &methods[3], "deny")
+        .await;
+    let entry = set["impact"]
+        .as_array()
+        .and_then(|all| all.iter().find(|e| e["method"] == methods[3].as_str()))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        entry["keys"],
+        json!([{"role": "JSUser", "access": "lost"}]),
+        "{set}"
+    );
+    assert_eq!(
+        (entry["gained"].as_u64(), entry["lost"].as_u64()),
+        (Some(0), Some(0))
+    );
+
     // a document's dry run: per method, who would gain or lose, then the
     // same document applied moves exactly those users
     let mut document = console.permissions().await;

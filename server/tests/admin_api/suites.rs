@@ -102,7 +102,7 @@ async fn permission_tests_judge_live_and_proposed_permissions(engine: &str) {
     for (index, words) in [
         (2, "unknown user `nobody@example.com`"),
         (3, "unknown role `Ghosts`"),
-        (4, "unknown key role `NoSuchKey`"),
+        (4, "no API key of this application has the role `NoSuchKey`"),
         (5, "unknown method `nothing` in service `orders`"),
     ] {
         assert_eq!(failed[index]["got"], "error", "{report}");
@@ -396,6 +396,8 @@ async fn what_if_judges_any_caller_on_every_method(engine: &str) {
         json!({"as": {"user": "nobody@example.com"}}),
         json!({"as": {}}),
         json!({"as": {"anonymous": true}, "key": "Nope"}),
+        // a role, but no key's
+        json!({"as": {"anonymous": true}, "key": "Sales"}),
     ] {
         assert_error(&what_if(body).await, StatusCode::BAD_REQUEST, 8105);
     }

@@ -38,6 +38,16 @@ pub(crate) fn method_line(impact: &MethodImpact) -> String {
         Some(Access::Gained) => parts.push("callers without a user-token are now allowed".into()),
         None => {}
     }
+    for key in &impact.keys {
+        parts.push(format!(
+            "every call made with the key of role `{}` is now {}",
+            key.role,
+            match key.access {
+                Access::Lost => "denied",
+                Access::Gained => "allowed",
+            }
+        ));
+    }
     format!("`{}`: {}", impact.method, parts.join("; "))
 }
 
@@ -45,10 +55,7 @@ pub(crate) fn method_line(impact: &MethodImpact) -> String {
 /// the others with their totals.
 pub(crate) fn lines(impact: &[MethodImpact]) -> Vec<String> {
     if impact.is_empty() {
-        return vec![
-            "No caller's answer changed: another user or role decides for everyone it reaches."
-                .into(),
-        ];
+        return vec!["No enabled user's, anonymous caller's or API key's answer changed.".into()];
     }
     let mut lines: Vec<String> = impact.iter().take(NAMED).map(method_line).collect();
     if impact.len() > NAMED {
@@ -85,6 +92,7 @@ mod tests {
             gained,
             lost,
             anonymous: None,
+            keys: Vec::new(),
         }
     }
 
@@ -104,7 +112,16 @@ mod tests {
             method_line(&anonymous),
             "`m`: callers without a user-token are now denied"
         );
-        assert!(lines(&[])[0].starts_with("No caller"));
+        assert!(lines(&[])[0].starts_with("No enabled user's"));
+        let mut keyed = method("m", 0, 0);
+        keyed.keys.push(crate::permissions::KeyImpact {
+            role: "JSUser".into(),
+            access: Access::Lost,
+        });
+        assert_eq!(
+            method_line(&keyed),
+            "`m`: every call made with the key of role `JSUser` is now denied"
+        );
         let many: Vec<_> = (0..10).map(|i| method(&format!("m{i}"), 1, 2)).collect();
         let summary = lines(&many);
         assert_eq!(summary.len(), NAMED + 1);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
-use super::{current_effect, propose_bulk, scope_label, BulkPlan, Confirmed, Notice};
+use super::{current_effect, propose_bulk, scope_label, BulkPlan, Confirmed, Notice, Undo};
 use crate::pages::widgets::{effect_name, next_effect, EffectIcon};
 use crate::permissions::{set_permission, Effect, MatrixRow, SubjectKind, ALL_METHODS};
 
@@ -259,6 +259,8 @@ fn Cell(
             cells.update(|c| {
                 c.insert(scope.clone(), wanted);
             });
+            // a new change: the last one's Undo no longer applies
+            notice.set(None);
             if saving.get_untracked() {
                 // the save in flight picks the newest state up when it returns
                 return;
@@ -269,6 +271,7 @@ fn Cell(
             leptos::task::spawn_local(async move {
                 // no save was in flight, so the cell showed the server's state
                 let mut last_saved = before;
+                let mut last_set;
                 loop {
                     let wanted = effect.get_untracked();
                     match set_permission(
@@ -287,29 +290,15 @@ fn Cell(
                             confirmed.update(|saved| {
                                 saved.insert((kind, subject.clone(), scope.clone()), change.after);
                             });
-                            if change.before != change.after {
-                                notice.set(Some(Notice {
-                                    title: format!(
-                                        "{subject}, {}: {} → {}.",
-                                        scope_label(&scope),
-                                        effect_name(change.before),
-                                        effect_name(change.after)
-                                    ),
-                                    impact: set.impact,
-                                    undo: Some((
-                                        kind,
-                                        subject.clone(),
-                                        scope.clone(),
-                                        change.before,
-                                    )),
-                                }));
-                            }
-                            if effect.get_untracked() == wanted {
+                            let done = effect.get_untracked() == wanted;
+                            last_set = Some((change, set.impact));
+                            if done {
                                 break;
                             }
                         }
                         Err(error) => {
                             // back to what the server holds, and say so
+                            last_set = None;
                             let back = last_saved;
                             cells.update(|c| {
                                 c.insert(scope.clone(), back);
@@ -324,6 +313,27 @@ fn Cell(
                     }
                 }
                 saving.set(false);
+                // the last save's notice, once nothing of this cell is in flight
+                if let Some((change, impact)) = last_set.filter(|(c, _)| c.before != c.after) {
+                    notice.set(Some(Notice {
+                        title: format!(
+                            "{subject}, {}: {} → {}.",
+                            scope_label(&scope),
+                            effect_name(change.before),
+                            effect_name(change.after)
+                        ),
+                        impact,
+                        undo: Some(Undo {
+                            app,
+                            service,
+                            kind,
+                            subject: subject.clone(),
+                            scope: scope.clone(),
+                            back: change.before,
+                            cells,
+                        }),
+                    }));
+                }
             });
         }
     };

@@ -45,8 +45,21 @@ pub(crate) struct BulkPlan {
 pub(crate) struct Notice {
     pub(crate) title: String,
     pub(crate) impact: Vec<MethodImpact>,
-    /// The cell and the state that undoes the change.
-    pub(crate) undo: Option<(SubjectKind, String, String, Effect)>,
+    pub(crate) undo: Option<Undo>,
+}
+
+/// The cell a notice can set back, where it is, and the row it shows in.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Undo {
+    pub(crate) app: String,
+    pub(crate) service: String,
+    pub(crate) kind: SubjectKind,
+    pub(crate) subject: String,
+    pub(crate) scope: String,
+    /// The state before the change.
+    pub(crate) back: Effect,
+    /// The row's cells, so the button shows the state set back.
+    pub(crate) cells: RwSignal<BTreeMap<String, Effect>>,
 }
 
 /// Proposes a bulk edit and asks the server (a dry run) whose access it
@@ -196,23 +209,34 @@ pub fn PermissionsPage() -> impl IntoView {
         );
     };
     let undo = move |_| {
-        let Some((kind, subject, scope, back)) = notice.get_untracked().and_then(|n| n.undo) else {
+        let Some(Undo {
+            app,
+            service,
+            kind,
+            subject,
+            scope,
+            back,
+            cells,
+        }) = notice.get_untracked().and_then(|n| n.undo)
+        else {
             return;
         };
+        // one undo at a time: the notice (and its button) goes while it runs
         notice.set(None);
-        let (app, service) = (bulk_app.get_value(), service.get_untracked());
         leptos::task::spawn_local(async move {
             match set_permission(app, service, kind, subject.clone(), scope.clone(), back).await {
                 Ok(set) => {
+                    let now = set.change.after;
                     confirmed.update(|saved| {
-                        saved.insert((kind, subject.clone(), scope.clone()), set.change.after);
+                        saved.insert((kind, subject.clone(), scope.clone()), now);
                     });
-                    generation.update(|g| *g += 1);
+                    // the row may have gone (another page of users): nothing to redraw then
+                    let _ = cells.try_update(|c| c.insert(scope.clone(), now));
                     notice.set(Some(Notice {
                         title: format!(
                             "Undone: {subject}, {} is {} again.",
                             scope_label(&scope),
-                            effect_name(set.change.after)
+                            effect_name(now)
                         ),
                         impact: set.impact,
                         undo: None,

@@ -29,6 +29,17 @@ pub struct MethodImpact {
     /// Callers without a user-token, if their answer changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anonymous: Option<Access>,
+    /// Key roles whose own cell changed the answer for every call made
+    /// with their key, whoever makes it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<KeyImpact>,
+}
+
+/// Calls made with one API key: their role's own answer changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyImpact {
+    pub role: String,
+    pub access: Access,
 }
 
 /// One service's methods whose callers change (a permission import spans
@@ -78,13 +89,16 @@ fn changed<'a>(
 }
 
 /// How `after` differs from `before` for these callers (each user's
-/// subjects, enabled users only): the methods where someone's answer
-/// changes, in name order. Only users holding a changed subject are judged,
-/// so one click on a user's cell judges one user.
+/// subjects, enabled users only, judged as calls without a key), anonymous
+/// callers, and calls made with the keys whose roles are `key_roles`: the
+/// methods where someone's answer changes, in name order. Only users
+/// holding a changed subject are judged, so one click on a user's cell
+/// judges one user.
 pub fn service_impact<'a>(
     before: &ServicePolicy,
     after: &ServicePolicy,
     users: impl IntoIterator<Item = &'a [Subject]>,
+    key_roles: &[Subject],
 ) -> Vec<MethodImpact> {
     let (subjects, methods, all) = changed(before, after);
     if subjects.is_empty() {
@@ -96,6 +110,10 @@ pub fn service_impact<'a>(
         .collect();
     let anonymous = [Subject::Role(NOT_AUTHENTICATED.to_string())];
     let anonymous_touched = subjects.contains(&&anonymous[0]);
+    let keys: Vec<&Subject> = key_roles
+        .iter()
+        .filter(|role| subjects.contains(role))
+        .collect();
     let mut names: Vec<&str> = if all {
         after.methods.iter().map(String::as_str).collect()
     } else {
@@ -133,12 +151,34 @@ pub fn service_impact<'a>(
                 }
             })
             .flatten();
-        if gained > 0 || lost > 0 || anonymous.is_some() {
+        let keys: Vec<KeyImpact> = keys
+            .iter()
+            .filter_map(|role| {
+                let alone = std::slice::from_ref(*role);
+                let access = match (
+                    verdict(before, alone, asked).is_allowed(),
+                    verdict(after, alone, asked).is_allowed(),
+                ) {
+                    (false, true) => Access::Gained,
+                    (true, false) => Access::Lost,
+                    _ => return None,
+                };
+                let Subject::Role(name) = role else {
+                    return None;
+                };
+                Some(KeyImpact {
+                    role: name.clone(),
+                    access,
+                })
+            })
+            .collect();
+        if gained > 0 || lost > 0 || anonymous.is_some() || !keys.is_empty() {
             result.push(MethodImpact {
                 method: method.to_string(),
                 gained,
                 lost,
                 anonymous,
+                keys,
             });
         }
     }
@@ -170,7 +210,12 @@ mod tests {
 
     fn judge(before: &ServicePolicy, after: &ServicePolicy) -> Vec<MethodImpact> {
         let users = users();
-        service_impact(before, after, users.iter().map(Vec::as_slice))
+        service_impact(
+            before,
+            after,
+            users.iter().map(Vec::as_slice),
+            &[Subject::Role("JSUser".into())],
+        )
     }
 
     #[test]
@@ -185,7 +230,8 @@ mod tests {
                 method: "b".into(),
                 gained: 0,
                 lost: 2,
-                anonymous: None
+                anonymous: None,
+                keys: Vec::new(),
             }]
         );
         // and back again
@@ -227,6 +273,19 @@ mod tests {
         granted.set(&Subject::Role("Staff".into()), "a", Effect::Grant);
         assert!(judge(&before, &granted).is_empty());
         assert!(judge(&before, &before).is_empty());
+        // a key role's own Deny: every call with its key, nobody's session
+        let mut keyed = before.clone();
+        keyed.set(&Subject::Role("JSUser".into()), "*", Effect::Deny);
+        let impact = judge(&before, &keyed);
+        assert_eq!(impact.len(), 3);
+        assert_eq!(
+            impact[0].keys,
+            vec![KeyImpact {
+                role: "JSUser".into(),
+                access: Access::Lost
+            }]
+        );
+        assert_eq!((impact[0].gained, impact[0].lost), (0, 0));
     }
 
     #[test]

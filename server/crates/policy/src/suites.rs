@@ -251,6 +251,51 @@ fn judged(
     Ok(())
 }
 
+/// Most tests one run or one saved suite holds.
+pub const MAX_TESTS: usize = 10_000;
+
+/// A suite's name: 1 to 64 letters, digits, spaces, `-`, `_` or `.`, not
+/// starting with `.` (a `.` or `..` path segment never reaches the suite).
+pub fn check_name(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err("a suite name has 1 to 64 characters".to_string());
+    }
+    if name.starts_with('.') {
+        return Err(format!("the suite name `{name}` may not start with `.`"));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '))
+    {
+        return Err(format!(
+            "the suite name `{name}` may hold only letters, digits, spaces, `-`, `_` and `.`"
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// `POST /console/api/permissions/test`: these tests (else every saved
+/// suite), against this document (else the live permissions).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestRequest {
+    #[serde(default)]
+    pub tests: Option<Vec<PermissionTest>>,
+    #[serde(default)]
+    pub document: Option<crate::cells::PermissionDocument>,
+}
+
+/// The "what if" question: this caller, with this key role, on every method.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatIf {
+    #[serde(rename = "as")]
+    pub caller: As,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,46 +391,4 @@ mod tests {
             "unknown fields are refused"
         );
     }
-}
-
-/// Most tests one run or one saved suite holds.
-pub const MAX_TESTS: usize = 10_000;
-
-/// A suite's name: 1 to 64 letters, digits, spaces, `-`, `_` or `.`, so it
-/// sits in a path as it is.
-pub fn check_name(name: &str) -> Result<String, String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 64 {
-        return Err("a suite name has 1 to 64 characters".to_string());
-    }
-    if !name
-        .chars()
-        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '))
-    {
-        return Err(format!(
-            "the suite name `{name}` may hold only letters, digits, spaces, `-`, `_` and `.`"
-        ));
-    }
-    Ok(name.to_string())
-}
-
-/// `POST /console/api/permissions/test`: these tests (else every saved
-/// suite), against this document (else the live permissions).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TestRequest {
-    #[serde(default)]
-    pub tests: Option<Vec<PermissionTest>>,
-    #[serde(default)]
-    pub document: Option<crate::cells::PermissionDocument>,
-}
-
-/// The "what if" question: this caller, with this key role, on every method.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WhatIf {
-    #[serde(rename = "as")]
-    pub caller: As,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
 }

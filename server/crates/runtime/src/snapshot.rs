@@ -166,6 +166,9 @@ impl Snapshot {
             before.set(&edit.subject, &edit.method, edit.before);
             after.set(&edit.subject, &edit.method, edit.after);
         }
+        let mut key_roles: Vec<Subject> = self.keys.values().map(|key| key.role.clone()).collect();
+        key_roles.sort();
+        key_roles.dedup();
         service_impact(
             &before,
             &after,
@@ -173,6 +176,7 @@ impl Snapshot {
                 .values()
                 .filter(|user| user.enabled)
                 .map(|user| &*user.subjects),
+            &key_roles,
         )
     }
 }

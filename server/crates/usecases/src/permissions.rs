@@ -178,9 +178,10 @@ pub async fn set_cell(
     method: &str,
     effect: Effect,
 ) -> Result<CellSet, Error> {
-    let snapshot = console.app_snapshot()?;
     let mut change = Change::begin(console, actor).await?;
     change.serialize().await?;
+    // read once every earlier change has committed
+    let snapshot = console.app_snapshot()?;
     let resolved = resolve_one(change.conn(), &console.app, service, kind, subject, method).await?;
     // a cell whose stored effect is unreadable is repaired by setting it
     let (before, unreadable) =
@@ -384,9 +385,11 @@ pub async fn bulk_set(
             "a bulk edit changes at most 10,000 cells".to_string(),
         ));
     }
-    let snapshot = console.app_snapshot()?;
     let mut change = Change::begin(console, actor).await?;
-    change.serialize().await?;
+    if !dry_run {
+        change.serialize().await?;
+    }
+    let snapshot = console.app_snapshot()?;
     let names = Names::load(change.conn(), &console.app).await?;
     let now = store::now_millis();
     let mut changes: Vec<CellChange> = Vec::new();
@@ -525,7 +528,9 @@ pub async fn replace_all(
     force: bool,
 ) -> Result<PermissionDiff, Error> {
     let mut change = Change::begin(console, actor).await?;
-    change.serialize().await?;
+    if !dry_run {
+        change.serialize().await?;
+    }
     let names = Names::load(change.conn(), &console.app).await?;
     let Checked {
         resolved,
@@ -537,9 +542,18 @@ pub async fn replace_all(
     result.impact = document_impact(&snapshot, &result);
     let suites = crate::suites::saved(change.conn(), &console.app).await?;
     if !suites.is_empty() {
-        let proposed = canonical.over(&snapshot.policy);
-        result.tests =
-            Some(crate::suites::run_saved(console, &snapshot, &proposed, &suites).await?);
+        // the roles as this transaction reads them
+        let roles = names
+            .roles
+            .iter()
+            .map(|(key, (_, name))| (key.clone(), name.clone()))
+            .collect();
+        let callers = crate::suites::Callers::new(roles, &snapshot);
+        result.tests = Some(crate::suites::run_saved(
+            &callers,
+            &canonical.over(&snapshot.policy),
+            &suites,
+        ));
     }
     if dry_run {
         return Ok(result);

@@ -18,24 +18,39 @@ use crate::{Actor, Console, Error};
 
 /// Who the tests may name: the application's roles (lowercase name to
 /// name) and its users by email.
-struct Callers<'s> {
+pub(crate) struct Callers<'s> {
     roles: HashMap<String, String>,
     users: HashMap<&'s str, &'s SnapshotUser>,
+    /// The roles of the application's API keys, by lowercase name.
+    keys: HashMap<String, String>,
 }
 
 impl<'s> Callers<'s> {
+    /// `roles`: lowercase name to name.
+    pub(crate) fn new(roles: HashMap<String, String>, snapshot: &'s Snapshot) -> Callers<'s> {
+        let users = snapshot
+            .users
+            .values()
+            .map(|user| (user.email.as_str(), &**user))
+            .collect();
+        let keys = snapshot
+            .keys
+            .values()
+            .filter_map(|key| match &key.role {
+                Subject::Role(name) => Some((role_key(name), name.clone())),
+                Subject::User(_) => None,
+            })
+            .collect();
+        Callers { roles, users, keys }
+    }
+
     async fn load(console: &Console, snapshot: &'s Snapshot) -> Result<Callers<'s>, Error> {
         let roles = store::roles::list(&console.pool, &console.app)
             .await?
             .into_iter()
             .map(|role| (role_key(&role.name), role.name))
             .collect();
-        let users = snapshot
-            .users
-            .values()
-            .map(|user| (user.email.as_str(), &**user))
-            .collect();
-        Ok(Callers { roles, users })
+        Ok(Callers::new(roles, snapshot))
     }
 
     fn role(&self, name: &str) -> Result<String, String> {
@@ -84,11 +99,14 @@ impl<'s> Callers<'s> {
         Ok(subjects)
     }
 
+    /// The role of one of the application's API keys.
     fn key(&self, key: Option<&str>) -> Result<Option<Subject>, String> {
         key.map(|name| {
-            self.role(name)
+            self.keys
+                .get(&role_key(name))
+                .cloned()
                 .map(Subject::Role)
-                .map_err(|_| format!("unknown key role `{name}`"))
+                .ok_or_else(|| format!("no API key of this application has the role `{name}`"))
         })
         .transpose()
     }
@@ -145,7 +163,8 @@ pub(crate) async fn run_on(
             let mut conn = store::acquire(&console.pool).await?;
             let suites = saved(&mut conn, &console.app).await?;
             drop(conn);
-            run_saved(console, snapshot, policy, &suites).await
+            let callers = Callers::load(console, snapshot).await?;
+            Ok(run_saved(&callers, policy, &suites))
         }
     }
 }
@@ -167,24 +186,18 @@ pub(crate) async fn saved(conn: &mut Conn, app: &str) -> Result<Vec<Suite>, Erro
 }
 
 /// Runs saved suites against `policy`.
-pub(crate) async fn run_saved(
-    console: &Console,
-    snapshot: &Snapshot,
-    policy: &Policy,
-    suites: &[Suite],
-) -> Result<TestReport, Error> {
-    let callers = Callers::load(console, snapshot).await?;
+pub(crate) fn run_saved(callers: &Callers<'_>, policy: &Policy, suites: &[Suite]) -> TestReport {
     let mut report = TestReport::default();
     for suite in suites {
         run_tests(
-            &callers,
+            callers,
             policy,
             Some(&suite.name),
             &suite.tests,
             &mut report,
         );
     }
-    Ok(report)
+    report
 }
 
 /// A suite's text, YAML or JSON: `{"name"?, "tests": [...]}` or the list of
@@ -279,6 +292,7 @@ pub async fn save(
 
 /// Deletes a saved suite.
 pub async fn delete(console: &Console, actor: &Actor, name: &str) -> Result<(), Error> {
+    let name = &check_name(name).map_err(Error::BadInput)?;
     let mut change = Change::begin(console, actor).await?;
     let before = store::suites::get(change.conn(), &console.app, name)
         .await?
