@@ -275,17 +275,6 @@ pub fn check_name(name: &str) -> Result<String, String> {
     Ok(name.to_string())
 }
 
-/// `POST /console/api/permissions/test`: these tests (else every saved
-/// suite), against this document (else the live permissions).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TestRequest {
-    #[serde(default)]
-    pub tests: Option<Vec<PermissionTest>>,
-    #[serde(default)]
-    pub document: Option<crate::cells::PermissionDocument>,
-}
-
 /// The "what if" question: this caller, with this key role, on every method.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

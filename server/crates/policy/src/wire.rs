@@ -452,3 +452,14 @@ pub struct EffectiveView {
     pub subjects: Vec<String>,
     pub rows: Vec<EffectiveRow>,
 }
+
+/// `POST /console/api/permissions/test`: these tests (else every saved
+/// suite), against this document (else the live permissions).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestRequest {
+    #[serde(default)]
+    pub tests: Option<Vec<crate::suites::PermissionTest>>,
+    #[serde(default)]
+    pub document: Option<crate::cells::PermissionDocument>,
+}
