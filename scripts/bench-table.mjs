@@ -74,6 +74,25 @@ if (gateway) {
   row("server RSS under load (peak)", mib(gateway.rss_kib.under_load), "", "", undefined);
 }
 
+const insight = read(join(benchDir, "insight.json"));
+if (insight) {
+  const ms = (f) => `p50 ${n(f.p50, 1)} ms, p95 ${n(f.p95, 1)} ms`;
+  const method = insight.who_can_call_method_ms;
+  row("who can call a method (counts, every role, first page), large fixture", ms(method), "", "<= 200 ms p95", method.p95 <= 200);
+  const all = insight.who_can_call_all_methods_ms;
+  row("who can call All Methods, large fixture", ms(all), "", "<= 200 ms p95", all.p95 <= 200);
+  const toggle = insight.toggle_with_impact_ms;
+  row("one toggle of a role's cell with its impact count (write, commit, count)", ms(toggle), "", "<= 100 ms p95", toggle.p95 <= 100);
+  const widest = insight.widest_impact_ms;
+  row(
+    `impact count of the widest toggle (AuthenticatedUser, All Methods: ${n(insight.widest_impact_users_lost)} user-methods lost)`,
+    ms(widest),
+    "",
+    "<= 100 ms p95",
+    widest.p95 <= 100,
+  );
+}
+
 const console_ = read(join(benchDir, "console.json"));
 if (console_) {
   const nav = console_.navigation_ms;

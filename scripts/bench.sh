@@ -17,6 +17,9 @@ cargo bench -p policy --bench decision
 log "gateway: overhead, login flood, change propagation, memory (wrk, 64 connections)"
 BENCH_OUT="$OUT/gateway.json" cargo bench -p server --bench gateway
 
+log "who can call and the impact of a toggle at the large fixture"
+BENCH_OUT="$OUT/insight.json" cargo bench -p server --bench insight
+
 "$ROOT/scripts/build.sh"
 
 log "wasm size after wasm-opt"

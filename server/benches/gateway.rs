@@ -29,14 +29,17 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use fixture::{Fixture, Size};
+use fixture::Size;
 use http::{Request, StatusCode};
 use serde_json::{json, Value};
 use server::services::{Caller, Invocation, Registry};
 use tower::ServiceExt;
 use usecases::Actor;
 
-const ADMIN: &str = "bench@example.com";
+mod support;
+
+use support::{percentile, ADMIN};
+
 const CONNECTIONS: &str = "64";
 
 fn seconds() -> u64 {
@@ -179,51 +182,12 @@ async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
     )
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
-
 #[tokio::main]
 async fn main() {
     let out = std::env::var("BENCH_OUT").unwrap_or_else(|_| "gateway-bench.json".to_string());
-    let dir = std::env::temp_dir().join(format!("console-gateway-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let url = format!("sqlite://{}/console.db", dir.display());
-    let config = server::config::Config {
-        database_url: url,
-        site_addr: "127.0.0.1:0".parse().expect("addr"),
-        site_root: std::env::temp_dir(),
-        session_timeout_secs: 3600,
-        login_max_failures: 5,
-        login_lockout_secs: 900,
-        allow_registration: false,
-        admin_email: Some(ADMIN.to_string()),
-        admin_password: Some("bench-password".to_string()),
-        public_origins: None,
-        demo: false,
-        upstream_max_body_bytes: usecases::UPSTREAM_LIMIT_BYTES,
-        upstream_max_response_bytes: usecases::UPSTREAM_LIMIT_BYTES,
-    };
     let registry = Arc::new(Registry::with_demo_services());
-    let state = server::prepare_state(&config, &registry)
-        .await
-        .expect("state");
+    let (state, config, fixture, dir) = support::large_console(&registry, 0xBE7C_4000).await;
     let _ = BARE_POOL.set(state.pool.clone());
-
-    let started = Instant::now();
-    let fixture = Fixture::generate(Size::LARGE, 0xBE7C_4000);
-    server::demo::seed_fixture(&state, &fixture)
-        .await
-        .expect("fixture");
-    eprintln!(
-        "large fixture loaded: {} users, {} roles, {} methods, {} cells in {:.1?}",
-        fixture.users.len(),
-        fixture.roles.len(),
-        Size::LARGE.methods(),
-        fixture.cells.len(),
-        started.elapsed()
-    );
     state.runtime.reload().await.expect("reload");
     let reload_started = Instant::now();
     state.runtime.reload().await.expect("reload");

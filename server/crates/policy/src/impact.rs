@@ -1,13 +1,14 @@
 //! What a change of cells does to people: per method, how many users gain
-//! or lose the right to call it, and whether anonymous callers do. Pure,
-//! judged by the same rule as every call ([`crate::callers::verdict`]).
+//! or lose the right to call it, and whether anonymous callers and calls
+//! with a key do. Pure; the rule read as bits per method (a subject's
+//! denials computed once and shared by its holders), checked against the
+//! rule itself ([`crate::callers::verdict`]) caller by caller in the tests.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::callers::{verdict, Asked};
-use crate::decision::{Assignments, ServicePolicy, Subject};
+use crate::decision::{Assignments, Effect, ServicePolicy, Subject};
 use crate::names::NOT_AUTHENTICATED;
 
 /// A change of one caller's access.
@@ -88,12 +89,67 @@ fn changed<'a>(
     (subjects, methods, all)
 }
 
+/// Which methods (by position in the sorted method list) a subject's
+/// assignments deny: the same reading as [`crate::decision::effective`]
+/// (a method's own Grant or Deny, else All Methods), once per subject.
+#[derive(Clone, PartialEq, Eq)]
+struct Mask(Vec<u64>);
+
+impl Mask {
+    fn empty(methods: usize) -> Mask {
+        Mask(vec![0; methods.div_ceil(64)])
+    }
+
+    fn set(&mut self, at: usize, on: bool) {
+        let (word, bit) = (at / 64, 1u64 << (at % 64));
+        if on {
+            self.0[word] |= bit;
+        } else {
+            self.0[word] &= !bit;
+        }
+    }
+
+    fn or(&mut self, other: &Mask) {
+        for (mine, theirs) in self.0.iter_mut().zip(&other.0) {
+            *mine |= theirs;
+        }
+    }
+
+    fn denied(
+        assignments: Option<&Assignments>,
+        index: &HashMap<&str, usize>,
+        count: usize,
+    ) -> Mask {
+        let mut mask = Mask::empty(count);
+        let Some(assignments) = assignments else {
+            return mask;
+        };
+        if assignments.all_methods == Effect::Deny {
+            for at in 0..count {
+                mask.set(at, true);
+            }
+        }
+        for (method, effect) in &assignments.methods {
+            if let Some(&at) = index.get(method.as_str()) {
+                match effect {
+                    Effect::Deny => mask.set(at, true),
+                    Effect::Grant => mask.set(at, false),
+                    // no own state: All Methods decides, as set above
+                    Effect::Inherit => {}
+                }
+            }
+        }
+        mask
+    }
+}
+
 /// How `after` differs from `before` for these callers (each user's
 /// subjects, enabled users only, judged as calls without a key), anonymous
 /// callers, and calls made with the keys whose roles are `key_roles`: the
-/// methods where someone's answer changes, in name order. Only users
-/// holding a changed subject are judged, so one click on a user's cell
-/// judges one user.
+/// methods where someone's answer changes, in name order. Only callers
+/// holding a changed subject are judged, each once for all methods: a
+/// subject's denials are a bit per method, read once and shared by every
+/// user holding it.
 pub fn service_impact<'a>(
     before: &ServicePolicy,
     after: &ServicePolicy,
@@ -104,79 +160,96 @@ pub fn service_impact<'a>(
     if subjects.is_empty() {
         return Vec::new();
     }
-    let touched: Vec<&[Subject]> = users
-        .into_iter()
-        .filter(|held| held.iter().any(|subject| subjects.contains(&subject)))
-        .collect();
-    let anonymous = [Subject::Role(NOT_AUTHENTICATED.to_string())];
-    let anonymous_touched = subjects.contains(&&anonymous[0]);
-    let keys: Vec<&Subject> = key_roles
-        .iter()
-        .filter(|role| subjects.contains(role))
-        .collect();
-    let mut names: Vec<&str> = if all {
-        after.methods.iter().map(String::as_str).collect()
-    } else {
-        after
-            .methods
-            .iter()
-            .filter(|method| methods.contains(*method))
-            .map(String::as_str)
-            .collect()
-    };
+    let mut names: Vec<&str> = after.methods.iter().map(String::as_str).collect();
     names.sort_unstable();
-    let mut result = Vec::new();
-    for method in names {
-        let asked = Asked::Method(method);
-        let (mut gained, mut lost) = (0, 0);
-        for held in &touched {
-            match (
-                verdict(before, held, asked).is_allowed(),
-                verdict(after, held, asked).is_allowed(),
-            ) {
-                (false, true) => gained += 1,
-                (true, false) => lost += 1,
-                _ => {}
+    let index: HashMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(at, name)| (*name, at))
+        .collect();
+    let count = names.len();
+    // the changed subjects' denials, before and after
+    let changed_masks: HashMap<&Subject, (Mask, Mask)> = subjects
+        .iter()
+        .map(|subject| {
+            (
+                *subject,
+                (
+                    Mask::denied(before.assignments.get(*subject), &index, count),
+                    Mask::denied(after.assignments.get(*subject), &index, count),
+                ),
+            )
+        })
+        .collect();
+    let mut unchanged: HashMap<&Subject, Mask> = HashMap::new();
+    // a caller's denials before and after
+    let mut judge = |held: &'a [Subject]| -> (Mask, Mask) {
+        let (mut was, mut now) = (Mask::empty(count), Mask::empty(count));
+        for subject in held {
+            if let Some((old, new)) = changed_masks.get(subject) {
+                was.or(old);
+                now.or(new);
+            } else {
+                let mask = unchanged.entry(subject).or_insert_with(|| {
+                    Mask::denied(before.assignments.get(subject), &index, count)
+                });
+                was.or(mask);
+                now.or(mask);
             }
         }
-        let anonymous = anonymous_touched
-            .then(|| {
-                match (
-                    verdict(before, &anonymous, asked).is_allowed(),
-                    verdict(after, &anonymous, asked).is_allowed(),
-                ) {
-                    (false, true) => Some(Access::Gained),
-                    (true, false) => Some(Access::Lost),
-                    _ => None,
-                }
-            })
-            .flatten();
-        let keys: Vec<KeyImpact> = keys
+        (was, now)
+    };
+    let mut gained = vec![0usize; count];
+    let mut lost = vec![0usize; count];
+    for held in users {
+        if !held.iter().any(|subject| subjects.contains(&subject)) {
+            continue;
+        }
+        let (was, now) = judge(held);
+        for (word, (old, new)) in was.0.iter().zip(&now.0).enumerate() {
+            let (mut up, mut down) = (old & !new, new & !old);
+            while up != 0 {
+                gained[word * 64 + up.trailing_zeros() as usize] += 1;
+                up &= up - 1;
+            }
+            while down != 0 {
+                lost[word * 64 + down.trailing_zeros() as usize] += 1;
+                down &= down - 1;
+            }
+        }
+    }
+    // one caller alone: anonymous callers, or calls with one key
+    let alone = |subject: &Subject, at: usize| -> Option<Access> {
+        let (old, new) = changed_masks.get(subject)?;
+        let bit = 1u64 << (at % 64);
+        match (old.0[at / 64] & bit != 0, new.0[at / 64] & bit != 0) {
+            (true, false) => Some(Access::Gained),
+            (false, true) => Some(Access::Lost),
+            _ => None,
+        }
+    };
+    let anonymous = Subject::Role(NOT_AUTHENTICATED.to_string());
+    let mut result = Vec::new();
+    for (at, method) in names.iter().enumerate() {
+        if !all && !methods.contains(*method) {
+            continue;
+        }
+        let keys: Vec<KeyImpact> = key_roles
             .iter()
-            .filter_map(|role| {
-                let alone = std::slice::from_ref(*role);
-                let access = match (
-                    verdict(before, alone, asked).is_allowed(),
-                    verdict(after, alone, asked).is_allowed(),
-                ) {
-                    (false, true) => Access::Gained,
-                    (true, false) => Access::Lost,
-                    _ => return None,
-                };
-                let Subject::Role(name) = role else {
-                    return None;
-                };
-                Some(KeyImpact {
+            .filter_map(|role| match (role, alone(role, at)) {
+                (Subject::Role(name), Some(access)) => Some(KeyImpact {
                     role: name.clone(),
                     access,
-                })
+                }),
+                _ => None,
             })
             .collect();
-        if gained > 0 || lost > 0 || anonymous.is_some() || !keys.is_empty() {
+        let anonymous = alone(&anonymous, at);
+        if gained[at] > 0 || lost[at] > 0 || anonymous.is_some() || !keys.is_empty() {
             result.push(MethodImpact {
                 method: method.to_string(),
-                gained,
-                lost,
+                gained: gained[at],
+                lost: lost[at],
                 anonymous,
                 keys,
             });
@@ -188,6 +261,7 @@ pub fn service_impact<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::callers::{verdict, Asked};
     use crate::decision::{caller_subjects, Effect};
     use std::collections::HashSet;
 
@@ -334,6 +408,99 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn random_changes_agree_with_the_rule_caller_by_caller() {
+        // xorshift: the same cases on every machine
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = |below: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % below
+        };
+        let effects = [Effect::Inherit, Effect::Grant, Effect::Deny];
+        let methods = ["a", "b", "c", "d"];
+        let subjects: Vec<Subject> = ["R1", "R2", "R3", NOT_AUTHENTICATED, "JSUser"]
+            .iter()
+            .map(|r| Subject::Role(r.to_string()))
+            .chain([Subject::User("u@x".into())])
+            .collect();
+        let random_cells = |policy: &mut ServicePolicy, next: &mut dyn FnMut(u64) -> u64| {
+            for _ in 0..next(8) {
+                let subject = &subjects[next(subjects.len() as u64) as usize];
+                let scope = if next(3) == 0 {
+                    "*"
+                } else {
+                    methods[next(4) as usize]
+                };
+                policy.set(subject, scope, effects[next(3) as usize]);
+            }
+        };
+        for _ in 0..2_000 {
+            let mut before = ServicePolicy {
+                methods: methods.iter().map(|m| m.to_string()).collect(),
+                assignments: Default::default(),
+            };
+            random_cells(&mut before, &mut next);
+            let mut after = before.clone();
+            random_cells(&mut after, &mut next);
+            let users: Vec<Vec<Subject>> = (0..6)
+                .map(|_| {
+                    let mut held = vec![Subject::User("u@x".into())];
+                    for role in &subjects[..3] {
+                        if next(2) == 0 {
+                            held.push(role.clone());
+                        }
+                    }
+                    held
+                })
+                .collect();
+            let keys = [Subject::Role("JSUser".into())];
+            let impact = service_impact(&before, &after, users.iter().map(Vec::as_slice), &keys);
+            let anonymous = [Subject::Role(NOT_AUTHENTICATED.into())];
+            for method in methods {
+                let asked = Asked::Method(method);
+                let flip = |held: &[Subject]| match (
+                    verdict(&before, held, asked).is_allowed(),
+                    verdict(&after, held, asked).is_allowed(),
+                ) {
+                    (false, true) => Some(Access::Gained),
+                    (true, false) => Some(Access::Lost),
+                    _ => None,
+                };
+                let gained = users
+                    .iter()
+                    .filter(|u| flip(u) == Some(Access::Gained))
+                    .count();
+                let lost = users
+                    .iter()
+                    .filter(|u| flip(u) == Some(Access::Lost))
+                    .count();
+                let found = impact.iter().find(|m| m.method == method);
+                assert_eq!(
+                    found.map_or((0, 0), |m| (m.gained, m.lost)),
+                    (gained, lost),
+                    "{method}"
+                );
+                assert_eq!(
+                    found.and_then(|m| m.anonymous),
+                    flip(&anonymous),
+                    "{method}"
+                );
+                let key = flip(&keys).map(|access| KeyImpact {
+                    role: "JSUser".into(),
+                    access,
+                });
+                assert_eq!(found.and_then(|m| m.keys.first().cloned()), key, "{method}");
+                // a method is listed exactly when someone's answer changes
+                assert_eq!(
+                    found.is_some(),
+                    gained + lost > 0 || flip(&anonymous).is_some() || flip(&keys).is_some()
+                );
             }
         }
     }

@@ -1,0 +1,66 @@
+//! What the server benchmarks share: a console on a fresh SQLite database
+//! holding the large generated application, and percentiles.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use fixture::{Fixture, Size};
+use server::services::Registry;
+use usecases::Console;
+
+/// The bench's console admin.
+pub const ADMIN: &str = "bench@example.com";
+
+/// A console on a new SQLite database in a temporary folder, seeded with
+/// the large fixture (`seed` picks it); the folder to remove afterwards.
+pub async fn large_console(
+    registry: &Arc<Registry>,
+    seed: u64,
+) -> (Console, server::config::Config, Fixture, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("console-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let url = format!("sqlite://{}/console.db", dir.display());
+    let config = server::config::Config {
+        database_url: url,
+        site_addr: "127.0.0.1:0".parse().expect("addr"),
+        site_root: std::env::temp_dir(),
+        session_timeout_secs: 3600,
+        login_max_failures: 5,
+        login_lockout_secs: 900,
+        allow_registration: false,
+        admin_email: Some(ADMIN.to_string()),
+        admin_password: Some("bench-password".to_string()),
+        public_origins: None,
+        demo: false,
+        upstream_max_body_bytes: usecases::UPSTREAM_LIMIT_BYTES,
+        upstream_max_response_bytes: usecases::UPSTREAM_LIMIT_BYTES,
+    };
+    let state = server::prepare_state(&config, registry)
+        .await
+        .expect("state");
+    let started = Instant::now();
+    let fixture = Fixture::generate(Size::LARGE, seed);
+    server::demo::seed_fixture(&state, &fixture)
+        .await
+        .expect("fixture");
+    eprintln!(
+        "large fixture loaded: {} users, {} roles, {} methods, {} cells in {:.1?}",
+        fixture.users.len(),
+        fixture.roles.len(),
+        Size::LARGE.methods(),
+        fixture.cells.len(),
+        started.elapsed()
+    );
+    state.runtime.reload().await.expect("reload");
+    (state, config, fixture, dir)
+}
+
+/// The value below which `p` of the sorted samples fall.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
