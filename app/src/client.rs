@@ -17,6 +17,9 @@ pub struct TestUser {
     /// where their token is logged out again.
     #[serde(default = "default_base")]
     pub base: String,
+    /// For a session an admin got to invoke as the user: its end (RFC 3339).
+    #[serde(default)]
+    pub impersonated_until: Option<String>,
 }
 
 fn default_base() -> String {
@@ -191,6 +194,7 @@ mod browser {
             object_id: field("objectId"),
             token: field("user-token"),
             base: base.to_string(),
+            impersonated_until: None,
         })
     }
 

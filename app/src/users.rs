@@ -73,3 +73,18 @@ pub async fn set_user_role(
     })
     .await
 }
+
+pub use policy::wire::Impersonation;
+
+/// A short-lived session of the user, for invoking as them without their
+/// password; audited, and ended with this console session.
+#[leptos::server(prefix = "/console/fn", endpoint = "impersonate_user")]
+pub async fn impersonate_user(app: String, object_id: String) -> Result<Impersonation, AppError> {
+    let console_session = leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|parts| usecases::web::session_cookie_value(&parts.headers));
+    crate::guard::as_admin_in(app, move |console, actor| async move {
+        usecases::impersonation::issue(&console, &actor, console_session.as_deref(), &object_id)
+            .await
+    })
+    .await
+}

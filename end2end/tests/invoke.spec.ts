@@ -177,3 +177,54 @@ test("a key role's deny in the Roles matrix refuses calls made with that key, no
     await expect(cell).toHaveAttribute("data-saving", "false");
   }
 });
+
+test("invoke as a user without their password: their answers, audited, ended with the console session", async ({ page, request, browser }) => {
+  await open(page, "/services/orders/methods/deleteOrder");
+  await page.getByRole("tab", { name: "HEADERS" }).click();
+  await page.getByRole("searchbox", { name: "Invoke as user" }).fill("bob@");
+  await page.getByRole("button", { name: "Invoke as bob@example.com" }).click();
+  await expect(page.getByTestId("test-user")).toHaveText("bob@example.com");
+  await expect(page.getByTestId("impersonated")).toContainText("Invoking as bob@example.com without their password, until");
+  const token = (await page.getByTestId("user-token").textContent()) ?? "";
+  expect(token.length).toBeGreaterThan(20);
+
+  // the same answer as bob's own login: Support denies deleteOrder
+  await invoke(page);
+  await expect(page.getByTestId("status")).toHaveText("403 Forbidden");
+  await expect(page.locator(".denied")).toContainText("The role Support, which the caller holds, is denied the method deleteOrder.");
+  const login = await request.post("/api/users/login", { data: { login: "bob@example.com", password: "demo-password" } });
+  const own = (await login.json())["user-token"];
+  for (const path of ["/api/services/orders/getOrders", "/api/services/echo/whoami", "/api/services/calculator/add?a=1&b=2"]) {
+    const asAdmin = await request.get(path, { headers: { "user-token": token } });
+    const asBob = await request.get(path, { headers: { "user-token": own } });
+    expect(asAdmin.status(), path).toBe(asBob.status());
+  }
+
+  // every call is in the audit log as the admin's, as bob
+  await open(page, "/audit");
+  const first = page.locator("table.audit tbody tr").first();
+  await expect(first).toHaveAttribute("data-action", "impersonation.call");
+  await expect(first).toContainText("admin:admin@example.com");
+  await expect(first).toContainText("user:bob@example.com");
+  await expect(page.locator("table.audit tbody tr[data-action='impersonation.start']").first()).toContainText("user:bob@example.com");
+
+  // signing out of the console ends the sessions it got: the page's, and
+  // one got through the admin API with the same console session (which the
+  // page never saw, so only the server can end it)
+  const bob = (await (await page.request.get("/console/api/users?search=bob@")).json()).items[0].objectId;
+  const issued = await page.request.post("/console/api/impersonate", { data: { objectId: bob } });
+  expect(issued.status()).toBe(200);
+  const second = (await issued.json())["user-token"];
+  for (const t of [token, second]) {
+    expect((await request.get("/api/services/echo/whoami", { headers: { "user-token": t } })).status()).toBe(200);
+  }
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/sign-in/);
+  for (const t of [token, second]) {
+    const after = await request.get("/api/services/echo/whoami", { headers: { "user-token": t } });
+    expect(after.status()).toBe(401);
+    expect((await after.json()).code).toBe(3064);
+  }
+  // bob's own session is his, untouched
+  expect((await request.get("/api/services/echo/whoami", { headers: { "user-token": own } })).status()).toBe(200);
+});

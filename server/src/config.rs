@@ -106,6 +106,12 @@ pub struct Config {
     /// Largest answer taken from an HTTP upstream service, in bytes.
     #[arg(long, env = "UPSTREAM_MAX_RESPONSE_BYTES", default_value_t = usecases::UPSTREAM_LIMIT_BYTES)]
     pub upstream_max_response_bytes: u64,
+
+    /// How long a session an admin gets to invoke as a user lasts, in
+    /// minutes (1 to 1440); 0 turns invoking as a user off.
+    #[arg(long, env = "IMPERSONATION_MINUTES", default_value_t = usecases::IMPERSONATION_MINUTES,
+          value_parser = clap::value_parser!(u64).range(0..=1440))]
+    pub impersonation_minutes: u64,
 }
 
 #[cfg(test)]

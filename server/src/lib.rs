@@ -68,6 +68,8 @@ pub fn settings(config: &Config) -> Result<Settings, StartError> {
         public_origins: public_origins(config.public_origins.as_deref(), config.site_addr)?,
         upstream_max_body_bytes: config.upstream_max_body_bytes,
         upstream_max_response_bytes: config.upstream_max_response_bytes,
+        impersonation: (config.impersonation_minutes > 0)
+            .then(|| Duration::from_secs(config.impersonation_minutes * 60)),
     })
 }
 

@@ -114,6 +114,7 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
     let login_error = RwSignal::new(None::<String>);
     let login_email = RwSignal::new(String::new());
     let login_password = RwSignal::new(String::new());
+    let as_search = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let reply = RwSignal::new(None::<Result<Reply, String>>);
     let curl = RwSignal::new(None::<String>);
@@ -278,6 +279,46 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
         });
     };
 
+    // invoke as a user without their password: the server issues a
+    // short-lived session of theirs (audited, ended with this console session)
+    let matches = Resource::new(
+        move || as_search.get(),
+        move |search| async move {
+            if search.trim().is_empty() {
+                Ok(None)
+            } else {
+                crate::users::list_users(app_arg.get_value(), search, 0, 8)
+                    .await
+                    .map(Some)
+            }
+        },
+    );
+    let act_as = move |object_id: String| {
+        login_error.set(None);
+        let Some(base) = runtime_base() else {
+            login_error.set(Some(keys_missing()));
+            return;
+        };
+        spawn_local(async move {
+            match crate::users::impersonate_user(app_arg.get_value(), object_id).await {
+                Ok(issued) => {
+                    let acting = TestUser {
+                        email: issued.user.email,
+                        object_id: issued.user.object_id,
+                        token: issued.user_token,
+                        base,
+                        impersonated_until: Some(issued.expires_at),
+                    };
+                    client::save_user(&app_arg.get_value(), Some(&acting));
+                    user.set(Some(acting));
+                    notice.set(None);
+                    as_search.set(String::new());
+                }
+                Err(error) => login_error.set(Some(error.to_string())),
+            }
+        });
+    };
+
     let log_out = move |_| {
         let Some(current) = user.get_untracked() else {
             return;
@@ -429,7 +470,14 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
             </table>
             {move || match user.get() {
                 Some(current) => view! {
-                    <p class="caller">"Logged in as " <strong data-testid="test-user">{current.email}</strong> ". Every invocation from the console carries this user's token."</p>
+                    <p class="caller">"Logged in as " <strong data-testid="test-user">{current.email.clone()}</strong> ". Every invocation from the console carries this user's token."</p>
+                    {current.impersonated_until.clone().map(|until| view! {
+                        <p class="muted" data-testid="impersonated">{format!(
+                            "Invoking as {} without their password, until {} (UTC): the runtime treats this as their session, and the audit log records each call as yours.",
+                            current.email,
+                            until.get(11..16).unwrap_or(&until)
+                        )}</p>
+                    })}
                     <button type="button" on:click=log_out>"Log out"</button>
                 }.into_any(),
                 None => view! {
@@ -439,6 +487,24 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
                         <label>"Password" <input type="password" autocomplete="off" required prop:value=move || login_password.get() on:input=move |ev| login_password.set(event_target_value(&ev))/></label>
                         <button type="submit" class="primary">"Log in"</button>
                     </form>
+                    <h3>"Or invoke as a user, without their password"</h3>
+                    <input type="search" placeholder="Search users by email or name" aria-label="Invoke as user"
+                        prop:value=move || as_search.get() on:input=move |ev| as_search.set(event_target_value(&ev))/>
+                    <Transition fallback=|| ()>
+                        {move || matches.get().map(|result| match result {
+                            Ok(Some(page)) if page.items.is_empty() => view! { <p class="muted">"No user matches."</p> }.into_any(),
+                            Ok(Some(page)) => view! {
+                                <ul class="choices">
+                                    {page.items.into_iter().map(|found| {
+                                        let id = found.object_id.clone();
+                                        view! { <li><button type="button" class="link-button" on:click=move |_| act_as(id.clone())>{format!("Invoke as {}", found.email)}</button></li> }
+                                    }).collect_view()}
+                                </ul>
+                            }.into_any(),
+                            Ok(None) => ().into_any(),
+                            Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                        })}
+                    </Transition>
                     {move || login_error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                 }.into_any(),
             }}

@@ -35,6 +35,7 @@ pub async fn large_console(
         demo: false,
         upstream_max_body_bytes: usecases::UPSTREAM_LIMIT_BYTES,
         upstream_max_response_bytes: usecases::UPSTREAM_LIMIT_BYTES,
+        impersonation_minutes: usecases::IMPERSONATION_MINUTES,
     };
     let state = server::prepare_state(&config, registry)
         .await

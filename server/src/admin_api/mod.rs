@@ -8,6 +8,7 @@
 mod admins;
 mod apps;
 mod audit;
+mod impersonate;
 mod keys;
 mod permissions;
 mod roles;
@@ -28,7 +29,14 @@ use crate::api::error::{code, wrong_verb, ApiError};
 
 /// The first path segments of the application-level routes: each is also
 /// served under `/console/api/apps/{id}/`, addressing that application.
-const APP_LEVEL: [&str; 5] = ["users", "roles", "services", "permissions", "audit"];
+const APP_LEVEL: [&str; 6] = [
+    "users",
+    "roles",
+    "services",
+    "permissions",
+    "audit",
+    "impersonate",
+];
 
 pub fn router(console: Console) -> Router {
     // application-level routes: the default application, or the one
@@ -90,6 +98,7 @@ pub fn router(console: Console) -> Router {
             put(permissions::save_suite).delete(permissions::delete_suite),
         )
         .route("/console/api/audit", get(audit::list))
+        .route("/console/api/impersonate", post(impersonate::impersonate))
         .method_not_allowed_fallback(wrong_verb)
         .with_state(console.clone());
     // its own fallback: the merged routes answer unknown paths with the

@@ -31,6 +31,12 @@ pub async fn invoke(
     caller: Caller,
     request: Request,
 ) -> Result<Response, ApiError> {
+    // a call made with a session an admin got to invoke as the user is
+    // audited before it is made: the trail never lacks one
+    if let (Some(by), Some((_, user))) = (&caller.impersonated_by, &caller.user) {
+        let console = state.console.in_app(&caller.snapshot.application_id)?;
+        usecases::impersonation::record_call(&console, by, &user.email, &service, &route).await?;
+    }
     if let Some(upstream) = caller.snapshot.upstreams.get(&service).cloned() {
         return super::forward::forward(&state, caller, &upstream, request).await;
     }

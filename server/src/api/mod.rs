@@ -197,6 +197,9 @@ pub struct Caller {
     pub subjects: Arc<[Subject]>,
     /// `None` for an anonymous caller.
     pub user: Option<(String, Arc<SnapshotUser>)>,
+    /// Who issued the session, when an admin invokes as the user: every
+    /// call is then audited.
+    pub impersonated_by: Option<Arc<str>>,
 }
 
 impl FromRequestParts<ApiState> for Caller {
@@ -205,19 +208,21 @@ impl FromRequestParts<ApiState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Caller, ApiError> {
         let CallKey { mut snapshot, key } = CallKey::from_request_parts(parts, state).await?;
         let console = &state.console;
+        let mut impersonated_by = None;
         let user_id = match user_token(&parts.headers)? {
             Some(token) => {
                 let timeout = console.settings_with(snapshot.settings).session_timeout;
-                let user_id = console
+                let session = console
                     .runtime
-                    .authenticate(&snapshot.application_id, token, timeout)
+                    .session(&snapshot.application_id, token, timeout)
                     .await?
                     .ok_or_else(ApiError::invalid_token)?;
                 // the user may have been read into a newer snapshot just now
                 if let Some(newer) = console.runtime.snapshot(&snapshot.application_id) {
                     snapshot = newer;
                 }
-                Some(user_id)
+                impersonated_by = session.impersonated_by;
+                Some(session.user_id)
             }
             None => None,
         };
@@ -241,6 +246,7 @@ impl FromRequestParts<ApiState> for Caller {
             key_role: key.map(|key| key.role),
             subjects,
             user,
+            impersonated_by,
         })
     }
 }

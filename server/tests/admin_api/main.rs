@@ -24,6 +24,7 @@ mod enforcement;
 mod errors;
 mod guards;
 mod impact;
+mod impersonation;
 mod keys;
 mod permissions;
 mod roles;

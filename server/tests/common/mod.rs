@@ -134,6 +134,7 @@ pub fn router_for(state: &Console) -> axum::Router {
         demo: false,
         upstream_max_body_bytes: usecases::UPSTREAM_LIMIT_BYTES,
         upstream_max_response_bytes: usecases::UPSTREAM_LIMIT_BYTES,
+        impersonation_minutes: usecases::IMPERSONATION_MINUTES,
     };
     server::router(
         state.clone(),

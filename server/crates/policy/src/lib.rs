@@ -9,6 +9,7 @@
 //! * [`routes`]: method routes (`/orders/{orderId}`): matching a call's path
 //!   and expanding it again for an upstream;
 //! * [`suites`]: permission tests as code, judged by the rule;
+//! * [`time`]: instants written as RFC 3339;
 //! * [`wire`]: the types the console, the admin API and the use cases share.
 
 pub mod callers;
@@ -18,5 +19,6 @@ pub mod impact;
 pub mod names;
 pub mod routes;
 pub mod suites;
+pub mod time;
 pub mod upstream;
 pub mod wire;

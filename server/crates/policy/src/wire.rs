@@ -463,3 +463,25 @@ pub struct TestRequest {
     #[serde(default)]
     pub document: Option<crate::cells::PermissionDocument>,
 }
+
+/// `POST /console/api/impersonate`'s answer: a session of the user for an
+/// admin to invoke as them.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Impersonation {
+    #[serde(rename = "user-token")]
+    pub user_token: String,
+    /// RFC 3339, UTC.
+    pub expires_at: String,
+    pub user: User,
+}
+
+impl std::fmt::Debug for Impersonation {
+    /// Never the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Impersonation")
+            .field("expires_at", &self.expires_at)
+            .field("user", &self.user.email)
+            .finish_non_exhaustive()
+    }
+}

@@ -65,6 +65,13 @@ fn app_key(application_id: &str) -> String {
     application_id.to_ascii_uppercase()
 }
 
+/// A live session: its user, and who issued it if it is an impersonation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    pub user_id: String,
+    pub impersonated_by: Option<Arc<str>>,
+}
+
 pub struct Runtime {
     pool: Pool,
     apps: ArcSwap<Apps>,
@@ -428,6 +435,18 @@ impl Runtime {
             .await
     }
 
+    /// [`Runtime::authenticate`], saying also who issued an impersonation
+    /// session.
+    pub async fn session(
+        &self,
+        application_id: &str,
+        token: &str,
+        timeout: Duration,
+    ) -> Result<Option<Authenticated>, StoreError> {
+        self.session_at(application_id, token, timeout, now_millis())
+            .await
+    }
+
     /// [`Runtime::authenticate`] as of `now` (milliseconds since the epoch),
     /// so the inactivity boundary can be tested to the millisecond: a
     /// session idle for exactly `timeout` is over.
@@ -438,6 +457,20 @@ impl Runtime {
         timeout: Duration,
         now: i64,
     ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .session_at(application_id, token, timeout, now)
+            .await?
+            .map(|session| session.user_id))
+    }
+
+    /// [`Runtime::session`] as of `now`.
+    pub async fn session_at(
+        &self,
+        application_id: &str,
+        token: &str,
+        timeout: Duration,
+        now: i64,
+    ) -> Result<Option<Authenticated>, StoreError> {
         let token_hash = TokenHash::of(token);
         let token_hash = token_hash.as_str();
         let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
@@ -451,13 +484,20 @@ impl Runtime {
         };
         match cached {
             Cached::OtherApp => Ok(None),
-            Cached::Live { user_id, persist } => {
+            Cached::Live {
+                user_id,
+                persist,
+                impersonated_by,
+            } => {
                 if persist && !store::sessions::touch(&self.pool, token_hash, now).await? {
                     // ended elsewhere (another server's logout)
                     self.sessions.forget_token(token_hash);
                     return Ok(None);
                 }
-                Ok(Some(user_id))
+                Ok(Some(Authenticated {
+                    user_id,
+                    impersonated_by,
+                }))
             }
             // expired by this cache's clock: the database may know of
             // activity on another server since, so it decides
@@ -472,6 +512,11 @@ impl Runtime {
                 if now.saturating_sub(session.last_seen_at) >= timeout_ms {
                     let cutoff = now.saturating_sub(timeout_ms);
                     store::sessions::delete_expired(&self.pool, token_hash, cutoff).await?;
+                    return Ok(None);
+                }
+                if session.expires_at.is_some_and(|end| now >= end) {
+                    // an impersonation session past its end: idle or not
+                    store::sessions::delete_expired(&self.pool, token_hash, i64::MAX).await?;
                     return Ok(None);
                 }
                 if !store::sessions::touch(&self.pool, token_hash, now).await? {
@@ -494,9 +539,14 @@ impl Runtime {
                         &app_key(app),
                         now,
                         generation,
+                        session.expires_at,
+                        session.impersonated_by.as_deref(),
                     );
                 }
-                Ok(Some(session.app_user_id))
+                Ok(Some(Authenticated {
+                    user_id: session.app_user_id,
+                    impersonated_by: session.impersonated_by.map(Arc::from),
+                }))
             }
         }
     }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 struct CachedSession {
     user_id: String,
@@ -12,6 +12,10 @@ struct CachedSession {
     app: String,
     last_seen: i64,
     persisted_at: i64,
+    /// The end of an impersonation session whatever its activity
+    /// (`i64::MAX` for a login's).
+    expires_at: i64,
+    impersonated_by: Option<Arc<str>>,
 }
 
 /// What the cache knows of a token.
@@ -20,6 +24,8 @@ pub enum Cached {
     Live {
         user_id: String,
         persist: bool,
+        /// Who issued it, for an impersonation session.
+        impersonated_by: Option<Arc<str>>,
     },
     /// Was cached, ran out of time, and is now forgotten.
     Expired,
@@ -56,7 +62,10 @@ impl SessionCache {
         let mut sessions = self.sessions();
         match sessions.get_mut(token_hash) {
             Some(session) if !session.app.eq_ignore_ascii_case(app) => Cached::OtherApp,
-            Some(session) if now.saturating_sub(session.last_seen) < timeout_ms => {
+            Some(session)
+                if now.saturating_sub(session.last_seen) < timeout_ms
+                    && now < session.expires_at =>
+            {
                 session.last_seen = session.last_seen.max(now);
                 let persist = now.saturating_sub(session.persisted_at) >= persist_every;
                 if persist {
@@ -65,6 +74,7 @@ impl SessionCache {
                 Cached::Live {
                     user_id: session.user_id.clone(),
                     persist,
+                    impersonated_by: session.impersonated_by.clone(),
                 }
             }
             Some(_) => {
@@ -82,6 +92,7 @@ impl SessionCache {
 
     /// Caches a session read from the database, unless anything was
     /// forgotten since `generation` was taken.
+    #[allow(clippy::too_many_arguments, reason = "one session's fields")]
     pub fn insert_unless_forgotten(
         &self,
         token_hash: &str,
@@ -89,6 +100,8 @@ impl SessionCache {
         app: &str,
         now: i64,
         generation: u64,
+        expires_at: Option<i64>,
+        impersonated_by: Option<&str>,
     ) {
         let mut sessions = self.sessions();
         if self.forgotten.load(Ordering::SeqCst) == generation {
@@ -99,6 +112,8 @@ impl SessionCache {
                     app: app.to_string(),
                     last_seen: now,
                     persisted_at: now,
+                    expires_at: expires_at.unwrap_or(i64::MAX),
+                    impersonated_by: impersonated_by.map(Arc::from),
                 },
             );
         }

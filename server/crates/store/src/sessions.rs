@@ -12,6 +12,10 @@ pub struct SessionRecord {
     pub app_user_id: String,
     pub application_id: String,
     pub last_seen_at: i64,
+    /// An impersonation session's end, whatever its activity.
+    pub expires_at: Option<i64>,
+    /// Who issued an impersonation session (`admin:<email>`, `key:<name>`).
+    pub impersonated_by: Option<String>,
 }
 
 /// `for share` on PostgreSQL: a change of the row (a password, a status)
@@ -56,8 +60,9 @@ pub async fn insert_if_current(
 
 pub async fn find(pool: &Pool, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
     Ok(sqlx::query_as::<_, SessionRecord>(
-        "select s.app_user_id, u.application_id, s.last_seen_at from user_session s \
-         join app_user u on u.app_user_id = s.app_user_id where s.token_hash = $1",
+        "select s.app_user_id, u.application_id, s.last_seen_at, s.expires_at, s.impersonated_by \
+         from user_session s join app_user u on u.app_user_id = s.app_user_id \
+         where s.token_hash = $1",
     )
     .bind(token_hash)
     .fetch_optional(pool)
@@ -83,6 +88,55 @@ pub async fn delete_expired(pool: &Pool, token_hash: &str, cutoff: i64) -> Resul
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// Opens an impersonation session of an enabled user, ending at
+/// `expires_at`, issued by `by` (from the console session whose token hash
+/// is `console_session`, if any). True if opened.
+pub async fn insert_impersonation(
+    conn: &mut Conn,
+    token_hash: &str,
+    user_id: &str,
+    now: i64,
+    expires_at: i64,
+    by: &str,
+    console_session: Option<&str>,
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "insert into user_session (token_hash, app_user_id, created_at, last_seen_at, \
+         expires_at, impersonated_by, console_session) \
+         select $1, app_user_id, $3, $3, $4, $5, $6 from app_user \
+         where app_user_id = $2 and user_status = 'ENABLED'{}",
+        row_lock(conn)
+    );
+    let done = sqlx::query(&sql)
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(now)
+        .bind(expires_at)
+        .bind(by)
+        .bind(console_session)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends the impersonation sessions a console session issued; their token
+/// hashes.
+pub async fn delete_for_console_session(
+    conn: &mut Conn,
+    console_session: &str,
+) -> Result<Vec<String>, StoreError> {
+    let hashes: Vec<String> =
+        sqlx::query_scalar("select token_hash from user_session where console_session = $1")
+            .bind(console_session)
+            .fetch_all(&mut *conn)
+            .await?;
+    sqlx::query("delete from user_session where console_session = $1")
+        .bind(console_session)
+        .execute(conn)
+        .await?;
+    Ok(hashes)
 }
 
 /// Ends one session; false if it did not exist.
@@ -114,11 +168,12 @@ pub async fn count(pool: &Pool) -> Result<i64, StoreError> {
 /// returns how many.
 pub async fn purge_expired(conn: &mut Conn, app: &str, cutoff: i64) -> Result<u64, StoreError> {
     let done = sqlx::query(
-        "delete from user_session where last_seen_at <= $1 and app_user_id in \
+        "delete from user_session where (last_seen_at <= $1 or expires_at <= $3) and app_user_id in \
          (select app_user_id from app_user where application_id = $2)",
     )
     .bind(cutoff)
     .bind(app)
+    .bind(crate::now_millis())
     .execute(conn)
     .await?;
     Ok(done.rows_affected())

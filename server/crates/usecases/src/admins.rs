@@ -410,6 +410,12 @@ pub async fn sign_out(console: &Console, token: &str) -> Result<(), Error> {
     let actor = Actor::System;
     let mut change = Change::begin_console(console, &actor).await?;
     store::admins::delete_session(change.conn(), &hash_token(token)).await?;
+    // the sessions it got to invoke as users end with it
+    for ended in
+        store::sessions::delete_for_console_session(change.conn(), &hash_token(token)).await?
+    {
+        change.session_ended(&ended);
+    }
     change.commit().await
 }
 

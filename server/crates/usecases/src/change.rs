@@ -18,6 +18,9 @@ pub enum Actor {
     User(String),
     SelfRegistration,
     System,
+    /// Whoever issued an impersonation session (their label, `admin:…` or
+    /// `key:…`), acting through it.
+    Impersonator(String),
 }
 
 impl Actor {
@@ -28,6 +31,7 @@ impl Actor {
             Actor::User(email) => format!("user:{email}"),
             Actor::SelfRegistration => "self-registration".to_string(),
             Actor::System => "system".to_string(),
+            Actor::Impersonator(label) => label.clone(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod callers;
 pub mod change;
 pub mod effective;
 pub mod error;
+pub mod impersonation;
 pub mod login;
 pub mod maintenance;
 pub mod openapi;
@@ -50,7 +51,12 @@ pub struct Settings {
     pub upstream_max_body_bytes: u64,
     /// Largest answer taken from an HTTP upstream.
     pub upstream_max_response_bytes: u64,
+    /// How long a session issued to invoke as a user lasts; `None`: off.
+    pub impersonation: Option<Duration>,
 }
+
+/// The default of `IMPERSONATION_MINUTES`.
+pub const IMPERSONATION_MINUTES: u64 = 15;
 
 /// The default of both upstream size limits: 64 MiB.
 pub const UPSTREAM_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
@@ -64,6 +70,7 @@ impl Default for Settings {
             registration: false,
             upstream_max_body_bytes: UPSTREAM_LIMIT_BYTES,
             upstream_max_response_bytes: UPSTREAM_LIMIT_BYTES,
+            impersonation: Some(Duration::from_secs(IMPERSONATION_MINUTES * 60)),
             public_origins: ["127.0.0.1:3000", "localhost:3000"]
                 .iter()
                 .flat_map(|authority| {

@@ -1,0 +1,98 @@
+//! Invoking as a user without their password: an admin gets a session of
+//! the user that the runtime treats as theirs, for minutes
+//! (`IMPERSONATION_MINUTES`, 0 turns it off). It is audited when issued, on
+//! every call made with it, and ends at its end, on the user's disable or
+//! password change like any session, and with the console session that
+//! asked for it.
+
+pub use policy::wire::Impersonation;
+use policy::wire::UserStatus;
+use runtime::secret::{hash_token, SessionToken};
+use serde_json::json;
+
+use crate::change::{Change, Event};
+use crate::{Actor, Console, Error};
+
+/// Issues a session of the user `object_id` to `actor`; `console_session`
+/// is the token of the console session asking (it ends the session with
+/// it), `None` for an admin API key.
+pub async fn issue(
+    console: &Console,
+    actor: &Actor,
+    console_session: Option<&str>,
+    object_id: &str,
+) -> Result<Impersonation, Error> {
+    let Some(lasts) = console.settings.impersonation else {
+        return Err(Error::Forbidden(
+            "invoking as a user is turned off on this server (IMPERSONATION_MINUTES=0)".to_string(),
+        ));
+    };
+    let user = crate::users::get(console, object_id).await?;
+    if user.user_status != UserStatus::Enabled {
+        return Err(Error::BadInput(format!(
+            "`{}` is disabled: no session of theirs can be opened",
+            user.email
+        )));
+    }
+    let now = store::now_millis();
+    let expires_at = now.saturating_add(i64::try_from(lasts.as_millis()).unwrap_or(i64::MAX));
+    let token = SessionToken::generate();
+    let mut change = Change::begin(console, actor).await?;
+    let opened = store::sessions::insert_impersonation(
+        change.conn(),
+        &token.hash(),
+        &user.object_id,
+        now,
+        expires_at,
+        &actor.label(),
+        console_session.map(hash_token).as_deref(),
+    )
+    .await?;
+    if !opened {
+        return Err(Error::Conflict(format!(
+            "`{}` was disabled or deleted meanwhile",
+            user.email
+        )));
+    }
+    let expires = policy::time::rfc3339(expires_at);
+    change
+        .audit(Event {
+            action: "impersonation.start",
+            target: format!("user:{}", user.email),
+            service: None,
+            before: None,
+            after: Some(json!({ "expiresAt": expires })),
+        })
+        .await?;
+    change.commit().await?;
+    tracing::info!(admin = %actor.label(), user = %user.email, "impersonation session issued");
+    Ok(Impersonation {
+        user_token: token.reveal().to_string(),
+        expires_at: expires,
+        user,
+    })
+}
+
+/// One call made with an impersonation session, audited (before it is
+/// made) as made by whoever got the session, as the user: `call` is the
+/// method's name or route as called.
+pub async fn record_call(
+    console: &Console,
+    by: &str,
+    user_email: &str,
+    service: &str,
+    call: &str,
+) -> Result<(), Error> {
+    let actor = Actor::Impersonator(by.to_string());
+    let mut change = Change::begin(console, &actor).await?;
+    change
+        .audit(Event {
+            action: "impersonation.call",
+            target: format!("user:{user_email}"),
+            service: Some(service),
+            before: None,
+            after: Some(json!({ "call": call })),
+        })
+        .await?;
+    change.commit().await
+}
