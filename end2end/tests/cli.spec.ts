@@ -95,4 +95,16 @@ test("the command-line client exports, diffs, applies, and fails a CI job on a b
   const missing = cli("test", join(dir, "nothing.yaml"));
   expect(missing.status).toBe(2);
   expect(missing.err).toContain("cannot read");
+  writeFileSync(join(dir, "empty.yaml"), "tests: []\n");
+  const empty = cli("test", join(dir, "empty.yaml"));
+  expect(empty.status).toBe(2);
+  expect(empty.err).toContain("holds no tests");
+  writeFileSync(join(dir, "bad.json"), JSON.stringify({ services: { nothing: {} } }));
+  const refused = cli("apply", join(dir, "bad.json"));
+  expect(refused.status).toBe(2);
+  expect(refused.err).toContain("the console refused it: 400 (8105)");
+  // without saved suites and without a file, nothing is checked: a CI job must not pass on that
+  const nothing = cli("test");
+  expect(nothing.status).toBe(1);
+  expect(nothing.out).toContain("no test ran");
 });

@@ -14,7 +14,7 @@ use super::body::json_value;
 use super::error::{code, ApiError, ApiPath};
 use super::{ApiState, Caller};
 use crate::services::{Invocation, ServiceError};
-use policy::decision::Decision;
+use policy::decision::{Decision, Subject};
 use serde::Deserialize;
 
 /// The service of a call and the rest of its path (decoded): the same for
@@ -35,7 +35,20 @@ pub async fn invoke(
     // audited before it is made: the trail never lacks one
     if let (Some(by), Some((_, user))) = (&caller.impersonated_by, &caller.user) {
         let console = state.console.in_app(&caller.snapshot.application_id)?;
-        usecases::impersonation::record_call(&console, by, &user.email, &service, &route).await?;
+        let call = usecases::impersonation::Call {
+            service: &service,
+            call: &route,
+            verb: request.method().as_str(),
+            path: request
+                .uri()
+                .path_and_query()
+                .map_or("", |path| path.as_str()),
+            key_role: match &caller.key_role {
+                Some(Subject::Role(role)) => Some(role.as_str()),
+                _ => None,
+            },
+        };
+        usecases::impersonation::record_call(&console, by, &user.email, &call).await?;
     }
     if let Some(upstream) = caller.snapshot.upstreams.get(&service).cloned() {
         return super::forward::forward(&state, caller, &upstream, request).await;

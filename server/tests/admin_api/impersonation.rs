@@ -130,9 +130,10 @@ async fn impersonation_answers_as_the_user_and_is_audited(engine: &str) {
     assert!(made
         .iter()
         .all(|e| e["actor"] == ADMIN_ACTOR && e["target"] == "user:alice@example.com"));
-    assert!(made
-        .iter()
-        .any(|e| e["service"] == "orders" && e["after"]["call"] == "deleteOrder"));
+    assert!(made.iter().any(|e| e["service"] == "orders"
+        && e["after"]["call"] == "deleteOrder"
+        && e["after"]["verb"] == "POST"
+        && e["after"]["path"] == "/api/services/orders/deleteOrder"));
     // her own session's calls are not impersonated
     let before = made.len();
     call(&console, "echo", "whoami", &own).await;
@@ -245,6 +246,36 @@ async fn impersonation_ends_at_its_end_and_with_the_console_session(engine: &str
         .runtime("GET", "/api/services/echo/whoami", Some(&token))
         .await;
     assert_error(&reply, StatusCode::UNAUTHORIZED, 3064);
+
+    // with the key that got it, once revoked
+    let second = new_key(&console.app, console.cookie(), "second").await;
+    let by_second = impersonate(&console, Auth::Key(&second), &id).await;
+    let by_second = by_second["user-token"].as_str().expect("token").to_string();
+    let reply = console
+        .runtime("GET", "/api/services/echo/whoami", Some(&by_second))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let keys = console
+        .ok("GET", "/console/api/keys", console.cookie(), None)
+        .await;
+    let second_id = keys
+        .as_array()
+        .and_then(|keys| keys.iter().find(|k| k["name"] == "second"))
+        .and_then(|k| k["id"].as_str())
+        .expect("the second key")
+        .to_string();
+    console
+        .ok(
+            "DELETE",
+            &format!("/console/api/keys/{second_id}"),
+            console.cookie(),
+            None,
+        )
+        .await;
+    let revoked = console
+        .runtime("GET", "/api/services/echo/whoami", Some(&by_second))
+        .await;
+    assert_error(&revoked, StatusCode::UNAUTHORIZED, 3064);
 
     // with the console session that got it; a key's is unaffected
     let from_session = impersonate(&console, console.cookie(), &id).await;

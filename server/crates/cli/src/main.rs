@@ -152,7 +152,17 @@ impl Api {
             .text()
             .await
             .map_err(|error| Stop(format!("the console's answer was cut off: {error}")))?;
-        let json: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        let json: Value = match serde_json::from_str(&text) {
+            Ok(json) => json,
+            // a proxy's or a sign-in page: not the console's answer
+            Err(_) if (200..300).contains(&status) => {
+                return Err(Stop(format!(
+                "{} answered {status} with something that is not JSON: is CONSOLE_URL the console?",
+                self.base
+            )))
+            }
+            Err(_) => Value::String(text),
+        };
         Ok((status, json))
     }
 
@@ -182,16 +192,19 @@ fn refusal(status: u16, json: &Value) -> String {
     }
 }
 
-/// A file of JSON or YAML, as JSON.
+/// A file of JSON or YAML, as JSON (JSON first: YAML reads most of it too,
+/// with other answers for some).
 fn read(path: &Path) -> Result<Value, Stop> {
     let text = std::fs::read_to_string(path)
         .map_err(|error| Stop(format!("cannot read `{}`: {error}", path.display())))?;
-    if text.trim_start().starts_with(['{', '[']) {
-        serde_json::from_str(&text)
-            .map_err(|error| Stop(format!("`{}` is not valid JSON: {error}", path.display())))
-    } else {
-        serde_norway::from_str(&text)
-            .map_err(|error| Stop(format!("`{}` is not valid YAML: {error}", path.display())))
+    match serde_json::from_str(&text) {
+        Ok(json) => Ok(json),
+        Err(json_error) => serde_norway::from_str(&text).map_err(|yaml_error| {
+            Stop(format!(
+                "`{}` is neither JSON ({json_error}) nor YAML ({yaml_error})",
+                path.display()
+            ))
+        }),
     }
 }
 
@@ -217,15 +230,16 @@ async fn run(cli: Cli) -> Outcome {
                     Some(&document),
                 )
                 .await?;
+            let diff = parse_diff(&answer)?;
             if *json {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&answer).unwrap_or_default()
                 );
             } else {
-                print_diff(&parse_diff(&answer)?);
+                print_diff(&diff);
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(breaks_tests(&diff))
         }
         Command::Apply {
             file,
@@ -237,21 +251,23 @@ async fn run(cli: Cli) -> Outcome {
             let (status, answer) = api
                 .send(reqwest::Method::PUT, &path, Some(&document))
                 .await?;
-            if !(200..300).contains(&status) {
+            if status == 409 {
+                // refused on purpose: the document breaks saved permission tests
                 eprintln!("{}", refusal(status, &answer));
                 return Ok(ExitCode::from(1));
             }
+            if !(200..300).contains(&status) {
+                return Err(Stop(refusal(status, &answer)));
+            }
             let diff = parse_diff(&answer)?;
             print_diff(&diff);
-            println!(
-                "{}",
-                if diff.applied {
-                    "applied"
-                } else {
-                    "dry run: nothing was changed"
-                }
-            );
-            Ok(ExitCode::SUCCESS)
+            if diff.applied {
+                println!("applied");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("dry run: nothing was changed");
+                Ok(breaks_tests(&diff))
+            }
         }
         Command::Test { file, document } => {
             let mut body = serde_json::Map::new();
@@ -260,11 +276,15 @@ async fn run(cli: Cli) -> Outcome {
                 // a list of tests, or a suite `{"name"?, "tests": [...]}`
                 let tests = match tests {
                     Value::Array(_) => tests,
-                    Value::Object(mut suite) => suite
-                        .remove("tests")
-                        .ok_or_else(|| Stop(format!("`{}` has no `tests`", file.display())))?,
-                    _ => return Err(Stop(format!("`{}` holds no tests", file.display()))),
+                    Value::Object(mut suite) => suite.remove("tests").unwrap_or(Value::Null),
+                    _ => Value::Null,
                 };
+                if tests.as_array().is_none_or(|tests| tests.is_empty()) {
+                    return Err(Stop(format!(
+                        "`{}` holds no tests: a list of them, or `tests:` with a list",
+                        file.display()
+                    )));
+                }
                 body.insert("tests".into(), tests);
             }
             if let Some(document) = document {
@@ -283,12 +303,30 @@ async fn run(cli: Cli) -> Outcome {
                 ))
             })?;
             print_report(&report);
+            if report.passed + report.failed.len() == 0 {
+                // no saved suite here (or another application than meant)
+                println!("no test ran: nothing was checked");
+                return Ok(ExitCode::from(1));
+            }
             Ok(if report.failed.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
             })
         }
+    }
+}
+
+/// 1 when saved permission tests would break: a CI gate on a dry run fails.
+fn breaks_tests(diff: &PermissionDiff) -> ExitCode {
+    if diff
+        .tests
+        .as_ref()
+        .is_some_and(|report| !report.failed.is_empty())
+    {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

@@ -102,11 +102,18 @@ pub async fn insert_impersonation(
     by: &str,
     console_session: Option<&str>,
 ) -> Result<bool, StoreError> {
+    // from a console session: only while it still exists (a sign-out
+    // committing meanwhile leaves nothing behind)
+    let session_live = if console_session.is_some() {
+        " and exists (select 1 from console_session c where c.token_hash = $6)"
+    } else {
+        ""
+    };
     let sql = format!(
         "insert into user_session (token_hash, app_user_id, created_at, last_seen_at, \
          expires_at, impersonated_by, console_session) \
          select $1, app_user_id, $3, $3, $4, $5, $6 from app_user \
-         where app_user_id = $2 and user_status = 'ENABLED'{}",
+         where app_user_id = $2 and user_status = 'ENABLED'{session_live}{}",
         row_lock(conn)
     );
     let done = sqlx::query(&sql)
@@ -121,21 +128,26 @@ pub async fn insert_impersonation(
     Ok(done.rows_affected() == 1)
 }
 
-/// Ends the impersonation sessions a console session issued; their token
-/// hashes.
-pub async fn delete_for_console_session(
-    conn: &mut Conn,
-    console_session: &str,
-) -> Result<Vec<String>, StoreError> {
-    let hashes: Vec<String> =
-        sqlx::query_scalar("select token_hash from user_session where console_session = $1")
-            .bind(console_session)
-            .fetch_all(&mut *conn)
+/// Ends the impersonation sessions whose issuer is gone: the console
+/// session that asked for one (signed out, expired, or ended with its
+/// admin's disable, deletion or password change), or the admin API key
+/// (revoked, or deleted with its admin). Their token hashes.
+pub async fn end_orphaned_impersonations(conn: &mut Conn) -> Result<Vec<String>, StoreError> {
+    let hashes: Vec<String> = sqlx::query_scalar(
+        "select token_hash from user_session where impersonated_by is not null and (\
+         (console_session is not null and not exists \
+             (select 1 from console_session c where c.token_hash = user_session.console_session)) \
+         or (console_session is null and impersonated_by like 'key:%' and not exists \
+             (select 1 from admin_api_key k where 'key:' || k.name = user_session.impersonated_by)))",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for hash in &hashes {
+        sqlx::query("delete from user_session where token_hash = $1")
+            .bind(hash)
+            .execute(&mut *conn)
             .await?;
-    sqlx::query("delete from user_session where console_session = $1")
-        .bind(console_session)
-        .execute(conn)
-        .await?;
+    }
     Ok(hashes)
 }
 

@@ -205,6 +205,7 @@ pub async fn set_admin_enabled(
     } else {
         store::admins::delete_sessions(change.conn(), id, None).await?
     };
+    end_impersonations(&mut change).await?;
     change
         .audit(Event {
             action: if enabled {
@@ -241,6 +242,7 @@ pub async fn delete_admin(console: &Console, actor: &Actor, id: &str) -> Result<
     let admin = target_admin(&mut change, id, true).await?;
     keep_one_enabled(&mut change, &admin, "deleted").await?;
     let (sessions, keys) = store::admins::delete(change.conn(), id).await?;
+    end_impersonations(&mut change).await?;
     change
         .audit(Event {
             action: "admin.delete",
@@ -299,6 +301,7 @@ pub async fn change_own_password(
     let ended =
         store::admins::delete_sessions(change.conn(), &record.console_admin_id, keep.as_deref())
             .await?;
+    end_impersonations(&mut change).await?;
     change
         .audit(Event {
             action: "admin.password",
@@ -410,13 +413,17 @@ pub async fn sign_out(console: &Console, token: &str) -> Result<(), Error> {
     let actor = Actor::System;
     let mut change = Change::begin_console(console, &actor).await?;
     store::admins::delete_session(change.conn(), &hash_token(token)).await?;
-    // the sessions it got to invoke as users end with it
-    for ended in
-        store::sessions::delete_for_console_session(change.conn(), &hash_token(token)).await?
-    {
+    end_impersonations(&mut change).await?;
+    change.commit().await
+}
+
+/// Ends the sessions got to invoke as users whose console session or key
+/// this change removed.
+async fn end_impersonations(change: &mut Change<'_>) -> Result<(), Error> {
+    for ended in store::sessions::end_orphaned_impersonations(change.conn()).await? {
         change.session_ended(&ended);
     }
-    change.commit().await
+    Ok(())
 }
 
 /// Looks a session up by the hash of its token. A session idle for longer
@@ -531,6 +538,7 @@ pub async fn revoke_api_key(console: &Console, actor: &Actor, id: &str) -> Resul
     let name = store::admins::delete_key(change.conn(), id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("no API key `{id}`")))?;
+    end_impersonations(&mut change).await?;
     change
         .audit(Event {
             action: "apikey.revoke",

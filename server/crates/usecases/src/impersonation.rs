@@ -73,15 +73,25 @@ pub async fn issue(
     })
 }
 
+/// A runtime call as the audit records it.
+pub struct Call<'a> {
+    pub service: &'a str,
+    /// The method's name or route as called.
+    pub call: &'a str,
+    pub verb: &'a str,
+    /// The path and query string as sent.
+    pub path: &'a str,
+    /// The role of the API key it was made with, if any.
+    pub key_role: Option<&'a str>,
+}
+
 /// One call made with an impersonation session, audited (before it is
-/// made) as made by whoever got the session, as the user: `call` is the
-/// method's name or route as called.
+/// made) as made by whoever got the session, as the user.
 pub async fn record_call(
     console: &Console,
     by: &str,
     user_email: &str,
-    service: &str,
-    call: &str,
+    call: &Call<'_>,
 ) -> Result<(), Error> {
     let actor = Actor::Impersonator(by.to_string());
     let mut change = Change::begin(console, &actor).await?;
@@ -89,9 +99,14 @@ pub async fn record_call(
         .audit(Event {
             action: "impersonation.call",
             target: format!("user:{user_email}"),
-            service: Some(service),
+            service: Some(call.service),
             before: None,
-            after: Some(json!({ "call": call })),
+            after: Some(json!({
+                "call": call.call,
+                "verb": call.verb,
+                "path": call.path,
+                "keyRole": call.key_role,
+            })),
         })
         .await?;
     change.commit().await

@@ -50,6 +50,11 @@ pub async fn purge_expired(console: &Console) -> Result<Purged, Error> {
     }
     // counts left by a login that raced the deletion of its application
     purged.login_attempts += store::attempts::purge_orphans(change.conn()).await?;
+    // sessions got to invoke as users, whose console session expired above
+    for ended in store::sessions::end_orphaned_impersonations(change.conn()).await? {
+        change.session_ended(&ended);
+        purged.user_sessions += 1;
+    }
     change.commit().await?;
     Ok(purged)
 }
