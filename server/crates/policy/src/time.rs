@@ -1,4 +1,4 @@
-//! Instants as the admin API writes them: RFC 3339 in UTC, from
+//! Instants as the admin API writes and reads them: RFC 3339, to and from
 //! milliseconds since the Unix epoch (no clock is read here).
 
 /// `2026-11-30T12:00:00.000Z` for these milliseconds since the epoch.
@@ -9,6 +9,82 @@ pub fn rfc3339(millis: i64) -> String {
     let (minutes, rest) = (rest / 60_000, rest % 60_000);
     let (seconds, millis) = (rest / 1000, rest % 1000);
     format!("{year:04}-{month:02}-{day:02}T{hours:02}:{minutes:02}:{seconds:02}.{millis:03}Z")
+}
+
+/// Milliseconds since the epoch of an RFC 3339 instant
+/// (`2026-12-04T17:00:00Z`, `2026-12-04T18:00:00.5+01:00`; `t` and `z` in
+/// either case), or why it is not one.
+pub fn parse_rfc3339(text: &str) -> Result<i64, String> {
+    let bad = || format!("`{text}` is not an RFC 3339 instant like `2026-12-04T17:00:00Z`");
+    let bytes = text.as_bytes();
+    if bytes.len() < 20 || !matches!(bytes[10], b'T' | b't') {
+        return Err(bad());
+    }
+    let number = |from: usize, to: usize| -> Result<i64, String> {
+        let part = text.get(from..to).ok_or_else(bad)?;
+        if !part.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        part.parse::<i64>().map_err(|_| bad())
+    };
+    if bytes[4] != b'-' || bytes[7] != b'-' || bytes[13] != b':' || bytes[16] != b':' {
+        return Err(bad());
+    }
+    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
+    let (hours, minutes, seconds) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(bad()),
+    };
+    if day < 1 || day > days_in_month || hours > 23 || minutes > 59 || seconds > 59 {
+        return Err(bad());
+    }
+    // fractions of a second: milliseconds kept, the rest dropped
+    let mut at = 19;
+    let mut millis = 0;
+    if bytes.get(at) == Some(&b'.') {
+        let start = at + 1;
+        at = start;
+        while bytes.get(at).is_some_and(u8::is_ascii_digit) {
+            at += 1;
+        }
+        if at == start {
+            return Err(bad());
+        }
+        let digits = text.get(start..at.min(start + 3)).ok_or_else(bad)?;
+        millis = digits.parse::<i64>().map_err(|_| bad())? * 10_i64.pow(3 - digits.len() as u32);
+    }
+    let zone = bytes.get(at..).unwrap_or_default();
+    let offset_minutes = match zone {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (hours, minutes) = (number(at + 1, at + 3)?, number(at + 4, at + 6)?);
+            if hours > 23 || minutes > 59 {
+                return Err(bad());
+            }
+            let sign = if *sign == b'-' { -1 } else { 1 };
+            sign * (hours * 60 + minutes)
+        }
+        _ => return Err(bad()),
+    };
+    let days = days_from_civil(year, month, day);
+    Ok(((days * 24 + hours) * 60 + minutes - offset_minutes) * 60_000 + seconds * 1000 + millis)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// The proleptic Gregorian date of a day count since 1970-01-01 (Howard
@@ -36,5 +112,49 @@ mod tests {
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(rfc3339(1_796_040_000_123), "2026-11-30T12:00:00.123Z");
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn instants_are_read_with_their_offsets() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Ok(0));
+        assert_eq!(
+            parse_rfc3339("2026-11-30T12:00:00.123Z"),
+            Ok(1_796_040_000_123)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-30T13:30:00.123456+01:30"),
+            Ok(1_796_040_000_123)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-30t10:00:00.1-02:00"),
+            Ok(1_796_040_000_100)
+        );
+        assert_eq!(parse_rfc3339("2000-02-29T00:00:00Z"), Ok(951_782_400_000));
+        // every millisecond written reads back
+        for millis in [0, 1, 951_782_400_000, 1_796_040_000_123, 4_102_444_799_999] {
+            assert_eq!(parse_rfc3339(&rfc3339(millis)), Ok(millis));
+        }
+        for bad in [
+            "",
+            "2026-11-30",
+            "2026-11-30 12:00:00Z",
+            "2026-11-30T12:00:00",
+            "2026-13-01T00:00:00Z",
+            "2026-02-29T00:00:00Z",
+            "2026-11-31T00:00:00Z",
+            "2026-11-30T24:00:00Z",
+            "2026-11-30T12:60:00Z",
+            "2026-11-30T12:00:00.Z",
+            "2026-11-30T12:00:00+0100",
+            "2026-11-30T12:00:00+01:00x",
+            "+026-11-30T12:00:00Z",
+            "2026-11-30T12:00:00ZZ",
+            "2026-11-30T12:00:00€:00",
+            "2026-11-30T12:00:00+0€:00",
+            "2026-11-30T12:00:00.9€",
+            "2026-11-3€T12:00:00Z",
+        ] {
+            assert!(parse_rfc3339(bad).is_err(), "{bad}");
+        }
     }
 }
