@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use fixture::{Fixture, Size};
 use http::StatusCode;
 use policy::decision::{caller_subjects, decide, Effect, Subject};
 use serde_json::Value;
@@ -15,16 +14,7 @@ crate::on_every_engine!(who_can_call_matches_the_rule_for_every_user);
 
 async fn who_can_call_matches_the_rule_for_every_user(engine: &str) {
     let console = Console::start(engine).await;
-    let size = Size {
-        users: 600,
-        roles: 20,
-        services: 2,
-        methods_per_service: 6,
-    };
-    let fixture = Fixture::generate(size, 21);
-    server::demo::seed_fixture(&console.state, &fixture)
-        .await
-        .expect("fixture");
+    let fixture = console.seed_600_users(21).await;
     let generated = fixture.policy();
     let (service, methods) = &fixture.services[0];
     let service_policy = generated.services[service].clone();

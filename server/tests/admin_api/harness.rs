@@ -295,6 +295,33 @@ impl Console {
         .await
     }
 
+    /// Gives the user `object_id` the role.
+    pub(crate) async fn assign_role(&self, object_id: &str, role: &str) {
+        self.ok(
+            "PUT",
+            &format!("/console/api/users/{object_id}/roles/{}", seg(role)),
+            self.key(),
+            None,
+        )
+        .await;
+    }
+
+    /// The generated application of 600 users, 20 roles and two services of
+    /// six methods, seeded with `seed`.
+    pub(crate) async fn seed_600_users(&self, seed: u64) -> fixture::Fixture {
+        let size = fixture::Size {
+            users: 600,
+            roles: 20,
+            services: 2,
+            methods_per_service: 6,
+        };
+        let fixture = fixture::Fixture::generate(size, seed);
+        server::demo::seed_fixture(&self.state, &fixture)
+            .await
+            .expect("fixture");
+        fixture
+    }
+
     pub(crate) async fn set_cell(
         &self,
         service: &str,

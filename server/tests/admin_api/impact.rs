@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use fixture::{Fixture, Size};
 use serde_json::{json, Value};
 
 use super::harness::*;
@@ -71,16 +70,7 @@ fn listed(impact: &Value, method: &str) -> (u64, u64) {
 
 async fn impact_counts_match_who_can_call_before_and_after(engine: &str) {
     let console = Console::start(engine).await;
-    let size = Size {
-        users: 600,
-        roles: 20,
-        services: 2,
-        methods_per_service: 6,
-    };
-    let fixture = Fixture::generate(size, 33);
-    server::demo::seed_fixture(&console.state, &fixture)
-        .await
-        .expect("fixture");
+    let fixture = console.seed_600_users(33).await;
     let (service, methods) = fixture.services[0].clone();
     // the role most users hold
     let mut holders: HashMap<&str, usize> = HashMap::new();

@@ -23,14 +23,7 @@ async fn alice(console: &Console) -> String {
         .await;
     let id = alice["objectId"].as_str().expect("id").to_string();
     console.create_role("Sales").await;
-    console
-        .ok(
-            "PUT",
-            &format!("/console/api/users/{id}/roles/Sales"),
-            console.key(),
-            None,
-        )
-        .await;
+    console.assign_role(&id, "Sales").await;
     console
         .set_cell("orders", "roles", "Sales", "deleteOrder", "deny")
         .await;

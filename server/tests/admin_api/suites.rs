@@ -19,18 +19,8 @@ async fn fixture(console: &Console) {
         .await;
     console.create_role("Sales").await;
     let users = console.users("?search=alice").await;
-    let id = users["items"][0]["objectId"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    console
-        .ok(
-            "PUT",
-            &format!("/console/api/users/{id}/roles/Sales"),
-            console.key(),
-            None,
-        )
-        .await;
+    let id = users["items"][0]["objectId"].as_str().expect("id");
+    console.assign_role(id, "Sales").await;
     console
         .set_cell("orders", "roles", "Sales", "deleteOrder", "deny")
         .await;
