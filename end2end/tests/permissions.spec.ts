@@ -201,3 +201,45 @@ test("services are listed with their methods and searchable", async ({ page }) =
   await expect(page).toHaveURL(/\/services\/calculator\/permissions\?method=%2A|\/services\/calculator\/permissions\?method=\*/);
   await expect(page.getByRole("heading", { name: "User Permissions" })).toBeVisible();
 });
+
+test("a time-limited cell says its end and time left, counts down and turns to Inherit when it ends", async ({ page }) => {
+  const role = `Interim-${Date.now()}`;
+  expect((await page.request.post("/console/api/roles", { data: { name: role } })).status()).toBe(200);
+  const cellPath = (method: string) => `/console/api/services/echo/permissions/roles/${role}/${method}`;
+  const soon = new Date(Date.now() + 8_000);
+  const later = new Date(Date.now() + 2 * 3_600_000 + 120_000);
+  const set = async (method: string, effect: string, until: Date) => {
+    const reply = await page.request.put(cellPath(method), { data: { effect, until: until.toISOString() } });
+    expect(reply.status()).toBe(200);
+    expect((await reply.json()).until).toBe(until.toISOString());
+  };
+  try {
+    await set("whoami", "deny", soon);
+    await set("*", "grant", later);
+    await open(page, "/services/echo/permissions?method=whoami&view=columns");
+    const roles = page.locator("table.matrix[data-kind=roles]");
+    const deny = roles.getByRole("button", { name: new RegExp(`^${role}, whoami: `) });
+    await expect(deny).toHaveAttribute("data-state", "deny");
+    await expect(deny).toHaveAccessibleName(new RegExp(`^${role}, whoami: deny until \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC \\([1-8] s left\\)$`));
+    await expect(deny).toHaveAttribute("title", /^Deny until .* UTC \([1-8] s left\), then Inherit\./);
+    const all = roles.getByRole("button", { name: new RegExp(`^${role}, All Methods: `) });
+    await expect(all).toHaveAccessibleName(new RegExp(`^${role}, All Methods: grant until .* \\(2 h [12] min left\\)$`));
+    // it counts down, and at its end the cell is Inherit (All Methods' Grant shows through)
+    await expect(deny).toHaveAccessibleName(/\([1-6] s left\)$/, { timeout: 5_000 });
+    await expect(deny).toHaveAttribute("data-state", "inherit", { timeout: 12_000 });
+    await expect(deny).toHaveAccessibleName(`${role}, whoami: inherit (All Methods: grant)`);
+    // so does the server, after a reload
+    await page.reload();
+    await hydrated(page);
+    await expect(deny).toHaveAttribute("data-state", "inherit");
+    const exported = await (await page.request.get("/console/api/permissions")).json();
+    expect(exported.services.echo.roles[role]).toEqual({ "*": { effect: "grant", until: later.toISOString() } });
+    // a click sets the next state without an end
+    await cycle(all, "deny");
+    await expect(all).toHaveAccessibleName(`${role}, All Methods: deny`);
+    const after = await (await page.request.get("/console/api/permissions")).json();
+    expect(after.services.echo.roles[role]).toEqual({ "*": "deny" });
+  } finally {
+    await page.request.delete(`/console/api/roles/${role}`);
+  }
+});

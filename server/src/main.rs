@@ -62,6 +62,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         .spawn_refresher(std::time::Duration::from_millis(50));
     // expired sessions and stale failed-login counts go on a schedule
     usecases::maintenance::spawn_purger(std::sync::Arc::new(state.clone()));
+    // time-limited cells: the runtime honours their ends itself; this
+    // deletes their rows and audits them
+    usecases::maintenance::spawn_expirer(std::sync::Arc::new(state.clone()));
     let options = server::leptos_options(&config);
     let mut app = server::router(state.clone(), registry, options);
     if config.demo {

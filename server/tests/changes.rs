@@ -212,7 +212,7 @@ async fn a_corrupt_stored_effect_stops_the_load(engine: &str) {
     let exported = usecases::permissions::export(&state).await.expect("export");
     assert_eq!(
         exported.services["calculator"].roles["Interns"].get("add"),
-        Some(&Effect::Deny)
+        Some(&Effect::Deny.into())
     );
     let audit = usecases::audit::list(&state, &Default::default(), 0, 5)
         .await
@@ -255,7 +255,7 @@ async fn a_server_without_a_method_keeps_its_permissions(engine: &str) {
             .get("calculator")
             .and_then(|service| service.roles.get("Interns"))
             .and_then(|cells| cells.get("add"))
-            .copied()
+            .map(|cell| cell.effect)
     };
 
     // an older server starts: it does not offer `add`

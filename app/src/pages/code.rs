@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use leptos_meta::Title;
 
 use crate::error::AppError;
-use crate::pages::widgets::effect_name;
+use crate::pages::widgets::{effect_name, format_utc};
 use crate::permissions::Effect;
 use crate::permissions::{import_permissions, CellChange, PermissionDiff};
 
@@ -124,7 +124,10 @@ fn DiffView(diff: PermissionDiff) -> impl IntoView {
                                 <td>{format!("{} {}", if cell.kind == crate::permissions::SubjectKind::Users { "user" } else { "role" }, cell.subject)}</td>
                                 <td>{if cell.method == "*" { "All Methods".to_string() } else { cell.method.clone() }}</td>
                                 <td class=effect_class(cell.before)>{effect_name(cell.before)}</td>
-                                <td class=effect_class(cell.after)>{effect_name(cell.after)}</td>
+                                <td class=effect_class(cell.after)>
+                                    {effect_name(cell.after)}
+                                    {cell.until.map(|until| format!(" until {}", format_utc(until.0)))}
+                                </td>
                             </tr>
                         }).collect_view()}
                     </tbody>

@@ -200,6 +200,43 @@ pub fn format_utc(millis: i64) -> String {
     )
 }
 
+/// The clock, in milliseconds since the epoch: the server's while it
+/// renders, the browser's after.
+pub fn now_millis() -> i64 {
+    #[cfg(feature = "hydrate")]
+    {
+        #[allow(clippy::cast_possible_truncation, reason = "whole milliseconds")]
+        return web_sys::js_sys::Date::now() as i64;
+    }
+    #[cfg(all(feature = "ssr", not(feature = "hydrate")))]
+    {
+        return std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| {
+                i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+            });
+    }
+    #[allow(unreachable_code, reason = "built with neither feature")]
+    0
+}
+
+/// The time now, moving on every second in the browser (for what counts
+/// down, like a time-limited cell's end).
+pub fn ticking_clock() -> ReadSignal<i64> {
+    let (now, set_now) = signal(now_millis());
+    // effects run in the browser only
+    leptos::prelude::Effect::new(move |_| {
+        set_now.set(now_millis());
+        if let Ok(handle) = set_interval_with_handle(
+            move || set_now.set(now_millis()),
+            std::time::Duration::from_secs(1),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    now
+}
+
 /// `YYYY-MM-DD` (a date input's value) as the unix milliseconds of its
 /// start, UTC; `None` when empty or malformed.
 pub fn parse_date(text: &str) -> Option<i64> {

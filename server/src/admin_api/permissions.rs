@@ -5,7 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
-use policy::cells::{EffectBody, PermissionDocument, SubjectKind};
+use policy::cells::{Cell, EffectBody, PermissionDocument, SubjectKind};
 use policy::suites::{Suite, WhatIf};
 use policy::wire::TestRequest;
 use serde::Deserialize;
@@ -41,12 +41,12 @@ pub async fn set_cell(
     AdminCaller(actor, _): AdminCaller,
     AppConsole(console): AppConsole,
     KindPath(kind, service, subject, method): KindPath,
-    AdminJson(EffectBody { effect }): AdminJson<EffectBody>,
+    AdminJson(EffectBody { effect, until }): AdminJson<EffectBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let change = usecases::permissions::set_cell(
-        &console, &actor, &service, kind, &subject, &method, effect,
-    )
-    .await?;
+    let cell = Cell { effect, until };
+    let change =
+        usecases::permissions::set_cell(&console, &actor, &service, kind, &subject, &method, cell)
+            .await?;
     Ok(Json(json!(change)))
 }
 

@@ -358,6 +358,32 @@ impl Console {
             .await
     }
 
+    /// A new user holding a new role; the user's objectId.
+    pub(crate) async fn user_in_new_role(
+        &self,
+        email: &str,
+        name: &str,
+        password: &str,
+        role: &str,
+    ) -> String {
+        let user = self.create_user(email, name, password).await;
+        let id = user["objectId"].as_str().expect("objectId").to_string();
+        self.create_role(role).await;
+        self.assign_role(&id, role).await;
+        id
+    }
+
+    /// The dry run of importing `document`: what it would change.
+    pub(crate) async fn dry_import(&self, document: &Value) -> Value {
+        self.ok(
+            "PUT",
+            "/console/api/permissions?dry_run=true",
+            self.key(),
+            Some(document.clone()),
+        )
+        .await
+    }
+
     pub(crate) async fn audit(&self, query: &str) -> Value {
         self.ok(
             "GET",

@@ -227,14 +227,7 @@ async fn impact_counts_match_who_can_call_before_and_after(engine: &str) {
         }
         all
     };
-    let dry = console
-        .ok(
-            "PUT",
-            "/console/api/permissions?dry_run=true",
-            console.key(),
-            Some(document.clone()),
-        )
-        .await;
+    let dry = console.dry_import(&document).await;
     assert_eq!(dry["applied"], false);
     let service_impact = dry["impact"]
         .as_array()

@@ -18,12 +18,9 @@ crate::on_every_engine!(
 
 /// alice (Sales), denied `deleteOrder` through Sales and `divide` herself.
 async fn alice(console: &Console) -> String {
-    let alice = console
-        .create_user("alice@example.com", "Alice", "password-a")
+    let id = console
+        .user_in_new_role("alice@example.com", "Alice", "password-a", "Sales")
         .await;
-    let id = alice["objectId"].as_str().expect("id").to_string();
-    console.create_role("Sales").await;
-    console.assign_role(&id, "Sales").await;
     console
         .set_cell("orders", "roles", "Sales", "deleteOrder", "deny")
         .await;

@@ -31,5 +31,6 @@ mod roles;
 mod services;
 mod session;
 mod suites;
+mod time_limited;
 mod upstreams;
 mod users;

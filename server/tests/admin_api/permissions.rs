@@ -525,27 +525,13 @@ async fn permissions_import_dry_run_changes_nothing(engine: &str) {
     assert_eq!(assert_ok(&add), json!({"result": 3.0}));
 
     // the same set again is an empty diff
-    let same = console
-        .ok(
-            "PUT",
-            "/console/api/permissions?dry_run=true",
-            console.key(),
-            Some(before.clone()),
-        )
-        .await;
+    let same = console.dry_import(&before).await;
     assert_diff(
         &same,
         &json!({"added": [], "changed": [], "removed": [], "applied": false}),
     );
     // an empty set would remove every cell
-    let wipe = console
-        .ok(
-            "PUT",
-            "/console/api/permissions?dry_run=true",
-            console.key(),
-            Some(json!({"services": {}})),
-        )
-        .await;
+    let wipe = console.dry_import(&json!({"services": {}})).await;
     assert_eq!(wipe["added"], json!([]));
     assert_eq!(wipe["changed"], json!([]));
     assert_eq!(wipe["removed"].as_array().expect("removed").len(), 3);

@@ -232,14 +232,7 @@ async fn saved_suites_guard_a_permission_import(engine: &str) {
         .as_object_mut()
         .expect("roles")
         .remove("Sales");
-    let dry = console
-        .ok(
-            "PUT",
-            "/console/api/permissions?dry_run=true",
-            console.key(),
-            Some(document.clone()),
-        )
-        .await;
+    let dry = console.dry_import(&document).await;
     assert_eq!(dry["tests"]["passed"], 4, "{dry}");
     let failed = dry["tests"]["failed"].as_array().expect("failed");
     assert_eq!(failed.len(), 2);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 
 use super::{current_effect, propose_bulk, scope_label, BulkPlan, Confirmed, Notice, Undo};
-use crate::pages::widgets::{effect_name, next_effect, EffectIcon};
+use crate::pages::widgets::{effect_name, format_utc, next_effect, ticking_clock, EffectIcon};
 use crate::permissions::{set_permission, Effect, MatrixRow, SubjectKind, ALL_METHODS};
 
 /// A "set all" menu: choosing a state proposes a bulk edit.
@@ -155,6 +155,7 @@ pub(crate) fn Matrix(
                                     }
                                 });
                                 let cells = RwSignal::new(cells);
+                                let ends = row.ends.clone();
                                 let subject = row.subject.clone();
                                 let label = row.label.clone();
                                 let system = row.system;
@@ -173,7 +174,7 @@ pub(crate) fn Matrix(
                                             .iter()
                                             .map(|scope| view! {
                                                 <td>
-                                                    <Cell service=service.clone() kind subject=subject.clone() scope=scope.clone() cells confirmed notice report/>
+                                                    <Cell service=service.clone() kind subject=subject.clone() scope=scope.clone() end=ends.get(scope).map(|until| until.0) cells confirmed notice report/>
                                                 </td>
                                             })
                                             .collect_view()}
@@ -189,17 +190,45 @@ pub(crate) fn Matrix(
 }
 
 /// One tri-state cell: a real button, saved at once, rolled back on refusal.
+/// A time-limited one says its end and the time left, and turns to Inherit
+/// when the end comes.
 #[component]
+#[allow(clippy::too_many_arguments, reason = "a component's props")]
 fn Cell(
     service: String,
     kind: SubjectKind,
     subject: String,
     scope: String,
+    /// The end of a time-limited cell, as loaded (milliseconds).
+    end: Option<i64>,
     cells: RwSignal<BTreeMap<String, Effect>>,
     confirmed: Confirmed,
     notice: RwSignal<Option<Notice>>,
     report: Callback<String>,
 ) -> impl IntoView {
+    // a click saves the cell without an end
+    let end = RwSignal::new(end);
+    let now = end.get_untracked().map(|_| ticking_clock());
+    let left = move || {
+        let (end, now) = (end.get()?, now?.get());
+        Some((
+            format_utc(end),
+            policy::time::time_left(now, end),
+            now >= end,
+        ))
+    };
+    {
+        let scope = scope.clone();
+        leptos::prelude::Effect::new(move |_| {
+            if left().is_some_and(|(_, _, over)| over) {
+                // over: the runtime answers Inherit from this instant on
+                end.set(None);
+                cells.update(|c| {
+                    c.insert(scope.clone(), Effect::Inherit);
+                });
+            }
+        });
+    }
     let effect = {
         let scope = scope.clone();
         Memo::new(move |_| cells.with(|c| c.get(&scope).copied().unwrap_or_default()))
@@ -226,20 +255,32 @@ fn Cell(
                 scope_label(&scope),
                 effect_name(effect.get())
             );
+            let base = match left() {
+                Some((until, left, _)) => format!("{base} until {until} ({left} left)"),
+                None => base,
+            };
             match hint.get() {
                 Some(inherited) => format!("{base} (All Methods: {})", effect_name(inherited)),
                 None => base,
             }
         }
     };
-    let title = move || match (effect.get(), hint.get()) {
-        (Effect::Grant, _) => "Grant: allowed. Click for Deny.".to_string(),
-        (Effect::Deny, _) => "Deny: refused. Click for Inherit.".to_string(),
-        (Effect::Inherit, Some(inherited)) => format!(
+    let title = move || match (effect.get(), hint.get(), left()) {
+        (Effect::Grant, _, Some((until, left, _))) => {
+            format!(
+                "Grant until {until} ({left} left), then Inherit. Click for Deny without an end."
+            )
+        }
+        (Effect::Deny, _, Some((until, left, _))) => {
+            format!("Deny until {until} ({left} left), then Inherit. Click for Inherit.")
+        }
+        (Effect::Grant, _, _) => "Grant: allowed. Click for Deny.".to_string(),
+        (Effect::Deny, _, _) => "Deny: refused. Click for Inherit.".to_string(),
+        (Effect::Inherit, Some(inherited), _) => format!(
             "Inherit: All Methods says {}. Click for Grant.",
             effect_name(inherited)
         ),
-        (Effect::Inherit, None) => {
+        (Effect::Inherit, None, _) => {
             "Inherit: allowed unless something else denies. Click for Grant.".to_string()
         }
     };
@@ -256,6 +297,7 @@ fn Cell(
         move |_| {
             let before = effect.get_untracked();
             let wanted = next_effect(before);
+            end.set(None);
             cells.update(|c| {
                 c.insert(scope.clone(), wanted);
             });
@@ -343,6 +385,7 @@ fn Cell(
             class=class
             data-state=move || effect_name(effect.get())
             data-saving=move || saving.get().to_string()
+            data-until=move || end.get().map(format_utc)
             aria-label=label
             title=title
             on:click=on_click

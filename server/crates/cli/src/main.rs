@@ -345,8 +345,12 @@ fn cell(change: &CellChange) -> String {
     } else {
         &change.method
     };
+    let until = change
+        .until
+        .map(|until| format!(" until {until}"))
+        .unwrap_or_default();
     format!(
-        "{} {kind} {} {scope}: {} -> {}",
+        "{} {kind} {} {scope}: {} -> {}{until}",
         change.service,
         change.subject,
         word(change.before),

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::decision::{Assignments, Decision, Effect, Policy, Scope, ServicePolicy, Subject};
 use crate::impact::{MethodImpact, ServiceImpact};
 use crate::suites::TestReport;
+use crate::time::Until;
 
 /// The scope key of All Methods in paths, documents and storage.
 pub const ALL_METHODS: &str = "*";
@@ -82,8 +83,77 @@ impl SubjectKind {
     }
 }
 
-/// Method name (or `*`) to effect.
-pub type Cells = BTreeMap<String, Effect>;
+/// One cell of a document: its effect, and its end if it is time-limited.
+/// Written as the effect alone (`"deny"`), or with its end as
+/// `{"effect": "deny", "until": "2026-12-04T17:00:00Z"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cell {
+    pub effect: Effect,
+    pub until: Option<Until>,
+}
+
+impl From<Effect> for Cell {
+    fn from(effect: Effect) -> Cell {
+        Cell {
+            effect,
+            until: None,
+        }
+    }
+}
+
+/// The object form of a [`Cell`].
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TimedCell {
+    effect: Effect,
+    until: Until,
+}
+
+impl Serialize for Cell {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.until {
+            None => self.effect.serialize(serializer),
+            Some(until) => TimedCell {
+                effect: self.effect,
+                until,
+            }
+            .serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Cell {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Form;
+        impl<'de> serde::de::Visitor<'de> for Form {
+            type Value = Cell;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "`grant`, `deny` or `inherit`, or {\"effect\": ..., \"until\": \"<RFC 3339>\"}",
+                )
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Cell, E> {
+                use serde::de::IntoDeserializer;
+                Effect::deserialize(text.into_deserializer()).map(Cell::from)
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Cell, A::Error> {
+                let timed =
+                    TimedCell::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(Cell {
+                    effect: timed.effect,
+                    until: Some(timed.until),
+                })
+            }
+        }
+        deserializer.deserialize_any(Form)
+    }
+}
+
+/// Method name (or `*`) to cell.
+pub type Cells = BTreeMap<String, Cell>;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -158,7 +228,7 @@ fn unique_subjects<'de, D>(deserializer: D) -> Result<BTreeMap<String, Cells>, D
 where
     D: serde::Deserializer<'de>,
 {
-    let subjects = UniqueKeys::<UniqueKeys<Effect>>::deserialize(deserializer)?;
+    let subjects = UniqueKeys::<UniqueKeys<Cell>>::deserialize(deserializer)?;
     Ok(subjects
         .0
         .into_iter()
@@ -176,13 +246,25 @@ impl PermissionDocument {
         method: &str,
         effect: Effect,
     ) {
+        self.insert_cell(service, kind, subject, method, effect.into());
+    }
+
+    /// Files one cell, with its end if it has one.
+    pub fn insert_cell(
+        &mut self,
+        service: &str,
+        kind: SubjectKind,
+        subject: &str,
+        method: &str,
+        cell: Cell,
+    ) {
         self.services
             .entry(service.to_string())
             .or_default()
             .of_kind_mut(kind)
             .entry(subject.to_string())
             .or_default()
-            .insert(method.to_string(), effect);
+            .insert(method.to_string(), cell);
     }
 }
 
@@ -209,8 +291,10 @@ impl PermissionDocument {
                                 SubjectKind::Users => Subject::User(subject.clone()),
                                 SubjectKind::Roles => Subject::Role(subject.clone()),
                             };
-                            for (method, effect) in cells {
-                                service.set(&subject, method, *effect);
+                            // a time-limited cell as it stands now (an
+                            // import refuses an end in the past)
+                            for (method, cell) in cells {
+                                service.set(&subject, method, cell.effect);
                             }
                         }
                     }
@@ -271,6 +355,9 @@ impl ServicePolicy {
 #[serde(deny_unknown_fields)]
 pub struct EffectBody {
     pub effect: Effect,
+    /// The cell returns to Inherit at this instant (Grant and Deny only).
+    #[serde(default)]
+    pub until: Option<Until>,
 }
 
 /// One cell that changes (or would change).
@@ -282,6 +369,9 @@ pub struct CellChange {
     pub method: String,
     pub before: Effect,
     pub after: Effect,
+    /// The end of `after`, for a time-limited cell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Until>,
 }
 
 /// One cell set (`PUT .../permissions/...`), and what it did to who may
@@ -322,9 +412,9 @@ pub struct PermissionDiff {
 /// A cell's address in a document: service, kind, subject, method.
 pub type CellAddress = (String, SubjectKind, String, String);
 
-/// Flattens a document into `(service, kind, subject, method) -> effect`,
+/// Flattens a document into `(service, kind, subject, method) -> cell`,
 /// leaving out Inherit.
-pub fn flatten(document: &PermissionDocument) -> BTreeMap<CellAddress, Effect> {
+pub fn flatten(document: &PermissionDocument) -> BTreeMap<CellAddress, Cell> {
     let mut cells = BTreeMap::new();
     for (service, permissions) in &document.services {
         for (kind, subjects) in [
@@ -332,11 +422,11 @@ pub fn flatten(document: &PermissionDocument) -> BTreeMap<CellAddress, Effect> {
             (SubjectKind::Roles, &permissions.roles),
         ] {
             for (subject, subject_cells) in subjects {
-                for (method, effect) in subject_cells {
-                    if *effect != Effect::Inherit {
+                for (method, cell) in subject_cells {
+                    if cell.effect != Effect::Inherit {
                         cells.insert(
                             (service.clone(), kind, subject.clone(), method.clone()),
-                            *effect,
+                            *cell,
                         );
                     }
                 }
@@ -346,29 +436,35 @@ pub fn flatten(document: &PermissionDocument) -> BTreeMap<CellAddress, Effect> {
     cells
 }
 
-/// What turns `current` into `wanted`, cell by cell.
+/// What turns `current` into `wanted`, cell by cell (a new end is a
+/// change too).
 pub fn diff(current: &PermissionDocument, wanted: &PermissionDocument) -> PermissionDiff {
     let old = flatten(current);
     let new = flatten(wanted);
-    let change = |key: &CellAddress, before: Effect, after: Effect| CellChange {
+    let change = |key: &CellAddress, before: Effect, after: Cell| CellChange {
         service: key.0.clone(),
         kind: key.1,
         subject: key.2.clone(),
         method: key.3.clone(),
         before,
-        after,
+        after: after.effect,
+        until: after.until,
     };
     let mut result = PermissionDiff::default();
     for (key, after) in &new {
         match old.get(key) {
             None => result.added.push(change(key, Effect::Inherit, *after)),
-            Some(before) if before != after => result.changed.push(change(key, *before, *after)),
+            Some(before) if before != after => {
+                result.changed.push(change(key, before.effect, *after))
+            }
             Some(_) => {}
         }
     }
     for (key, before) in &old {
         if !new.contains_key(key) {
-            result.removed.push(change(key, *before, Effect::Inherit));
+            result
+                .removed
+                .push(change(key, before.effect, Effect::Inherit.into()));
         }
     }
     result
@@ -407,6 +503,69 @@ mod tests {
                 .unwrap_or_default();
             assert!(error.contains("named twice"), "{twice}: {error}");
         }
+    }
+
+    #[test]
+    fn a_cell_is_an_effect_or_an_effect_with_its_end() {
+        let text = r#"{"services":{"s":{"roles":{"r":{"*":"deny","m":{"effect":"grant","until":"2026-12-04T17:00:00Z"}}}}}}"#;
+        let document: PermissionDocument = serde_json::from_str(text).unwrap();
+        let cells = flatten(&document);
+        let timed = cells
+            .get(&("s".into(), SubjectKind::Roles, "r".into(), "m".into()))
+            .copied();
+        assert_eq!(
+            timed,
+            Some(Cell {
+                effect: Effect::Grant,
+                until: Some(Until(
+                    crate::time::parse_rfc3339("2026-12-04T17:00:00Z").unwrap()
+                )),
+            })
+        );
+        let written = serde_json::to_string(&document).unwrap();
+        assert!(written.contains(r#""*":"deny""#), "{written}");
+        assert!(
+            written.contains(r#""m":{"effect":"grant","until":"2026-12-04T17:00:00.000Z"}"#),
+            "{written}"
+        );
+        assert_eq!(
+            serde_json::from_str::<PermissionDocument>(&written).unwrap(),
+            document
+        );
+        for bad in [
+            r#"{"effect":"grant"}"#,
+            r#"{"effect":"grant","until":"Friday"}"#,
+            r#"{"effect":"grant","until":"2026-12-04T17:00:00Z","why":"x"}"#,
+            r#""allow""#,
+            r#"3"#,
+        ] {
+            let text = format!(r#"{{"services":{{"s":{{"roles":{{"r":{{"m":{bad}}}}}}}}}}}"#);
+            assert!(
+                serde_json::from_str::<PermissionDocument>(&text).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_new_end_is_a_change() {
+        let end = |millis| Cell {
+            effect: Effect::Grant,
+            until: Some(Until(millis)),
+        };
+        let mut current = PermissionDocument::default();
+        current.insert_cell("s", SubjectKind::Roles, "r", "m", end(1_000));
+        let mut wanted = PermissionDocument::default();
+        wanted.insert_cell("s", SubjectKind::Roles, "r", "m", end(2_000));
+        let result = diff(&current, &wanted);
+        assert_eq!(result.changed.len(), 1);
+        assert_eq!(result.changed[0].until, Some(Until(2_000)));
+        assert!(diff(&wanted, &wanted).changed.is_empty());
+        let mut plain = PermissionDocument::default();
+        plain.insert("s", SubjectKind::Roles, "r", "m", Effect::Grant);
+        let result = diff(&current, &plain);
+        assert_eq!(result.changed.len(), 1);
+        assert_eq!(result.changed[0].until, None);
     }
 
     #[test]

@@ -11,6 +11,51 @@ pub fn rfc3339(millis: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{hours:02}:{minutes:02}:{seconds:02}.{millis:03}Z")
 }
 
+/// The end of a time-limited cell: milliseconds since the epoch, written
+/// and read as RFC 3339 (`"2026-12-04T17:00:00Z"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Until(pub i64);
+
+impl serde::Serialize for Until {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&rfc3339(self.0))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Until {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_rfc3339(&text)
+            .map(Until)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::fmt::Display for Until {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&rfc3339(self.0))
+    }
+}
+
+/// How long is left from `now` until `end`, in words: `2 d 3 h`,
+/// `3 h 5 min`, `4 min`, `12 s`; `ended` when it is over.
+pub fn time_left(now: i64, end: i64) -> String {
+    let seconds = (end - now).div_euclid(1000);
+    if seconds <= 0 {
+        return "ended".to_string();
+    }
+    let (days, hours) = (seconds / 86_400, seconds % 86_400 / 3600);
+    let (minutes, secs) = (seconds % 3600 / 60, seconds % 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{secs} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
 /// Milliseconds since the epoch of an RFC 3339 instant
 /// (`2026-12-04T17:00:00Z`, `2026-12-04T18:00:00.5+01:00`; `t` and `z` in
 /// either case), or why it is not one.
@@ -105,6 +150,39 @@ fn civil(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_left_reads_as_words() {
+        let now = 1_000_000;
+        assert_eq!(time_left(now, now), "ended");
+        assert_eq!(time_left(now, now - 5_000), "ended");
+        assert_eq!(time_left(now, now + 999), "ended");
+        assert_eq!(time_left(now, now + 12_000), "12 s");
+        assert_eq!(time_left(now, now + 4 * 60_000 + 59_000), "4 min");
+        assert_eq!(time_left(now, now + 3 * 3_600_000), "3 h");
+        assert_eq!(
+            time_left(now, now + 3 * 3_600_000 + 5 * 60_000),
+            "3 h 5 min"
+        );
+        assert_eq!(time_left(now, now + 2 * 86_400_000), "2 d");
+        assert_eq!(
+            time_left(now, now + 2 * 86_400_000 + 3 * 3_600_000),
+            "2 d 3 h"
+        );
+    }
+
+    #[test]
+    fn until_round_trips_as_rfc3339() {
+        let until: Until = serde_json::from_str("\"2026-12-04T18:00:00+01:00\"").unwrap();
+        assert_eq!(
+            serde_json::to_string(&until).unwrap(),
+            "\"2026-12-04T17:00:00.000Z\""
+        );
+        let error = serde_json::from_str::<Until>("\"Friday\"")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("not an RFC 3339 instant"), "{error}");
+    }
 
     #[test]
     fn instants_are_written_in_utc() {

@@ -419,11 +419,27 @@ pub struct MatrixRow {
     pub label: String,
     pub system: bool,
     pub cells: BTreeMap<String, Effect>,
+    /// The ends of its time-limited cells, by method (or `*`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ends: BTreeMap<String, crate::time::Until>,
 }
 
 impl MatrixRow {
     pub fn effect(&self, method: &str) -> Effect {
         self.cells.get(method).copied().unwrap_or_default()
+    }
+
+    /// The end of a time-limited cell.
+    pub fn end(&self, method: &str) -> Option<crate::time::Until> {
+        self.ends.get(method).copied()
+    }
+
+    /// Files one cell (and its end) under its method.
+    pub fn put(&mut self, method: String, cell: crate::cells::Cell) {
+        if let Some(until) = cell.until {
+            self.ends.insert(method.clone(), until);
+        }
+        self.cells.insert(method, cell.effect);
     }
 }
 

@@ -100,6 +100,9 @@ pub struct Runtime {
     pending_users: std::sync::Mutex<Vec<String>>,
     /// How each HTTP upstream method has been answering on this server.
     pub upstream_stats: upstreams::CallStats,
+    /// Woken when a time-limited cell ended in a snapshot: the expirer
+    /// then deletes its row (see `usecases::maintenance`).
+    ended_cells: tokio::sync::Notify,
 }
 
 impl Runtime {
@@ -118,26 +121,62 @@ impl Runtime {
             full_reloads: AtomicU64::new(0),
             pending_users: std::sync::Mutex::new(Vec::new()),
             upstream_stats: upstreams::CallStats::default(),
+            ended_cells: tokio::sync::Notify::new(),
         });
         runtime.reload().await?;
         Ok(runtime)
     }
 
     /// The snapshot of one application; `None` if there is no such
-    /// application (as far as this server knows).
+    /// application (as far as this server knows). A time-limited cell
+    /// whose end has come is Inherit in it from that millisecond on.
     pub fn snapshot(&self, application_id: &str) -> Option<Arc<Snapshot>> {
         let apps = self.apps.load();
         // ids are stored in uppercase: the hot path finds them as given,
         // without building a key
-        match apps.get(application_id) {
-            Some(snapshot) => Some(snapshot.clone()),
-            None => apps.get(&app_key(application_id)).cloned(),
+        let snapshot = match apps.get(application_id) {
+            Some(snapshot) => snapshot.clone(),
+            None => apps.get(&app_key(application_id))?.clone(),
+        };
+        // one comparison when no cell of the application has an end
+        if snapshot.next_expiry != i64::MAX {
+            let now = now_millis();
+            if snapshot.next_expiry <= now {
+                return Some(self.expire(&snapshot, now));
+            }
         }
+        Some(snapshot)
+    }
+
+    /// Swaps in `snapshot` with its ended cells as Inherit, unless another
+    /// snapshot of its application took its place meanwhile (that one is
+    /// expired by its own next read), and wakes the expirer.
+    fn expire(&self, snapshot: &Arc<Snapshot>, now: i64) -> Arc<Snapshot> {
+        let expired = Arc::new(snapshot.expired(now));
+        let key = app_key(&snapshot.application_id);
+        self.apps.rcu(|apps| {
+            let mut apps = Apps::clone(apps);
+            if apps
+                .get(&key)
+                .is_some_and(|current| Arc::ptr_eq(current, snapshot))
+            {
+                apps.insert(key.clone(), expired.clone());
+            }
+            apps
+        });
+        self.ended_cells.notify_one();
+        expired
+    }
+
+    /// Waits until a snapshot has seen a time-limited cell end.
+    pub async fn cells_ended(&self) {
+        self.ended_cells.notified().await
     }
 
     /// Every application's snapshot, the default first, then by name.
     pub fn applications(&self) -> Vec<Arc<Snapshot>> {
-        let mut apps: Vec<Arc<Snapshot>> = self.apps.load().values().cloned().collect();
+        let ids: Vec<String> = self.apps.load().keys().cloned().collect();
+        let mut apps: Vec<Arc<Snapshot>> = ids.iter().filter_map(|id| self.snapshot(id)).collect();
         apps.sort_by(|a, b| {
             b.is_default
                 .cmp(&a.is_default)
@@ -409,9 +448,14 @@ impl Runtime {
             return self.reload_app_locked(app).await;
         };
         let subject = subject_of(cell.kind, &cell.subject);
-        let Some(mut patched) =
-            current.with_cell(&cell.service, &subject, &cell.method, now.effect)
-        else {
+        let until = now.cell.until.map(|until| until.0);
+        let Some(mut patched) = current.with_cell(
+            &cell.service,
+            &subject,
+            &cell.method,
+            now.cell.effect,
+            until,
+        ) else {
             return self.reload_app_locked(app).await;
         };
         patched.version = version;

@@ -73,6 +73,26 @@ pub struct Snapshot {
     /// HTTP upstream services by name.
     pub upstreams: Arc<HashMap<String, Arc<UpstreamService>>>,
     anonymous: Arc<[Subject]>,
+    /// The ends of its time-limited cells, soonest first.
+    expiries: Arc<Vec<Expiry>>,
+    /// The soonest end (milliseconds since the epoch), `i64::MAX` for none:
+    /// the runtime compares it with the clock before every decision and
+    /// answers from [`Snapshot::expired`] from that instant on.
+    pub next_expiry: i64,
+}
+
+/// A time-limited cell's end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expiry {
+    pub at: i64,
+    pub service: String,
+    pub subject: Subject,
+    /// A method name or `*`.
+    pub method: String,
+}
+
+fn soonest(expiries: &[Expiry]) -> i64 {
+    expiries.first().map_or(i64::MAX, |expiry| expiry.at)
 }
 
 impl Default for Snapshot {
@@ -88,6 +108,8 @@ impl Default for Snapshot {
             keys: Arc::default(),
             upstreams: Arc::default(),
             anonymous: caller_subjects(None, None).into(),
+            expiries: Arc::default(),
+            next_expiry: i64::MAX,
         }
     }
 }
@@ -122,24 +144,73 @@ impl Snapshot {
         self.keys.get(&api_key.to_ascii_uppercase())
     }
 
-    /// This snapshot with one cell set to `effect`: one service is copied,
-    /// everything else is shared.
+    /// This snapshot with one cell set to `effect`, ending at `until` if it
+    /// is time-limited: one service is copied, everything else is shared.
     pub fn with_cell(
         &self,
         service: &str,
         subject: &Subject,
         method: &str,
         effect: Effect,
+        until: Option<i64>,
     ) -> Option<Snapshot> {
         let service_policy = self.policy.services.get(service)?;
         let mut changed = ServicePolicy::clone(service_policy);
         changed.set(subject, method, effect);
         let mut services = self.policy.services.clone();
         services.insert(service.to_string(), Arc::new(changed));
+        let same_cell = |expiry: &Expiry| {
+            expiry.service == service && expiry.subject == *subject && expiry.method == method
+        };
+        let mut expiries = self.expiries.clone();
+        if until.is_some() || self.expiries.iter().any(same_cell) {
+            let list = Arc::make_mut(&mut expiries);
+            list.retain(|expiry| !same_cell(expiry));
+            if let Some(at) = until.filter(|_| effect != Effect::Inherit) {
+                list.push(Expiry {
+                    at,
+                    service: service.to_string(),
+                    subject: subject.clone(),
+                    method: method.to_string(),
+                });
+                list.sort_by_key(|expiry| expiry.at);
+            }
+        }
         Some(Snapshot {
             policy: Policy { services },
+            next_expiry: soonest(&expiries),
+            expiries,
             ..self.clone()
         })
+    }
+
+    /// This snapshot as of `now`: every time-limited cell whose end has
+    /// come is Inherit (the expirer deletes its row later; until then,
+    /// every snapshot loaded or patched files the end again and this
+    /// applies it again).
+    pub fn expired(&self, now: i64) -> Snapshot {
+        let due = self.expiries.partition_point(|expiry| expiry.at <= now);
+        if due == 0 {
+            return self.clone();
+        }
+        let mut services = self.policy.services.clone();
+        for expiry in &self.expiries[..due] {
+            if let Some(service) = services.get_mut(&expiry.service) {
+                Arc::make_mut(service).set(&expiry.subject, &expiry.method, Effect::Inherit);
+            }
+        }
+        let expiries: Vec<Expiry> = self.expiries[due..].to_vec();
+        Snapshot {
+            policy: Policy { services },
+            next_expiry: soonest(&expiries),
+            expiries: Arc::new(expiries),
+            ..self.clone()
+        }
+    }
+
+    /// The time-limited cells, soonest end first.
+    pub fn expiries(&self) -> &[Expiry] {
+        &self.expiries
     }
 }
 
@@ -222,15 +293,31 @@ pub async fn load(pool: &Pool, app: &str, version: i64) -> Result<Option<Snapsho
             service.methods.insert(method);
         }
     }
+    let now = store::now_millis();
+    let mut expiries = Vec::new();
     for cell in store::permissions::all(&mut conn, app).await? {
+        if cell.until.is_some_and(|end| end <= now) {
+            // over: Inherit, whether or not the expirer got to it yet
+            continue;
+        }
+        let subject = subject_of(cell.kind, &cell.subject);
+        if let Some(at) = cell.until {
+            expiries.push(Expiry {
+                at,
+                service: cell.service.clone(),
+                subject: subject.clone(),
+                method: cell.method.clone(),
+            });
+        }
         services
             .entry(cell.service)
             .or_default()
             .assignments
-            .entry(subject_of(cell.kind, &cell.subject))
+            .entry(subject)
             .or_default()
             .set(&cell.method, cell.effect);
     }
+    expiries.sort_by_key(|expiry| expiry.at);
     let upstreams = load_upstreams(&mut conn, app).await?;
     drop(conn);
     let users = snapshot_users(
@@ -272,6 +359,8 @@ pub async fn load(pool: &Pool, app: &str, version: i64) -> Result<Option<Snapsho
         users: Arc::new(users),
         keys: Arc::new(keys),
         upstreams: Arc::new(upstreams),
+        next_expiry: soonest(&expiries),
+        expiries: Arc::new(expiries),
         ..Snapshot::default()
     }))
 }

@@ -1,12 +1,20 @@
 //! `user_permission` and `role_permission`: Grant and Deny cells (Inherit
 //! is no row). Every read goes through [`Effect::from_stored`], so a
-//! corrupt effect is an error, never "allowed".
+//! corrupt effect is an error, never "allowed". A time-limited cell's row
+//! lives until the expirer deletes it; every read here treats it as
+//! Inherit from its end on (`until_at <= now`), whoever reads first.
 
-use policy::cells::{PermissionDocument, SubjectKind};
+use policy::cells::{Cell, PermissionDocument, SubjectKind};
 use policy::decision::Effect;
+use policy::time::Until;
 use sqlx::FromRow;
 
-use crate::{placeholders, Conn, Pool, StoreError};
+use crate::{now_millis, placeholders, Conn, Pool, StoreError};
+
+/// Over at `now`: a time-limited cell whose end has come.
+fn ended(until: Option<i64>, now: i64) -> bool {
+    until.is_some_and(|end| end <= now)
+}
 
 /// The table and subject column of a kind of cell.
 fn table(kind: SubjectKind) -> (&'static str, &'static str) {
@@ -31,6 +39,17 @@ pub struct StoredCell {
     pub subject: String,
     pub method: String,
     pub effect: Effect,
+    /// Its end, for a time-limited cell (milliseconds since the epoch).
+    pub until: Option<i64>,
+}
+
+impl StoredCell {
+    pub fn cell(&self) -> Cell {
+        Cell {
+            effect: self.effect,
+            until: self.until.map(Until),
+        }
+    }
 }
 
 #[derive(FromRow)]
@@ -39,16 +58,18 @@ struct NamedRow {
     subject: String,
     method_name: String,
     effect: String,
+    until_at: Option<i64>,
 }
 
-const USER_CELLS: &str = "select s.name as service, u.email as subject, p.method_name, p.effect \
-     from user_permission p join service s on s.service_id = p.service_id \
+const USER_CELLS: &str = "select s.name as service, u.email as subject, p.method_name, p.effect, \
+     p.until_at from user_permission p join service s on s.service_id = p.service_id \
      join app_user u on u.app_user_id = p.app_user_id where s.application_id = $1";
-const ROLE_CELLS: &str = "select s.name as service, r.name as subject, p.method_name, p.effect \
-     from role_permission p join service s on s.service_id = p.service_id \
+const ROLE_CELLS: &str = "select s.name as service, r.name as subject, p.method_name, p.effect, \
+     p.until_at from role_permission p join service s on s.service_id = p.service_id \
      join role r on r.role_id = p.role_id where s.application_id = $1";
 
-/// Every cell of an application, by names.
+/// Every cell of an application, by names, ended ones included (the
+/// runtime's load files their ends itself).
 pub async fn all(conn: &mut Conn, app: &str) -> Result<Vec<StoredCell>, StoreError> {
     let mut cells = Vec::new();
     for (kind, sql) in [
@@ -66,6 +87,7 @@ pub async fn all(conn: &mut Conn, app: &str) -> Result<Vec<StoredCell>, StoreErr
                 kind,
                 subject: row.subject,
                 method: row.method_name,
+                until: row.until_at,
             });
         }
     }
@@ -84,14 +106,17 @@ pub async fn export(conn: &mut Conn, app: &str) -> Result<PermissionDocument, St
     for name in services {
         document.services.entry(name).or_default();
     }
+    let now = now_millis();
     for cell in all(conn, app).await? {
-        document.insert(
-            &cell.service,
-            cell.kind,
-            &cell.subject,
-            &cell.method,
-            cell.effect,
-        );
+        if !ended(cell.until, now) {
+            document.insert_cell(
+                &cell.service,
+                cell.kind,
+                &cell.subject,
+                &cell.method,
+                cell.cell(),
+            );
+        }
     }
     Ok(document)
 }
@@ -101,19 +126,23 @@ struct SubjectCellRow {
     subject: String,
     method_name: String,
     effect: String,
+    until_at: Option<i64>,
 }
 
-/// The cells of some users in one service: (email, method, effect).
+/// One subject's cell in one service: (email or role name, method, cell).
+pub type SubjectCell = (String, String, Cell);
+
+/// The live cells of some users in one service.
 pub async fn user_cells(
     pool: &Pool,
     service_id: &str,
     user_ids: &[String],
-) -> Result<Vec<(String, String, Effect)>, StoreError> {
+) -> Result<Vec<SubjectCell>, StoreError> {
     if user_ids.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
-        "select u.email as subject, p.method_name, p.effect from user_permission p \
+        "select u.email as subject, p.method_name, p.effect, p.until_at from user_permission p \
          join app_user u on u.app_user_id = p.app_user_id \
          where p.service_id = $1 and p.app_user_id in ({})",
         placeholders(2, user_ids.len())
@@ -125,13 +154,10 @@ pub async fn user_cells(
     read_subject_cells(query.fetch_all(pool).await?)
 }
 
-/// The cells of every role in one service: (role name, method, effect).
-pub async fn role_cells(
-    pool: &Pool,
-    service_id: &str,
-) -> Result<Vec<(String, String, Effect)>, StoreError> {
+/// The live cells of every role in one service.
+pub async fn role_cells(pool: &Pool, service_id: &str) -> Result<Vec<SubjectCell>, StoreError> {
     let rows = sqlx::query_as::<_, SubjectCellRow>(
-        "select r.name as subject, p.method_name, p.effect from role_permission p \
+        "select r.name as subject, p.method_name, p.effect, p.until_at from role_permission p \
          join role r on r.role_id = p.role_id where p.service_id = $1",
     )
     .bind(service_id)
@@ -140,53 +166,74 @@ pub async fn role_cells(
     read_subject_cells(rows)
 }
 
-fn read_subject_cells(
-    rows: Vec<SubjectCellRow>,
-) -> Result<Vec<(String, String, Effect)>, StoreError> {
-    rows.into_iter()
-        .map(|row| {
-            Ok((
-                row.subject,
-                row.method_name,
-                Effect::from_stored(&row.effect)?,
-            ))
-        })
-        .collect()
+fn read_subject_cells(rows: Vec<SubjectCellRow>) -> Result<Vec<SubjectCell>, StoreError> {
+    let now = now_millis();
+    let mut cells = Vec::with_capacity(rows.len());
+    for row in rows {
+        let effect = Effect::from_stored(&row.effect)?;
+        if !ended(row.until_at, now) {
+            let until = row.until_at.map(Until);
+            cells.push((row.subject, row.method_name, Cell { effect, until }));
+        }
+    }
+    Ok(cells)
 }
 
-/// One cell's state (Inherit when there is no row).
+/// A stored effect and end as the cell stands at `now`: Inherit without a
+/// row, or once its end has come.
+fn cell_at(
+    stored: Option<(String, Option<i64>)>,
+    now: i64,
+) -> Result<Cell, policy::cells::UnreadableEffect> {
+    match stored {
+        Some((text, until)) => {
+            let effect = Effect::from_stored(&text)?;
+            if ended(until, now) {
+                Ok(Effect::Inherit.into())
+            } else {
+                Ok(Cell {
+                    effect,
+                    until: until.map(Until),
+                })
+            }
+        }
+        None => Ok(Effect::Inherit.into()),
+    }
+}
+
+/// One cell's state now (Inherit when there is no row or it has ended).
 pub async fn read(
     conn: &mut Conn,
     kind: SubjectKind,
     ids: &CellIds,
     method: &str,
-) -> Result<Effect, StoreError> {
+) -> Result<Cell, StoreError> {
     let (table, column) = table(kind);
-    let effect: Option<String> = sqlx::query_scalar(&format!(
-        "select effect from {table} where service_id = $1 and {column} = $2 and method_name = $3"
+    let stored: Option<(String, Option<i64>)> = sqlx::query_as(&format!(
+        "select effect, until_at from {table} \
+         where service_id = $1 and {column} = $2 and method_name = $3"
     ))
     .bind(&ids.service_id)
     .bind(&ids.subject_id)
     .bind(method)
     .fetch_optional(conn)
     .await?;
-    match effect {
-        Some(text) => Ok(Effect::from_stored(&text)?),
-        None => Ok(Effect::Inherit),
-    }
+    Ok(cell_at(stored, now_millis())?)
 }
 
-/// Sets one cell: Inherit deletes the row, Grant or Deny upserts it.
+/// Sets one cell: Inherit deletes the row, Grant or Deny upserts it with
+/// its end (`until`, milliseconds since the epoch), or without one.
 pub async fn write(
     conn: &mut Conn,
     kind: SubjectKind,
     ids: &CellIds,
     method: &str,
-    effect: Effect,
+    cell: impl Into<Cell>,
     now: i64,
 ) -> Result<(), StoreError> {
+    let cell: Cell = cell.into();
     let (table, column) = table(kind);
-    match effect.as_stored() {
+    match cell.effect.as_stored() {
         None => {
             sqlx::query(&format!(
                 "delete from {table} where service_id = $1 and {column} = $2 and method_name = $3"
@@ -199,16 +246,19 @@ pub async fn write(
         }
         Some(stored) => {
             sqlx::query(&format!(
-                "insert into {table} (service_id, {column}, method_name, effect, updated_at) \
-                 values ($1, $2, $3, $4, $5) \
+                "insert into {table} \
+                 (service_id, {column}, method_name, effect, updated_at, until_at) \
+                 values ($1, $2, $3, $4, $5, $6) \
                  on conflict (service_id, {column}, method_name) \
-                 do update set effect = excluded.effect, updated_at = excluded.updated_at"
+                 do update set effect = excluded.effect, updated_at = excluded.updated_at, \
+                 until_at = excluded.until_at"
             ))
             .bind(&ids.service_id)
             .bind(&ids.subject_id)
             .bind(method)
             .bind(stored)
             .bind(now)
+            .bind(cell.until.map(|until| until.0))
             .execute(conn)
             .await?;
         }
@@ -232,11 +282,11 @@ pub async fn delete_all(conn: &mut Conn, app: &str) -> Result<(), StoreError> {
 }
 
 /// One cell as it stands now, read by ids: the names its service and
-/// subject have now, and its effect. `None` if either is gone.
+/// subject have now, and its effect and end. `None` if either is gone.
 pub struct CellNow {
     pub service: String,
     pub subject: String,
-    pub effect: Effect,
+    pub cell: Cell,
 }
 
 pub async fn read_by_ids(
@@ -250,17 +300,18 @@ pub async fn read_by_ids(
         service: String,
         subject: String,
         effect: Option<String>,
+        until_at: Option<i64>,
     }
     let sql = match kind {
         SubjectKind::Users => {
-            "select s.name as service, u.email as subject, p.effect from service s \
+            "select s.name as service, u.email as subject, p.effect, p.until_at from service s \
              join app_user u on u.app_user_id = $2 \
              left join user_permission p on p.service_id = s.service_id \
              and p.app_user_id = u.app_user_id and p.method_name = $3 \
              where s.service_id = $1"
         }
         SubjectKind::Roles => {
-            "select s.name as service, r.name as subject, p.effect from service s \
+            "select s.name as service, r.name as subject, p.effect, p.until_at from service s \
              join role r on r.role_id = $2 \
              left join role_permission p on p.service_id = s.service_id \
              and p.role_id = r.role_id and p.method_name = $3 \
@@ -276,13 +327,106 @@ pub async fn read_by_ids(
     let Some(row) = row else {
         return Ok(None);
     };
-    let effect = match row.effect {
-        Some(text) => Effect::from_stored(&text)?,
-        None => Effect::Inherit,
-    };
+    let cell = cell_at(row.effect.map(|text| (text, row.until_at)), now_millis())?;
     Ok(Some(CellNow {
         service: row.service,
         subject: row.subject,
-        effect,
+        cell,
     }))
+}
+
+/// A time-limited cell whose end has come, in any application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedCell {
+    pub application_id: String,
+    pub ids: CellIds,
+    pub cell: StoredCell,
+}
+
+#[derive(FromRow)]
+struct EndedRow {
+    application_id: String,
+    service_id: String,
+    subject_id: String,
+    service: String,
+    subject: String,
+    method_name: String,
+    effect: String,
+    until_at: Option<i64>,
+}
+
+/// The cells of every application whose end is at or before `now`,
+/// oldest end first, at most `limit`.
+pub async fn ended_cells(
+    conn: &mut Conn,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<EndedCell>, StoreError> {
+    let mut ended = Vec::new();
+    for kind in [SubjectKind::Users, SubjectKind::Roles] {
+        let sql = match kind {
+            SubjectKind::Users => {
+                "select s.application_id, p.service_id, p.app_user_id as subject_id, \
+                 s.name as service, u.email as subject, p.method_name, p.effect, p.until_at \
+                 from user_permission p join service s on s.service_id = p.service_id \
+                 join app_user u on u.app_user_id = p.app_user_id \
+                 where p.until_at <= $1 order by p.until_at limit $2"
+            }
+            SubjectKind::Roles => {
+                "select s.application_id, p.service_id, p.role_id as subject_id, \
+                 s.name as service, r.name as subject, p.method_name, p.effect, p.until_at \
+                 from role_permission p join service s on s.service_id = p.service_id \
+                 join role r on r.role_id = p.role_id \
+                 where p.until_at <= $1 order by p.until_at limit $2"
+            }
+        };
+        for row in sqlx::query_as::<_, EndedRow>(sql)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?
+        {
+            ended.push(EndedCell {
+                application_id: row.application_id,
+                ids: CellIds {
+                    service_id: row.service_id,
+                    subject_id: row.subject_id,
+                },
+                cell: StoredCell {
+                    service: row.service,
+                    kind,
+                    subject: row.subject,
+                    method: row.method_name,
+                    // an unreadable effect ends as any other: the row goes
+                    effect: Effect::from_stored(&row.effect).unwrap_or(Effect::Inherit),
+                    until: row.until_at,
+                },
+            });
+        }
+    }
+    ended.sort_by_key(|cell| cell.cell.until);
+    Ok(ended)
+}
+
+/// Deletes one cell if its end is still at or before `now` (a cell set
+/// again meanwhile stays); whether it did.
+pub async fn delete_ended(
+    conn: &mut Conn,
+    kind: SubjectKind,
+    ids: &CellIds,
+    method: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let (table, column) = table(kind);
+    let deleted = sqlx::query(&format!(
+        "delete from {table} where service_id = $1 and {column} = $2 and method_name = $3 \
+         and until_at <= $4"
+    ))
+    .bind(&ids.service_id)
+    .bind(&ids.subject_id)
+    .bind(method)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(deleted.rows_affected() > 0)
 }

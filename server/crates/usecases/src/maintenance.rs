@@ -1,10 +1,17 @@
 //! Housekeeping that no request triggers: expired sessions and stale
-//! failed-login counts are purged on a schedule, as one change.
+//! failed-login counts are purged on a schedule, as one change; the rows
+//! of time-limited cells whose end has come are deleted and audited as
+//! done by the system.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::change::Change;
+use policy::decision::Effect;
+use runtime::ChangedCell;
+use serde_json::json;
+
+use crate::change::{Change, Event};
 use crate::{Actor, Console, Error};
 
 /// How often a server purges.
@@ -69,6 +76,98 @@ pub fn spawn_purger(console: Arc<Console>) {
             match purge_expired(&console).await {
                 Ok(purged) => tracing::debug!(?purged, "expired rows purged"),
                 Err(error) => tracing::warn!(%error, "cannot purge expired rows"),
+            }
+        }
+    });
+}
+
+/// How often the expirer looks for ended cells when no snapshot woke it
+/// (a cell that ends while nobody calls, or one another server set).
+pub const EXPIRE_EVERY: Duration = Duration::from_secs(1);
+
+/// Most cells one round of the expirer deletes.
+const EXPIRE_AT_ONCE: i64 = 1_000;
+
+/// Deletes the time-limited cells whose end has come, one change per
+/// application by the system, one `permission.expire` audit event per
+/// cell; returns how many it deleted. The runtime has answered Inherit
+/// for them since their end already: this makes the stored set say so.
+/// Of several servers doing it at once, one deletes and audits each cell.
+pub async fn expire_cells(console: &Console) -> Result<usize, Error> {
+    let now = store::now_millis();
+    let mut conn = store::acquire(&console.pool).await?;
+    let ended = store::permissions::ended_cells(&mut conn, now, EXPIRE_AT_ONCE).await?;
+    drop(conn);
+    let mut by_app: BTreeMap<String, Vec<store::permissions::EndedCell>> = BTreeMap::new();
+    for cell in ended {
+        by_app
+            .entry(cell.application_id.clone())
+            .or_default()
+            .push(cell);
+    }
+    let actor = Actor::System;
+    let mut expired = 0;
+    for (app, cells) in by_app {
+        let console = Console {
+            app: app.into(),
+            ..console.clone()
+        };
+        let mut change = Change::begin(&console, &actor).await?;
+        change.serialize().await?;
+        let mut deleted = 0;
+        for ended in cells {
+            let cell = &ended.cell;
+            let gone = store::permissions::delete_ended(
+                change.conn(),
+                cell.kind,
+                &ended.ids,
+                &cell.method,
+                now,
+            )
+            .await?;
+            if !gone {
+                // set again meanwhile, or another server got to it
+                continue;
+            }
+            change
+                .audit(Event {
+                    action: "permission.expire",
+                    target: format!("{}:{}", cell.kind.as_str(), cell.subject),
+                    service: Some(&cell.service),
+                    before: Some(json!({ &cell.method: cell.cell() })),
+                    after: Some(json!({ &cell.method: Effect::Inherit })),
+                })
+                .await?;
+            change.cell_changed(ChangedCell {
+                ids: ended.ids.clone(),
+                service: cell.service.clone(),
+                kind: cell.kind,
+                subject: cell.subject.clone(),
+                method: cell.method.clone(),
+            });
+            deleted += 1;
+        }
+        if deleted > 0 {
+            change.commit().await?;
+            expired += deleted;
+        }
+    }
+    Ok(expired)
+}
+
+/// Runs [`expire_cells`] every [`EXPIRE_EVERY`], and at once when a
+/// snapshot saw a cell end, for as long as the process runs.
+pub fn spawn_expirer(console: Arc<Console>) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(EXPIRE_EVERY) => {}
+                () = console.runtime.cells_ended() => {}
+            }
+            match expire_cells(&console).await {
+                Ok(0) => {}
+                Ok(expired) => tracing::debug!(expired, "time-limited cells ended"),
+                Err(error) => tracing::warn!(%error, "cannot delete ended cells"),
             }
         }
     });

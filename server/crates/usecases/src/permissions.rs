@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use policy::cells::{
-    diff, flatten, BulkEdit, CellAddress, CellChange, CellSet, PermissionDiff, PermissionDocument,
-    SubjectKind, ALL_METHODS,
+    diff, flatten, BulkEdit, Cell, CellAddress, CellChange, CellSet, PermissionDiff,
+    PermissionDocument, SubjectKind, ALL_METHODS,
 };
 use policy::decision::Effect;
 use policy::impact::ServiceImpact;
@@ -55,6 +55,7 @@ pub async fn user_matrix(
             label: user.name.clone(),
             system: false,
             cells: BTreeMap::new(),
+            ends: BTreeMap::new(),
         })
         .collect();
     let ids: Vec<String> = page
@@ -62,11 +63,11 @@ pub async fn user_matrix(
         .iter()
         .map(|user| user.object_id.clone())
         .collect();
-    for (email, method, effect) in
+    for (email, method, cell) in
         store::permissions::user_cells(&console.pool, &service_id, &ids).await?
     {
         if let Some(row) = rows.iter_mut().find(|row| row.subject == email) {
-            row.cells.insert(method, effect);
+            row.put(method, cell);
         }
     }
     Ok(MatrixPage {
@@ -86,12 +87,12 @@ pub async fn role_matrix(console: &Console, service: &str) -> Result<MatrixPage,
             label: String::new(),
             system: role.system,
             cells: BTreeMap::new(),
+            ends: BTreeMap::new(),
         })
         .collect();
-    for (name, method, effect) in store::permissions::role_cells(&console.pool, &service_id).await?
-    {
+    for (name, method, cell) in store::permissions::role_cells(&console.pool, &service_id).await? {
         if let Some(row) = rows.iter_mut().find(|row| row.subject == name) {
-            row.cells.insert(method, effect);
+            row.put(method, cell);
         }
     }
     let total = i64::try_from(rows.len()).unwrap_or(i64::MAX);
@@ -167,8 +168,27 @@ fn impact_of(
     snapshot.impact(service, &edits)
 }
 
-/// Sets one cell and returns what changed, with its impact on who may call
-/// what; the runtime enforces it from the next call on.
+/// Refuses an end on Inherit, or one that has come already.
+fn check_end(cell: Cell, now: i64) -> Result<(), Error> {
+    let Some(until) = cell.until else {
+        return Ok(());
+    };
+    if cell.effect == Effect::Inherit {
+        return Err(Error::BadInput(
+            "only a grant or a deny can have an end (`until`); inherit has none".to_string(),
+        ));
+    }
+    if until.0 <= now {
+        return Err(Error::BadInput(format!(
+            "`until` must be in the future: `{until}` has passed"
+        )));
+    }
+    Ok(())
+}
+
+/// Sets one cell (an effect, or an effect with its end) and returns what
+/// changed, with its impact on who may call what; the runtime enforces it
+/// from the next call on, and its end to the millisecond.
 pub async fn set_cell(
     console: &Console,
     actor: &Actor,
@@ -176,8 +196,11 @@ pub async fn set_cell(
     kind: SubjectKind,
     subject: &str,
     method: &str,
-    effect: Effect,
+    cell: impl Into<Cell>,
 ) -> Result<CellSet, Error> {
+    let cell: Cell = cell.into();
+    check_end(cell, store::now_millis())?;
+    let effect = cell.effect;
     let mut change = Change::begin(console, actor).await?;
     change.serialize().await?;
     // read once every earlier change has committed
@@ -187,7 +210,7 @@ pub async fn set_cell(
     let (before, unreadable) =
         match store::permissions::read(change.conn(), kind, &resolved.ids, method).await {
             Ok(before) => (before, None),
-            Err(store::StoreError::Unreadable(bad)) => (Effect::Inherit, Some(bad.0)),
+            Err(store::StoreError::Unreadable(bad)) => (Cell::from(Effect::Inherit), Some(bad.0)),
             Err(other) => return Err(other.into()),
         };
     let cell_change = CellChange {
@@ -195,10 +218,11 @@ pub async fn set_cell(
         kind,
         subject: resolved.subject.clone(),
         method: method.to_string(),
-        before,
+        before: before.effect,
         after: effect,
+        until: cell.until,
     };
-    if before == effect && unreadable.is_none() {
+    if before == cell && unreadable.is_none() {
         return Ok(CellSet {
             change: cell_change,
             impact: Vec::new(),
@@ -209,7 +233,7 @@ pub async fn set_cell(
         kind,
         &resolved.ids,
         method,
-        effect,
+        cell,
         store::now_millis(),
     )
     .await?;
@@ -222,7 +246,7 @@ pub async fn set_cell(
                 Some(bad) => json!({ method: format!("unreadable `{bad}`") }),
                 None => json!({ method: before }),
             }),
-            after: Some(json!({ method: effect })),
+            after: Some(json!({ method: cell })),
         })
         .await?;
     change.cell_changed(ChangedCell {
@@ -401,7 +425,8 @@ pub async fn bulk_set(
         let before = store::permissions::read(change.conn(), *kind, &resolved.ids, method).await?;
         // a cell named twice changes once (a dry run reads the old state twice)
         let first = seen.insert((*kind, resolved.subject.clone(), method.clone()));
-        if before != effect && first {
+        // a time-limited cell set to its own effect loses its end
+        if before != Cell::from(effect) && first {
             if !dry_run {
                 store::permissions::write(change.conn(), *kind, &resolved.ids, method, effect, now)
                     .await?;
@@ -411,8 +436,9 @@ pub async fn bulk_set(
                 kind: *kind,
                 subject: resolved.subject,
                 method: method.clone(),
-                before,
+                before: before.effect,
                 after: effect,
+                until: None,
             });
         }
     }
@@ -445,16 +471,33 @@ pub async fn bulk_set(
 /// A document checked against the application's names: each cell with
 /// the ids it is stored under, and the document in canonical names.
 struct Checked {
-    resolved: BTreeMap<CellAddress, (Resolved, Effect)>,
+    resolved: BTreeMap<CellAddress, (Resolved, Cell)>,
     canonical: PermissionDocument,
 }
 
 /// Checks every name of `wanted`; any unknown service, method, user or role
-/// (or one cell named twice with different effects) refuses it whole.
+/// (or one cell named twice with different effects, or an end on
+/// Inherit) refuses it whole. A cell whose end has passed is Inherit, as
+/// the live set would have it by now.
 fn check_document(names: &Names, wanted: &PermissionDocument) -> Result<Checked, Error> {
     let mut errors = names.unknown_names(wanted);
-    let mut resolved: BTreeMap<CellAddress, (Resolved, Effect)> = BTreeMap::new();
+    let mut resolved: BTreeMap<CellAddress, (Resolved, Cell)> = BTreeMap::new();
+    let now = store::now_millis();
+    for (service, permissions) in &wanted.services {
+        for (subject, cells) in permissions.users.iter().chain(&permissions.roles) {
+            for (method, cell) in cells {
+                if cell.effect == Effect::Inherit && cell.until.is_some() {
+                    errors.push(format!(
+                        "`{subject}` in service `{service}` has an end on `{method}`, which is inherit: only a grant or a deny can end"
+                    ));
+                }
+            }
+        }
+    }
     for ((service, kind, subject, method), effect) in flatten(wanted) {
+        if effect.until.is_some_and(|until| until.0 <= now) {
+            continue;
+        }
         match names.resolve(&service, kind, &subject, &method) {
             Ok(cell) => {
                 // the canonical names, so `Alice@X` and `alice@x` are one cell
@@ -481,8 +524,8 @@ fn check_document(names: &Names, wanted: &PermissionDocument) -> Result<Checked,
         )));
     }
     let mut canonical = PermissionDocument::default();
-    for ((service, kind, subject, method), (_, effect)) in &resolved {
-        canonical.insert(service, *kind, subject, method, *effect);
+    for ((service, kind, subject, method), (_, cell)) in &resolved {
+        canonical.insert_cell(service, *kind, subject, method, *cell);
     }
     Ok(Checked {
         resolved,
