@@ -2,10 +2,12 @@
 
 use crate::error::AppError;
 pub use policy::cells::{
-    BulkEdit, CellChange, CellSet, PermissionDiff, PermissionDocument, SubjectKind, ALL_METHODS,
+    BulkEdit, Cell, CellChange, CellSet, PermissionDiff, PermissionDocument, SubjectKind,
+    ALL_METHODS,
 };
 pub use policy::decision::Effect;
 pub use policy::impact::{Access, KeyImpact, MethodImpact, ServiceImpact};
+pub use policy::time::Until;
 pub use policy::wire::{MatrixPage, MatrixRow};
 
 /// A page of the User Permissions matrix of a service.
@@ -42,9 +44,13 @@ pub async fn set_permission(
     subject: String,
     method: String,
     effect: Effect,
+    /// A Grant or Deny's end, if it is time-limited.
+    #[server(default)]
+    until: Option<Until>,
 ) -> Result<CellSet, AppError> {
     crate::guard::as_admin_in(app, move |console, actor| async move {
-        usecases::permissions::set_cell(&console, &actor, &service, kind, &subject, &method, effect)
+        let cell = Cell { effect, until };
+        usecases::permissions::set_cell(&console, &actor, &service, kind, &subject, &method, cell)
             .await
     })
     .await

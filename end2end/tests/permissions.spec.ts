@@ -239,6 +239,26 @@ test("a time-limited cell says its end and time left, counts down and turns to I
     await expect(all).toHaveAccessibleName(`${role}, All Methods: deny`);
     const after = await (await page.request.get("/console/api/permissions")).json();
     expect(after.services.echo.roles[role]).toEqual({ "*": "deny" });
+
+    // unless the page's end for clicks is set: then a Grant or Deny set by a click ends then
+    const day = new Date(Date.now() + 3 * 86_400_000);
+    const two = (n: number) => String(n).padStart(2, "0");
+    const local = `${day.getFullYear()}-${two(day.getMonth() + 1)}-${two(day.getDate())}T10:30`;
+    const end = new Date(day.getFullYear(), day.getMonth(), day.getDate(), 10, 30).toISOString();
+    await page.getByLabel("End of clicked grants and denies").fill(local);
+    await expect(page.getByTestId("click-end")).toContainText("Grants and denies set by a click end at");
+    const echo = roles.getByRole("button", { name: new RegExp(`^${role}, echo: `) });
+    await cycle(echo, "grant");
+    await expect(echo).toHaveAccessibleName(new RegExp(`^${role}, echo: grant until .* \\([23] d( \\d+ h)? left\\)$`));
+    const timed = await (await page.request.get("/console/api/permissions")).json();
+    expect(timed.services.echo.roles[role].echo).toEqual({ effect: "grant", until: end });
+    // a click to Inherit carries no end; "No end" turns it off
+    await cycle(echo, "deny");
+    await cycle(echo, "inherit");
+    await expect(echo).toHaveAccessibleName(`${role}, echo: inherit (All Methods: deny)`);
+    await page.getByRole("button", { name: "No end" }).click();
+    await cycle(echo, "grant");
+    await expect(echo).toHaveAccessibleName(`${role}, echo: grant`);
   } finally {
     await page.request.delete(`/console/api/roles/${role}`);
   }

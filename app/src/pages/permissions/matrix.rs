@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
-use super::{current_effect, propose_bulk, scope_label, BulkPlan, Confirmed, Notice, Undo};
-use crate::pages::widgets::{effect_name, format_utc, next_effect, ticking_clock, EffectIcon};
-use crate::permissions::{set_permission, Effect, MatrixRow, SubjectKind, ALL_METHODS};
+use super::{
+    current_effect, propose_bulk, scope_label, BulkPlan, ClickEnd, Clock, Confirmed, Notice, Undo,
+};
+use crate::pages::widgets::{effect_name, format_utc, next_effect, now_millis, EffectIcon};
+use crate::permissions::{set_permission, Effect, MatrixRow, SubjectKind, Until, ALL_METHODS};
 
 /// A "set all" menu: choosing a state proposes a bulk edit.
 #[component]
@@ -206,11 +208,12 @@ fn Cell(
     notice: RwSignal<Option<Notice>>,
     report: Callback<String>,
 ) -> impl IntoView {
-    // a click saves the cell without an end
+    // a click saves the cell with the page's end for clicks, or none
+    let click_end = use_context::<ClickEnd>().map(|ClickEnd(end)| end);
     let end = RwSignal::new(end);
-    let now = end.get_untracked().map(|_| ticking_clock());
+    let now = use_context::<Clock>().map_or_else(|| signal(now_millis()).0, |Clock(now)| now);
     let left = move || {
-        let (end, now) = (end.get()?, now?.get());
+        let (end, now) = (end.get()?, now.get());
         Some((
             format_utc(end),
             policy::time::time_left(now, end),
@@ -267,9 +270,7 @@ fn Cell(
     };
     let title = move || match (effect.get(), hint.get(), left()) {
         (Effect::Grant, _, Some((until, left, _))) => {
-            format!(
-                "Grant until {until} ({left} left), then Inherit. Click for Deny without an end."
-            )
+            format!("Grant until {until} ({left} left), then Inherit. Click for Deny.")
         }
         (Effect::Deny, _, Some((until, left, _))) => {
             format!("Deny until {until} ({left} left), then Inherit. Click for Inherit.")
@@ -297,6 +298,7 @@ fn Cell(
         move |_| {
             let before = effect.get_untracked();
             let wanted = next_effect(before);
+            // shown once the server confirms it
             end.set(None);
             cells.update(|c| {
                 c.insert(scope.clone(), wanted);
@@ -316,6 +318,10 @@ fn Cell(
                 let mut last_set;
                 loop {
                     let wanted = effect.get_untracked();
+                    let until = click_end
+                        .and_then(|end| end.get_untracked())
+                        .filter(|_| wanted != Effect::Inherit)
+                        .map(Until);
                     match set_permission(
                         app.clone(),
                         service.clone(),
@@ -323,12 +329,14 @@ fn Cell(
                         subject.clone(),
                         scope.clone(),
                         wanted,
+                        until,
                     )
                     .await
                     {
                         Ok(set) => {
                             let change = set.change;
                             last_saved = change.after;
+                            end.set(change.until.map(|until| until.0));
                             confirmed.update(|saved| {
                                 saved.insert((kind, subject.clone(), scope.clone()), change.after);
                             });

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::pages::links::{encode, permissions_url};
-use crate::pages::widgets::{effect_name, ErrorNotice, Loading, Pager};
+use crate::pages::widgets::{effect_name, format_utc, ErrorNotice, Loading, Pager};
 use crate::permissions::Effect;
 use crate::permissions::{
     bulk_set_permissions, role_matrix, set_permission, user_matrix, MatrixRow, MethodImpact,
@@ -24,6 +24,87 @@ use matrix::Matrix;
 
 /// Users per page of the matrix.
 pub const PAGE_SIZE: i64 = 50;
+
+/// When a Grant or Deny set by a click ends (milliseconds since the
+/// epoch); `None`: it lasts. The page provides it to its cells.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClickEnd(pub(crate) RwSignal<Option<i64>>);
+
+/// The page's clock, for the cells that count down to their end (one for
+/// the page, read only by cells that have an end).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock(pub(crate) ReadSignal<i64>);
+
+/// A `datetime-local` input's value (the browser's local time) in
+/// milliseconds since the epoch; `None` when empty or not a time.
+fn local_time(text: &str) -> Option<i64> {
+    if text.trim().is_empty() {
+        return None;
+    }
+    #[cfg(feature = "hydrate")]
+    {
+        let date = web_sys::js_sys::Date::new(&wasm_bindgen::JsValue::from_str(text));
+        let millis = date.get_time();
+        #[allow(clippy::cast_possible_truncation, reason = "whole milliseconds")]
+        return (!millis.is_nan()).then_some(millis as i64);
+    }
+    #[allow(unreachable_code, reason = "the server renders no input")]
+    None
+}
+
+/// Sets when the Grants and Denies set by clicks end: none (the default)
+/// or a local date and time.
+#[component]
+fn ClickEndPicker() -> impl IntoView {
+    let Some(ClickEnd(end)) = use_context::<ClickEnd>() else {
+        return ().into_any();
+    };
+    let text = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<String>);
+    view! {
+        <div class="toolbar" data-testid="click-end">
+            <label class="inline">
+                "Clicks grant or deny until "
+                <input
+                    type="datetime-local"
+                    aria-label="End of clicked grants and denies"
+                    prop:value=move || text.get()
+                    on:change=move |ev| {
+                        let value = event_target_value(&ev);
+                        match local_time(&value) {
+                            Some(at) => {
+                                end.set(Some(at));
+                                problem.set(None);
+                            }
+                            None if value.trim().is_empty() => {
+                                end.set(None);
+                                problem.set(None);
+                            }
+                            None => problem.set(Some(format!("`{value}` is not a date and time."))),
+                        }
+                        text.set(value);
+                    }
+                />
+            </label>
+            {move || match end.get() {
+                Some(at) => view! {
+                    <span class="muted" role="status">
+                        {format!("Grants and denies set by a click end at {} and then inherit.", format_utc(at))}
+                    </span>
+                    " "
+                    <button type="button" class="link-button" on:click=move |_| {
+                        end.set(None);
+                        text.set(String::new());
+                    }>"No end"</button>
+                }
+                .into_any(),
+                None => view! { <span class="muted">"(no end: clicks set lasting states)"</span> }.into_any(),
+            }}
+            {move || problem.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        </div>
+    }
+    .into_any()
+}
 
 /// Saves confirmed in this page's life, so a re-rendered table (another
 /// method, another view) shows them without a refetch.
@@ -155,6 +236,8 @@ pub fn PermissionsPage() -> impl IntoView {
         move |service| role_matrix(app.clone(), service),
     );
     let confirmed: Confirmed = RwSignal::new(BTreeMap::new());
+    provide_context(ClickEnd(RwSignal::new(None)));
+    provide_context(Clock(crate::pages::widgets::ticking_clock()));
     let generation = RwSignal::new(0_u32);
     let bulk = RwSignal::new(None::<BulkPlan>);
     let notice = RwSignal::new(None::<Notice>);
@@ -224,7 +307,17 @@ pub fn PermissionsPage() -> impl IntoView {
         // one undo at a time: the notice (and its button) goes while it runs
         notice.set(None);
         leptos::task::spawn_local(async move {
-            match set_permission(app, service, kind, subject.clone(), scope.clone(), back).await {
+            match set_permission(
+                app,
+                service,
+                kind,
+                subject.clone(),
+                scope.clone(),
+                back,
+                None,
+            )
+            .await
+            {
                 Ok(set) => {
                     let now = set.change.after;
                     confirmed.update(|saved| {
@@ -331,6 +424,7 @@ pub fn PermissionsPage() -> impl IntoView {
             <span class="state deny">"Deny"</span> ". Every click is saved at once. Inherit allows unless another of the caller's user or roles denies."
         </p>
         <Transition fallback=|| view! { <Loading/> }>{method_selector}</Transition>
+        <ClickEndPicker/>
         {move || problem.get().map(|message| view! {
             <div class="error banner-inline" role="alert">
                 {message} " "
