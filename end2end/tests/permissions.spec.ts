@@ -234,6 +234,12 @@ test("a time-limited cell says its end and time left, counts down and turns to I
     await expect(deny).toHaveAttribute("data-state", "inherit");
     const exported = await (await page.request.get("/console/api/permissions")).json();
     expect(exported.services.echo.roles[role]).toEqual({ "*": { effect: "grant", until: later.toISOString() } });
+    // the server's expirer deleted the row and recorded it, as the system
+    const expiries = async () => {
+      const audit = await (await page.request.get(`/console/api/audit?actor=system&target=roles:${role}`)).json();
+      return audit.items.filter((item: { action: string }) => item.action === "permission.expire").length;
+    };
+    await expect.poll(expiries, { timeout: 5_000 }).toBe(1);
     // a click sets the next state without an end
     await cycle(all, "deny");
     await expect(all).toHaveAccessibleName(`${role}, All Methods: deny`);

@@ -123,7 +123,10 @@ fn DiffView(diff: PermissionDiff) -> impl IntoView {
                                 <td>{cell.service.clone()}</td>
                                 <td>{format!("{} {}", if cell.kind == crate::permissions::SubjectKind::Users { "user" } else { "role" }, cell.subject)}</td>
                                 <td>{if cell.method == "*" { "All Methods".to_string() } else { cell.method.clone() }}</td>
-                                <td class=effect_class(cell.before)>{effect_name(cell.before)}</td>
+                                <td class=effect_class(cell.before)>
+                                    {effect_name(cell.before)}
+                                    {cell.before_until.map(|until| format!(" until {}", format_utc(until.0)))}
+                                </td>
                                 <td class=effect_class(cell.after)>
                                     {effect_name(cell.after)}
                                     {cell.until.map(|until| format!(" until {}", format_utc(until.0)))}

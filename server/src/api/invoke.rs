@@ -28,7 +28,7 @@ pub struct MethodPath {
 pub async fn invoke(
     State(state): State<ApiState>,
     ApiPath(MethodPath { service, route }): ApiPath<MethodPath>,
-    caller: Caller,
+    mut caller: Caller,
     request: Request,
 ) -> Result<Response, ApiError> {
     // a call made with a session an admin got to invoke as the user is
@@ -49,6 +49,11 @@ pub async fn invoke(
             },
         };
         usecases::impersonation::record_call(&console, by, &user.email, &call).await?;
+        // the write may have waited: decide on the snapshot of now (a
+        // time-limited cell may have ended meanwhile)
+        if let Some(now) = state.console.runtime.snapshot(&console.app) {
+            caller.snapshot = now;
+        }
     }
     if let Some(upstream) = caller.snapshot.upstreams.get(&service).cloned() {
         return super::forward::forward(&state, caller, &upstream, request).await;

@@ -16,6 +16,8 @@ crate::on_every_engine!(
     a_grant_ending_in_two_seconds_is_denied_by_the_first_call_after_its_end,
     an_end_is_checked_and_a_cell_set_again_keeps_its_new_state,
     documents_carry_ends,
+    ends_load_with_the_snapshot_and_come_in_turn,
+    an_expiry_is_audited_once_whoever_gets_to_it,
 );
 
 /// alice in Sales; Sales denied All Methods of `orders`.
@@ -47,7 +49,7 @@ async fn set_until(console: &Console, method: &str, effect: &str, until: &str) -
 /// The stored rows whose end has come (the expirer's work list).
 async fn ended_rows(console: &Console) -> usize {
     let mut conn = store::acquire(&console.state.pool).await.expect("conn");
-    store::permissions::ended_cells(&mut conn, now(), 100)
+    store::permissions::ended_cells(&mut conn, None, now(), 100)
         .await
         .expect("ended cells")
         .len()
@@ -277,4 +279,127 @@ async fn documents_carry_ends(engine: &str) {
         "{}",
         reply.json
     );
+}
+
+/// The path every other server, every restart and every full reload
+/// takes: ends read from the database with the snapshot, two of them in
+/// one snapshot, the later one set first.
+async fn ends_load_with_the_snapshot_and_come_in_turn(engine: &str) {
+    let console = Console::start(engine).await;
+    let token = alice_in_sales(&console).await;
+    let get_orders = "/api/services/orders/getOrders";
+    let start = now();
+    let (first, second) = (start + 1_000, start + 2_000);
+    assert_ok(&set_until(&console, "getOrders", "grant", &rfc3339(second)).await);
+    console
+        .ok(
+            "PUT",
+            &cell_path("orders", "users", "alice@example.com", "getOrders"),
+            console.key(),
+            Some(json!({"effect": "deny", "until": rfc3339(first)})),
+        )
+        .await;
+    console.state.runtime.reload().await.expect("reload");
+    let snapshot = console
+        .state
+        .runtime
+        .snapshot(&console.state.app)
+        .expect("app");
+    let ends: Vec<i64> = snapshot.expiries().iter().map(|expiry| expiry.at).collect();
+    assert_eq!(ends, vec![first, second]);
+    // her own Deny first
+    let denied = console.runtime("GET", get_orders, Some(&token)).await;
+    assert_error(&denied, StatusCode::FORBIDDEN, 8000);
+    assert_eq!(denied.json["deniedBy"]["kind"], "user");
+    // then Sales' Grant, until its own end
+    let sleep_until = |at: i64| {
+        tokio::time::sleep(Duration::from_millis(
+            u64::try_from(at - now()).unwrap_or(0) + 1,
+        ))
+    };
+    sleep_until(first).await;
+    assert!(
+        now() < second,
+        "the machine is too slow for this test's timing"
+    );
+    assert_ok(&console.runtime("GET", get_orders, Some(&token)).await);
+    sleep_until(second).await;
+    let denied = console.runtime("GET", get_orders, Some(&token)).await;
+    assert_error(&denied, StatusCode::FORBIDDEN, 8000);
+    assert_eq!(
+        denied.json["deniedBy"],
+        json!({"kind": "role", "name": "Sales", "scope": "*"})
+    );
+    // a second runtime over the same database (another server) agrees
+    let other = runtime::Runtime::open(console.state.pool.clone())
+        .await
+        .expect("open");
+    let theirs = other.snapshot(&console.state.app).expect("app");
+    assert!(theirs.expiries().is_empty());
+    let alice = theirs
+        .users
+        .values()
+        .find(|user| user.email == "alice@example.com")
+        .expect("alice");
+    assert!(!theirs
+        .decide(None, &alice.subjects, "orders", "getOrders")
+        .is_allowed());
+}
+
+/// Two expirers at once (two servers), and an admin's change that comes
+/// across an ended cell first: each expiry is deleted and audited once,
+/// by the system.
+async fn an_expiry_is_audited_once_whoever_gets_to_it(engine: &str) {
+    let console = Console::start(engine).await;
+    alice_in_sales(&console).await;
+    let end = now() + 300;
+    assert_ok(&set_until(&console, "getOrders", "grant", &rfc3339(end)).await);
+    assert_ok(&set_until(&console, "addOrder", "deny", &rfc3339(end)).await);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (one, two) = tokio::join!(
+        usecases::maintenance::expire_cells(&console.state),
+        usecases::maintenance::expire_cells(&console.state),
+    );
+    assert_eq!(one.expect("one") + two.expect("two"), 2);
+    let expiries = |audit: &Value| -> Vec<Value> {
+        audit["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|item| item["action"] == "permission.expire")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(expiries(&console.audit("?actor=system").await).len(), 2);
+
+    // an admin's change meets an ended cell before any expirer did
+    let end = now() + 300;
+    assert_ok(&set_until(&console, "getOrders", "grant", &rfc3339(end)).await);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let set =
+        assert_ok(&set_until(&console, "deleteOrder", "deny", &rfc3339(now() + 60_000)).await);
+    assert_eq!(set["before"], "inherit");
+    let audit = console.audit("?actor=system").await;
+    let found = expiries(&audit);
+    assert_eq!(found.len(), 3, "{audit}");
+    assert_eq!(
+        found[0]["before"],
+        json!({"getOrders": {"effect": "grant", "until": rfc3339(end)}})
+    );
+    assert_eq!(ended_rows(&console).await, 0);
+    // the answer names the end it replaced: the undo sets both again
+    let replaced =
+        assert_ok(&set_until(&console, "deleteOrder", "grant", &rfc3339(now() + 90_000)).await);
+    assert_eq!(replaced["before"], "deny");
+    assert!(replaced["beforeUntil"].is_string(), "{replaced}");
+    let undo = console
+        .ok(
+            "PUT",
+            &cell_path("orders", "roles", "Sales", "deleteOrder"),
+            console.key(),
+            Some(json!({"effect": replaced["before"], "until": replaced["beforeUntil"]})),
+        )
+        .await;
+    assert_eq!(undo["after"], "deny");
+    assert_eq!(undo["until"], replaced["beforeUntil"]);
 }

@@ -9,7 +9,9 @@ use super::{
     current_effect, propose_bulk, scope_label, BulkPlan, ClickEnd, Clock, Confirmed, Notice, Undo,
 };
 use crate::pages::widgets::{effect_name, format_utc, next_effect, now_millis, EffectIcon};
-use crate::permissions::{set_permission, Effect, MatrixRow, SubjectKind, Until, ALL_METHODS};
+use crate::permissions::{
+    set_permission, Cell as CellState, Effect, MatrixRow, SubjectKind, Until, ALL_METHODS,
+};
 
 /// A "set all" menu: choosing a state proposes a bulk edit.
 #[component]
@@ -149,15 +151,21 @@ pub(crate) fn Matrix(
                             .map(|row| {
                                 // what this page saved since the data was loaded wins
                                 let mut cells = row.cells.clone();
+                                let mut ends: BTreeMap<String, i64> =
+                                    row.ends.iter().map(|(scope, until)| (scope.clone(), until.0)).collect();
                                 confirmed.with_untracked(|saved| {
-                                    for ((saved_kind, subject, scope), effect) in saved {
+                                    for ((saved_kind, subject, scope), cell) in saved {
                                         if *saved_kind == kind && *subject == row.subject {
-                                            cells.insert(scope.clone(), *effect);
+                                            cells.insert(scope.clone(), cell.effect);
+                                            match cell.until {
+                                                Some(until) => ends.insert(scope.clone(), until.0),
+                                                None => ends.remove(scope),
+                                            };
                                         }
                                     }
                                 });
                                 let cells = RwSignal::new(cells);
-                                let ends = row.ends.clone();
+                                let ends = RwSignal::new(ends);
                                 let subject = row.subject.clone();
                                 let label = row.label.clone();
                                 let system = row.system;
@@ -176,7 +184,7 @@ pub(crate) fn Matrix(
                                             .iter()
                                             .map(|scope| view! {
                                                 <td>
-                                                    <Cell service=service.clone() kind subject=subject.clone() scope=scope.clone() end=ends.get(scope).map(|until| until.0) cells confirmed notice report/>
+                                                    <Cell service=service.clone() kind subject=subject.clone() scope=scope.clone() cells ends confirmed notice report/>
                                                 </td>
                                             })
                                             .collect_view()}
@@ -201,16 +209,30 @@ fn Cell(
     kind: SubjectKind,
     subject: String,
     scope: String,
-    /// The end of a time-limited cell, as loaded (milliseconds).
-    end: Option<i64>,
     cells: RwSignal<BTreeMap<String, Effect>>,
+    /// The row's time-limited cells' ends (milliseconds since the epoch).
+    ends: RwSignal<BTreeMap<String, i64>>,
     confirmed: Confirmed,
     notice: RwSignal<Option<Notice>>,
     report: Callback<String>,
 ) -> impl IntoView {
     // a click saves the cell with the page's end for clicks, or none
     let click_end = use_context::<ClickEnd>().map(|ClickEnd(end)| end);
-    let end = RwSignal::new(end);
+    let end = {
+        let scope = scope.clone();
+        Memo::new(move |_| ends.with(|e| e.get(&scope).copied()))
+    };
+    let set_end = {
+        let scope = scope.clone();
+        move |until: Option<i64>| {
+            ends.update(|e| {
+                match until {
+                    Some(until) => e.insert(scope.clone(), until),
+                    None => e.remove(&scope),
+                };
+            });
+        }
+    };
     let now = use_context::<Clock>().map_or_else(|| signal(now_millis()).0, |Clock(now)| now);
     let left = move || {
         let (end, now) = (end.get()?, now.get());
@@ -222,10 +244,11 @@ fn Cell(
     };
     {
         let scope = scope.clone();
+        let set_end = set_end.clone();
         leptos::prelude::Effect::new(move |_| {
             if left().is_some_and(|(_, _, over)| over) {
                 // over: the runtime answers Inherit from this instant on
-                end.set(None);
+                set_end(None);
                 cells.update(|c| {
                     c.insert(scope.clone(), Effect::Inherit);
                 });
@@ -296,10 +319,13 @@ fn Cell(
     let on_click = {
         let scope = scope.clone();
         move |_| {
-            let before = effect.get_untracked();
-            let wanted = next_effect(before);
+            let before = CellState {
+                effect: effect.get_untracked(),
+                until: end.get_untracked().map(Until),
+            };
+            let wanted = next_effect(before.effect);
             // shown once the server confirms it
-            end.set(None);
+            set_end(None);
             cells.update(|c| {
                 c.insert(scope.clone(), wanted);
             });
@@ -312,6 +338,7 @@ fn Cell(
             saving.set(true);
             let (service, subject, scope) = (service.clone(), subject.clone(), scope.clone());
             let app = app.clone();
+            let set_end = set_end.clone();
             leptos::task::spawn_local(async move {
                 // no save was in flight, so the cell showed the server's state
                 let mut last_saved = before;
@@ -335,10 +362,13 @@ fn Cell(
                     {
                         Ok(set) => {
                             let change = set.change;
-                            last_saved = change.after;
-                            end.set(change.until.map(|until| until.0));
+                            last_saved = CellState {
+                                effect: change.after,
+                                until: change.until,
+                            };
+                            set_end(change.until.map(|until| until.0));
                             confirmed.update(|saved| {
-                                saved.insert((kind, subject.clone(), scope.clone()), change.after);
+                                saved.insert((kind, subject.clone(), scope.clone()), last_saved);
                             });
                             let done = effect.get_untracked() == wanted;
                             last_set = Some((change, set.impact));
@@ -351,12 +381,13 @@ fn Cell(
                             last_set = None;
                             let back = last_saved;
                             cells.update(|c| {
-                                c.insert(scope.clone(), back);
+                                c.insert(scope.clone(), back.effect);
                             });
+                            set_end(back.until.map(|until| until.0));
                             report.run(format!(
                                 "{subject}, {}: not saved ({error}); the cell is back to {}.",
                                 scope_label(&scope),
-                                effect_name(back)
+                                effect_name(back.effect)
                             ));
                             break;
                         }
@@ -380,7 +411,9 @@ fn Cell(
                             subject: subject.clone(),
                             scope: scope.clone(),
                             back: change.before,
+                            back_until: change.before_until.map(|until| until.0),
                             cells,
+                            ends,
                         }),
                     }));
                 }

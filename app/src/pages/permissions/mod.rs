@@ -9,11 +9,11 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::pages::links::{encode, permissions_url};
 use crate::pages::widgets::{effect_name, format_utc, ErrorNotice, Loading, Pager};
-use crate::permissions::Effect;
 use crate::permissions::{
     bulk_set_permissions, role_matrix, set_permission, user_matrix, MatrixRow, MethodImpact,
     SubjectKind, ALL_METHODS,
 };
+use crate::permissions::{Cell as CellState, Effect};
 use crate::services::list_services;
 
 mod impact;
@@ -108,7 +108,8 @@ fn ClickEndPicker() -> impl IntoView {
 
 /// Saves confirmed in this page's life, so a re-rendered table (another
 /// method, another view) shows them without a refetch.
-pub(crate) type Confirmed = RwSignal<BTreeMap<(SubjectKind, String, String), Effect>>;
+/// Each with its end, if it is time-limited.
+pub(crate) type Confirmed = RwSignal<BTreeMap<(SubjectKind, String, String), CellState>>;
 
 /// A bulk edit waiting for the admin's confirmation.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,10 +138,12 @@ pub(crate) struct Undo {
     pub(crate) kind: SubjectKind,
     pub(crate) subject: String,
     pub(crate) scope: String,
-    /// The state before the change.
+    /// The state before the change, and its end if it had one.
     pub(crate) back: Effect,
-    /// The row's cells, so the button shows the state set back.
+    pub(crate) back_until: Option<i64>,
+    /// The row's cells and ends, so the button shows the state set back.
     pub(crate) cells: RwSignal<BTreeMap<String, Effect>>,
+    pub(crate) ends: RwSignal<BTreeMap<String, i64>>,
 }
 
 /// Proposes a bulk edit and asks the server (a dry run) whose access it
@@ -167,15 +170,14 @@ pub(crate) fn propose_bulk(bulk: RwSignal<Option<BulkPlan>>, service: String, pl
 
 /// The state a cell shows: saved here, else loaded, else Inherit.
 pub(crate) fn current_effect(
-    confirmed: &BTreeMap<(SubjectKind, String, String), Effect>,
+    confirmed: &BTreeMap<(SubjectKind, String, String), CellState>,
     kind: SubjectKind,
     row: &MatrixRow,
     scope: &str,
 ) -> Effect {
     confirmed
         .get(&(kind, row.subject.clone(), scope.to_string()))
-        .copied()
-        .unwrap_or_else(|| row.effect(scope))
+        .map_or_else(|| row.effect(scope), |cell| cell.effect)
 }
 
 pub(crate) fn scope_label(scope: &str) -> String {
@@ -299,10 +301,18 @@ pub fn PermissionsPage() -> impl IntoView {
             subject,
             scope,
             back,
+            back_until,
             cells,
+            ends,
         }) = notice.get_untracked().and_then(|n| n.undo)
         else {
             return;
+        };
+        // a time-limited state comes back with its end; after its end it
+        // would be over already: Inherit
+        let (back, back_until) = match back_until {
+            Some(end) if end <= crate::pages::widgets::now_millis() => (Effect::Inherit, None),
+            other => (back, other.map(crate::permissions::Until)),
         };
         // one undo at a time: the notice (and its button) goes while it runs
         notice.set(None);
@@ -314,17 +324,23 @@ pub fn PermissionsPage() -> impl IntoView {
                 subject.clone(),
                 scope.clone(),
                 back,
-                None,
+                back_until,
             )
             .await
             {
                 Ok(set) => {
                     let now = set.change.after;
+                    let until = set.change.until;
                     confirmed.update(|saved| {
-                        saved.insert((kind, subject.clone(), scope.clone()), now);
+                        let cell = CellState { effect: now, until };
+                        saved.insert((kind, subject.clone(), scope.clone()), cell);
                     });
                     // the row may have gone (another page of users): nothing to redraw then
                     let _ = cells.try_update(|c| c.insert(scope.clone(), now));
+                    let _ = ends.try_update(|e| match until {
+                        Some(until) => e.insert(scope.clone(), until.0),
+                        None => e.remove(&scope),
+                    });
                     notice.set(Some(Notice {
                         title: format!(
                             "Undone: {subject}, {} is {} again.",
@@ -560,7 +576,8 @@ fn spawn_bulk(
                 }));
                 confirmed.update(|saved| {
                     for cell in plan.cells {
-                        saved.insert(cell, plan.effect);
+                        // a bulk edit sets lasting states
+                        saved.insert(cell, plan.effect.into());
                     }
                 });
                 generation.update(|g| *g += 1);

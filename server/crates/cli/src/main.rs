@@ -345,16 +345,17 @@ fn cell(change: &CellChange) -> String {
     } else {
         &change.method
     };
-    let until = change
-        .until
-        .map(|until| format!(" until {until}"))
-        .unwrap_or_default();
+    let until = |end: Option<policy::time::Until>| {
+        end.map(|end| format!(" until {end}")).unwrap_or_default()
+    };
     format!(
-        "{} {kind} {} {scope}: {} -> {}{until}",
+        "{} {kind} {} {scope}: {}{} -> {}{}",
         change.service,
         change.subject,
         word(change.before),
-        word(change.after)
+        until(change.before_until),
+        word(change.after),
+        until(change.until)
     )
 }
 

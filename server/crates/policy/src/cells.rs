@@ -369,6 +369,13 @@ pub struct CellChange {
     pub method: String,
     pub before: Effect,
     pub after: Effect,
+    /// The end of `before`, if it was time-limited: an undo sets both.
+    #[serde(
+        default,
+        rename = "beforeUntil",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub before_until: Option<Until>,
     /// The end of `after`, for a time-limited cell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<Until>,
@@ -441,22 +448,23 @@ pub fn flatten(document: &PermissionDocument) -> BTreeMap<CellAddress, Cell> {
 pub fn diff(current: &PermissionDocument, wanted: &PermissionDocument) -> PermissionDiff {
     let old = flatten(current);
     let new = flatten(wanted);
-    let change = |key: &CellAddress, before: Effect, after: Cell| CellChange {
+    let change = |key: &CellAddress, before: Cell, after: Cell| CellChange {
         service: key.0.clone(),
         kind: key.1,
         subject: key.2.clone(),
         method: key.3.clone(),
-        before,
+        before: before.effect,
         after: after.effect,
+        before_until: before.until,
         until: after.until,
     };
     let mut result = PermissionDiff::default();
     for (key, after) in &new {
         match old.get(key) {
-            None => result.added.push(change(key, Effect::Inherit, *after)),
-            Some(before) if before != after => {
-                result.changed.push(change(key, before.effect, *after))
-            }
+            None => result
+                .added
+                .push(change(key, Effect::Inherit.into(), *after)),
+            Some(before) if before != after => result.changed.push(change(key, *before, *after)),
             Some(_) => {}
         }
     }
@@ -464,7 +472,7 @@ pub fn diff(current: &PermissionDocument, wanted: &PermissionDocument) -> Permis
         if !new.contains_key(key) {
             result
                 .removed
-                .push(change(key, before.effect, Effect::Inherit.into()));
+                .push(change(key, *before, Effect::Inherit.into()));
         }
     }
     result
@@ -561,11 +569,13 @@ mod tests {
         assert_eq!(result.changed.len(), 1);
         assert_eq!(result.changed[0].until, Some(Until(2_000)));
         assert!(diff(&wanted, &wanted).changed.is_empty());
+        assert_eq!(result.changed[0].before_until, Some(Until(1_000)));
         let mut plain = PermissionDocument::default();
         plain.insert("s", SubjectKind::Roles, "r", "m", Effect::Grant);
         let result = diff(&current, &plain);
         assert_eq!(result.changed.len(), 1);
         assert_eq!(result.changed[0].until, None);
+        assert_eq!(result.changed[0].before_until, Some(Until(1_000)));
     }
 
     #[test]

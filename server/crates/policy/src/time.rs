@@ -38,9 +38,10 @@ impl std::fmt::Display for Until {
 }
 
 /// How long is left from `now` until `end`, in words: `2 d 3 h`,
-/// `3 h 5 min`, `4 min`, `12 s`; `ended` when it is over.
+/// `3 h 5 min`, `4 min`, `12 s` (a part of a second counts as one);
+/// `ended` when it is over.
 pub fn time_left(now: i64, end: i64) -> String {
-    let seconds = (end - now).div_euclid(1000);
+    let seconds = end.saturating_sub(now).saturating_add(999).div_euclid(1000);
     if seconds <= 0 {
         return "ended".to_string();
     }
@@ -156,8 +157,10 @@ mod tests {
         let now = 1_000_000;
         assert_eq!(time_left(now, now), "ended");
         assert_eq!(time_left(now, now - 5_000), "ended");
-        assert_eq!(time_left(now, now + 999), "ended");
+        assert_eq!(time_left(now, now + 1), "1 s");
+        assert_eq!(time_left(now, now + 999), "1 s");
         assert_eq!(time_left(now, now + 12_000), "12 s");
+        assert_eq!(time_left(now, now + 11_001), "12 s");
         assert_eq!(time_left(now, now + 4 * 60_000 + 59_000), "4 min");
         assert_eq!(time_left(now, now + 3 * 3_600_000), "3 h");
         assert_eq!(

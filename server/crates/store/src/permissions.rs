@@ -94,6 +94,14 @@ pub async fn all(conn: &mut Conn, app: &str) -> Result<Vec<StoredCell>, StoreErr
     Ok(cells)
 }
 
+/// Every live cell of an application (ended ones left out), by names.
+pub async fn live(conn: &mut Conn, app: &str) -> Result<Vec<StoredCell>, StoreError> {
+    let now = now_millis();
+    let mut cells = all(conn, app).await?;
+    cells.retain(|cell| !ended(cell.until, now));
+    Ok(cells)
+}
+
 /// An application's whole set as a document; every service is named, with
 /// or without cells.
 pub async fn export(conn: &mut Conn, app: &str) -> Result<PermissionDocument, StoreError> {
@@ -106,17 +114,14 @@ pub async fn export(conn: &mut Conn, app: &str) -> Result<PermissionDocument, St
     for name in services {
         document.services.entry(name).or_default();
     }
-    let now = now_millis();
-    for cell in all(conn, app).await? {
-        if !ended(cell.until, now) {
-            document.insert_cell(
-                &cell.service,
-                cell.kind,
-                &cell.subject,
-                &cell.method,
-                cell.cell(),
-            );
-        }
+    for cell in live(conn, app).await? {
+        document.insert_cell(
+            &cell.service,
+            cell.kind,
+            &cell.subject,
+            &cell.method,
+            cell.cell(),
+        );
     }
     Ok(document)
 }
@@ -355,10 +360,11 @@ struct EndedRow {
     until_at: Option<i64>,
 }
 
-/// The cells of every application whose end is at or before `now`,
-/// oldest end first, at most `limit`.
+/// The cells whose end is at or before `now`, of one application or of
+/// every one, oldest end first, at most `limit`.
 pub async fn ended_cells(
     conn: &mut Conn,
+    app: Option<&str>,
     now: i64,
     limit: i64,
 ) -> Result<Vec<EndedCell>, StoreError> {
@@ -370,19 +376,22 @@ pub async fn ended_cells(
                  s.name as service, u.email as subject, p.method_name, p.effect, p.until_at \
                  from user_permission p join service s on s.service_id = p.service_id \
                  join app_user u on u.app_user_id = p.app_user_id \
-                 where p.until_at <= $1 order by p.until_at limit $2"
+                 where p.until_at <= $1 and ($3 is null or s.application_id = $3) \
+                 order by p.until_at limit $2"
             }
             SubjectKind::Roles => {
                 "select s.application_id, p.service_id, p.role_id as subject_id, \
                  s.name as service, r.name as subject, p.method_name, p.effect, p.until_at \
                  from role_permission p join service s on s.service_id = p.service_id \
                  join role r on r.role_id = p.role_id \
-                 where p.until_at <= $1 order by p.until_at limit $2"
+                 where p.until_at <= $1 and ($3 is null or s.application_id = $3) \
+                 order by p.until_at limit $2"
             }
         };
         for row in sqlx::query_as::<_, EndedRow>(sql)
             .bind(now)
             .bind(limit)
+            .bind(app)
             .fetch_all(&mut *conn)
             .await?
         {
@@ -405,6 +414,7 @@ pub async fn ended_cells(
         }
     }
     ended.sort_by_key(|cell| cell.cell.until);
+    ended.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(ended)
 }
 

@@ -304,11 +304,7 @@ pub async fn create(console: &Console, actor: &Actor, new_app: NewApp) -> Result
     }
     let mut cells_copied = 0usize;
     if let Some(source) = &source {
-        for cell in store::permissions::all(change.conn(), &source.app).await? {
-            if cell.until.is_some_and(|end| end <= now) {
-                // over, whether or not the expirer got to it yet
-                continue;
-            }
+        for cell in store::permissions::live(change.conn(), &source.app).await? {
             let subject_id = match cell.kind {
                 SubjectKind::Users => user_ids.get(&cell.subject),
                 SubjectKind::Roles => role_ids.get(&role_key(&cell.subject)),

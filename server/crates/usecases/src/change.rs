@@ -129,6 +129,13 @@ impl<'c> Change<'c> {
     }
 
     pub async fn audit(&mut self, event: Event<'_>) -> Result<(), Error> {
+        let actor = self.actor;
+        self.audit_by(actor, event).await
+    }
+
+    /// An event of this change done by someone else: the system's expiry
+    /// of a time-limited cell that an admin's change comes across.
+    pub async fn audit_by(&mut self, actor: &Actor, event: Event<'_>) -> Result<(), Error> {
         store::audit::insert(
             &mut self.tx,
             store::audit::NewEvent {
@@ -138,7 +145,7 @@ impl<'c> Change<'c> {
                     self.app.as_deref()
                 },
                 at: store::now_millis(),
-                actor: &self.actor.label(),
+                actor: &actor.label(),
                 action: event.action,
                 target: &event.target,
                 service: event.service,

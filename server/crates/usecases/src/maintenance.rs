@@ -3,15 +3,11 @@
 //! of time-limited cells whose end has come are deleted and audited as
 //! done by the system.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use policy::decision::Effect;
-use runtime::ChangedCell;
-use serde_json::json;
-
-use crate::change::{Change, Event};
+use crate::change::Change;
 use crate::{Actor, Console, Error};
 
 /// How often a server purges.
@@ -85,9 +81,6 @@ pub fn spawn_purger(console: Arc<Console>) {
 /// (a cell that ends while nobody calls, or one another server set).
 pub const EXPIRE_EVERY: Duration = Duration::from_secs(1);
 
-/// Most cells one round of the expirer deletes.
-const EXPIRE_AT_ONCE: i64 = 1_000;
-
 /// Deletes the time-limited cells whose end has come, one change per
 /// application by the system, one `permission.expire` audit event per
 /// cell; returns how many it deleted. The runtime has answered Inherit
@@ -96,57 +89,23 @@ const EXPIRE_AT_ONCE: i64 = 1_000;
 pub async fn expire_cells(console: &Console) -> Result<usize, Error> {
     let now = store::now_millis();
     let mut conn = store::acquire(&console.pool).await?;
-    let ended = store::permissions::ended_cells(&mut conn, now, EXPIRE_AT_ONCE).await?;
+    let apps: BTreeSet<String> =
+        store::permissions::ended_cells(&mut conn, None, now, crate::permissions::EXPIRE_AT_ONCE)
+            .await?
+            .into_iter()
+            .map(|cell| cell.application_id)
+            .collect();
     drop(conn);
-    let mut by_app: BTreeMap<String, Vec<store::permissions::EndedCell>> = BTreeMap::new();
-    for cell in ended {
-        by_app
-            .entry(cell.application_id.clone())
-            .or_default()
-            .push(cell);
-    }
     let actor = Actor::System;
     let mut expired = 0;
-    for (app, cells) in by_app {
+    for app in apps {
         let console = Console {
-            app: app.into(),
+            app: app.as_str().into(),
             ..console.clone()
         };
         let mut change = Change::begin(&console, &actor).await?;
         change.serialize().await?;
-        let mut deleted = 0;
-        for ended in cells {
-            let cell = &ended.cell;
-            let gone = store::permissions::delete_ended(
-                change.conn(),
-                cell.kind,
-                &ended.ids,
-                &cell.method,
-                now,
-            )
-            .await?;
-            if !gone {
-                // set again meanwhile, or another server got to it
-                continue;
-            }
-            change
-                .audit(Event {
-                    action: "permission.expire",
-                    target: format!("{}:{}", cell.kind.as_str(), cell.subject),
-                    service: Some(&cell.service),
-                    before: Some(json!({ &cell.method: cell.cell() })),
-                    after: Some(json!({ &cell.method: Effect::Inherit })),
-                })
-                .await?;
-            change.cell_changed(ChangedCell {
-                ids: ended.ids.clone(),
-                service: cell.service.clone(),
-                kind: cell.kind,
-                subject: cell.subject.clone(),
-                method: cell.method.clone(),
-            });
-            deleted += 1;
-        }
+        let deleted = crate::permissions::expire_ended(&mut change, &app, now).await?;
         if deleted > 0 {
             change.commit().await?;
             expired += deleted;

@@ -168,6 +168,60 @@ fn impact_of(
     snapshot.impact(service, &edits)
 }
 
+/// Most ended cells one change deletes (the expirer's next round takes
+/// the rest).
+pub(crate) const EXPIRE_AT_ONCE: i64 = 1_000;
+
+/// Deletes the application's cells whose end has come, inside `change`,
+/// each audited as `permission.expire` by the system: the expirer's work,
+/// and the first step of every change that writes cells, so no expiry
+/// goes unrecorded because a change overwrote its row first. How many.
+pub(crate) async fn expire_ended(
+    change: &mut Change<'_>,
+    app: &str,
+    now: i64,
+) -> Result<usize, Error> {
+    let ended =
+        store::permissions::ended_cells(change.conn(), Some(app), now, EXPIRE_AT_ONCE).await?;
+    let mut deleted = 0;
+    for ended in ended {
+        let cell = &ended.cell;
+        let gone = store::permissions::delete_ended(
+            change.conn(),
+            cell.kind,
+            &ended.ids,
+            &cell.method,
+            now,
+        )
+        .await?;
+        if !gone {
+            // set again meanwhile, or another server got to it
+            continue;
+        }
+        change
+            .audit_by(
+                &Actor::System,
+                Event {
+                    action: "permission.expire",
+                    target: format!("{}:{}", cell.kind.as_str(), cell.subject),
+                    service: Some(&cell.service),
+                    before: Some(json!({ &cell.method: cell.cell() })),
+                    after: Some(json!({ &cell.method: Effect::Inherit })),
+                },
+            )
+            .await?;
+        change.cell_changed(ChangedCell {
+            ids: ended.ids.clone(),
+            service: cell.service.clone(),
+            kind: cell.kind,
+            subject: cell.subject.clone(),
+            method: cell.method.clone(),
+        });
+        deleted += 1;
+    }
+    Ok(deleted)
+}
+
 /// Refuses an end on Inherit, or one that has come already.
 fn check_end(cell: Cell, now: i64) -> Result<(), Error> {
     let Some(until) = cell.until else {
@@ -203,6 +257,10 @@ pub async fn set_cell(
     let effect = cell.effect;
     let mut change = Change::begin(console, actor).await?;
     change.serialize().await?;
+    // once earlier changes are in: the end must still be ahead
+    let now = store::now_millis();
+    check_end(cell, now)?;
+    expire_ended(&mut change, &console.app, now).await?;
     // read once every earlier change has committed
     let snapshot = console.app_snapshot()?;
     let resolved = resolve_one(change.conn(), &console.app, service, kind, subject, method).await?;
@@ -220,6 +278,7 @@ pub async fn set_cell(
         method: method.to_string(),
         before: before.effect,
         after: effect,
+        before_until: before.until,
         until: cell.until,
     };
     if before == cell && unreadable.is_none() {
@@ -410,12 +469,13 @@ pub async fn bulk_set(
         ));
     }
     let mut change = Change::begin(console, actor).await?;
+    let now = store::now_millis();
     if !dry_run {
         change.serialize().await?;
+        expire_ended(&mut change, &console.app, now).await?;
     }
     let snapshot = console.app_snapshot()?;
     let names = Names::load(change.conn(), &console.app).await?;
-    let now = store::now_millis();
     let mut changes: Vec<CellChange> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (kind, subject, method) in cells {
@@ -438,6 +498,7 @@ pub async fn bulk_set(
                 method: method.clone(),
                 before: before.effect,
                 after: effect,
+                before_until: before.until,
                 until: None,
             });
         }
@@ -573,6 +634,7 @@ pub async fn replace_all(
     let mut change = Change::begin(console, actor).await?;
     if !dry_run {
         change.serialize().await?;
+        expire_ended(&mut change, &console.app, store::now_millis()).await?;
     }
     let names = Names::load(change.conn(), &console.app).await?;
     let Checked {

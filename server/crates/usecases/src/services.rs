@@ -172,7 +172,7 @@ pub async fn remove_missing_method(
             "`{service}.{method}` was offered by the last server that started; only a method marked missing can be removed"
         )));
     }
-    let cells: Vec<_> = store::permissions::all(change.conn(), &console.app)
+    let cells: Vec<_> = store::permissions::live(change.conn(), &console.app)
         .await?
         .into_iter()
         .filter(|cell| cell.service == service && cell.method == method)

@@ -185,7 +185,7 @@ async fn methods_report(
     settings: &UpstreamSettings,
 ) -> Result<MethodsReport, Error> {
     let diff = diff_methods(current, next);
-    let cells = store::permissions::all(change.conn(), &console.app)
+    let cells = store::permissions::live(change.conn(), &console.app)
         .await?
         .into_iter()
         .filter(|cell| cell.service == service)
@@ -325,7 +325,7 @@ pub async fn delete(console: &Console, actor: &Actor, name: &str) -> Result<usiz
     // reads, then writes what it read: one change at a time
     change.serialize().await?;
     let (id, service) = http_service(&mut change, &console.app, name).await?;
-    let cells: Vec<_> = store::permissions::all(change.conn(), &console.app)
+    let cells: Vec<_> = store::permissions::live(change.conn(), &console.app)
         .await?
         .into_iter()
         .filter(|cell| cell.service == name)
@@ -355,7 +355,7 @@ pub async fn delete(console: &Console, actor: &Actor, name: &str) -> Result<usiz
 /// How many cells a service's deletion would take with it.
 pub async fn cells_of(console: &Console, name: &str) -> Result<usize, Error> {
     let mut conn = store::acquire(&console.pool).await?;
-    Ok(store::permissions::all(&mut conn, &console.app)
+    Ok(store::permissions::live(&mut conn, &console.app)
         .await?
         .iter()
         .filter(|cell| cell.service == name)
