@@ -91,6 +91,10 @@ if (insight) {
     "<= 100 ms p95",
     widest.p95 <= 100,
   );
+  if (insight.snapshot_load_ms) {
+    const load = insight.snapshot_load_ms;
+    row("full snapshot load, large fixture (start-up, and the fallback path)", ms(load), "", "<= 500 ms p95", load.p95 <= 500);
+  }
 }
 
 const console_ = read(join(benchDir, "console.json"));

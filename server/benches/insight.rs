@@ -8,7 +8,9 @@
 //!   case the console and the admin API call (the write, its commit and the
 //!   count of whose access changed), and the count alone for the widest
 //!   change there is (`AuthenticatedUser` on All Methods of a service:
-//!   every user, every method).
+//!   every user, every method);
+//! - the full load of the application's snapshot (start-up, and the
+//!   fallback when a change cannot be patched in), with its parts.
 //!
 //! `make bench` runs it and prints the figures it writes to `BENCH_OUT`.
 
@@ -34,6 +36,38 @@ use usecases::callers::CallerQuery;
 use usecases::Actor;
 
 const ROUNDS: usize = 60;
+const LOAD_ROUNDS: usize = 10;
+
+/// How long each read of a full load takes on its own (one run each).
+async fn load_parts(console: &usecases::Console) -> serde_json::Value {
+    let pool = &console.pool;
+    let app = &*console.app;
+    let mut conn = store::acquire(pool).await.expect("conn");
+    let started = Instant::now();
+    let cells = store::permissions::all(&mut conn, app)
+        .await
+        .expect("cells");
+    let cells_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let started = Instant::now();
+    store::services::all_methods(&mut conn, app)
+        .await
+        .expect("methods");
+    let methods_ms = started.elapsed().as_secs_f64() * 1000.0;
+    drop(conn);
+    let started = Instant::now();
+    store::users::all(pool, app).await.expect("users");
+    let users_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let started = Instant::now();
+    store::users::all_roles(pool, app).await.expect("roles");
+    let roles_ms = started.elapsed().as_secs_f64() * 1000.0;
+    json!({
+        "cells": cells.len(),
+        "read_cells": cells_ms,
+        "read_methods": methods_ms,
+        "read_users": users_ms,
+        "read_user_roles": roles_ms,
+    })
+}
 
 fn summary(mut samples: Vec<f64>) -> serde_json::Value {
     samples.sort_by(f64::total_cmp);
@@ -117,6 +151,19 @@ async fn main() {
         widest_lost = impact.iter().map(|m| m.lost).sum::<usize>();
     }
 
+    // the full snapshot load, and its parts as the load reads them
+    let mut loads = Vec::new();
+    for _ in 0..LOAD_ROUNDS {
+        let started = Instant::now();
+        console
+            .runtime
+            .reload_app(&console.app)
+            .await
+            .expect("reload");
+        loads.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let parts = load_parts(&console).await;
+
     let figures = json!({
         "fixture": {
             "users": fixture.users.len(),
@@ -130,6 +177,8 @@ async fn main() {
         "toggle_users_counted": counted_users,
         "widest_impact_ms": summary(widest),
         "widest_impact_users_lost": widest_lost,
+        "snapshot_load_ms": summary(loads),
+        "snapshot_load_parts_ms": parts,
     });
     std::fs::write(&out, serde_json::to_string_pretty(&figures).expect("json")).expect("write");
     println!("{}", serde_json::to_string_pretty(&figures).expect("json"));

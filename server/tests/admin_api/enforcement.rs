@@ -9,7 +9,45 @@ use super::harness::*;
 crate::on_every_engine!(
     runtime_enforces_an_admin_change_on_the_next_call,
     runtime_enforces_user_and_role_changes,
+    names_of_any_character_survive_a_full_load,
 );
+
+/// A full load reads each service's cells as one JSON list the database
+/// builds: names holding quotes, backslashes, JSON's own characters and
+/// letters beyond ASCII come back as they were stored.
+async fn names_of_any_character_survive_a_full_load(engine: &str) {
+    let console = Console::start(engine).await;
+    let email = r#"o'b"r\ien[1]{x}:,ü@example.com"#;
+    let id = console
+        .user_in_new_role(email, "Odd", "password-o", "Ops.team_ü-1")
+        .await;
+    console
+        .set_cell("echo", "users", email, "whoami", "deny")
+        .await;
+    console
+        .set_cell("calculator", "roles", "Ops.team_ü-1", "add", "deny")
+        .await;
+    console.state.runtime.reload().await.expect("reload");
+    let snapshot = console
+        .state
+        .runtime
+        .snapshot(&console.state.app)
+        .expect("app");
+    let user = snapshot.users.get(&id).expect("the user");
+    assert_eq!(user.email, email);
+    assert_eq!(user.roles, vec!["Ops.team_ü-1".to_string()]);
+    let token = console.user_token(email, "password-o").await;
+    let denied = console
+        .runtime("GET", "/api/services/echo/whoami", Some(&token))
+        .await;
+    assert_error(&denied, StatusCode::FORBIDDEN, 8000);
+    assert_eq!(denied.json["deniedBy"]["name"], email);
+    let denied = console
+        .runtime("GET", "/api/services/calculator/add?a=1&b=2", Some(&token))
+        .await;
+    assert_error(&denied, StatusCode::FORBIDDEN, 8000);
+    assert_eq!(denied.json["deniedBy"]["name"], "Ops.team_ü-1");
+}
 
 async fn runtime_enforces_an_admin_change_on_the_next_call(engine: &str) {
     let console = Console::start(engine).await;

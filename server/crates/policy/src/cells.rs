@@ -339,6 +339,19 @@ impl Assignments {
     }
 }
 
+impl Assignments {
+    /// [`Assignments::set`] with a method name the caller gives away.
+    pub fn put(&mut self, method: String, effect: Effect) {
+        if method == ALL_METHODS {
+            self.all_methods = effect;
+        } else if effect == Effect::Inherit {
+            self.methods.remove(&method);
+        } else {
+            self.methods.insert(method, effect);
+        }
+    }
+}
+
 impl ServicePolicy {
     /// Sets one cell; a subject left with nothing assigned is dropped, so
     /// equal policies compare equal however they were built.

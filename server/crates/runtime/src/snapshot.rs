@@ -287,7 +287,30 @@ pub async fn load(pool: &Pool, app: &str, version: i64) -> Result<Option<Snapsho
     let Some(row) = store::apps::get(&mut conn, app).await? else {
         return Ok(None);
     };
-    for (_, service, method) in store::services::all_methods(&mut conn, app).await? {
+    // the large reads run at once, each on its own connection (the
+    // database's work for each is on its own thread): the load takes as
+    // long as the longest of them, not their sum
+    let role_cells = async {
+        let mut conn = store::acquire(pool).await?;
+        store::permissions::all_of_kind(&mut conn, app, SubjectKind::Roles).await
+    };
+    let users = async {
+        let rows = store::users::all(pool, app).await?;
+        let roles = store::users::all_roles(pool, app).await?;
+        Ok::<_, StoreError>(snapshot_users(rows, roles))
+    };
+    let own = async {
+        let methods = store::services::all_methods(&mut conn, app).await?;
+        let user_cells =
+            store::permissions::all_of_kind(&mut conn, app, SubjectKind::Users).await?;
+        let upstreams = load_upstreams(&mut conn, app).await?;
+        Ok::<_, StoreError>((methods, user_cells, upstreams))
+    };
+    let ((methods, mut cells, upstreams), role_cells, users) =
+        tokio::try_join!(own, role_cells, users)?;
+    drop(conn);
+    cells.extend(role_cells);
+    for (_, service, method) in methods {
         let service = services.entry(service).or_default();
         if let Some(method) = method {
             service.methods.insert(method);
@@ -295,12 +318,16 @@ pub async fn load(pool: &Pool, app: &str, version: i64) -> Result<Option<Snapsho
     }
     let now = store::now_millis();
     let mut expiries = Vec::new();
-    for cell in store::permissions::all(&mut conn, app).await? {
+    for cell in cells {
         if cell.until.is_some_and(|end| end <= now) {
             // over: Inherit, whether or not the expirer got to it yet
             continue;
         }
-        let subject = subject_of(cell.kind, &cell.subject);
+        // names are moved, not copied: a large application has 170,000 cells
+        let subject = match cell.kind {
+            SubjectKind::Users => Subject::User(cell.subject),
+            SubjectKind::Roles => Subject::Role(cell.subject),
+        };
         if let Some(at) = cell.until {
             expiries.push(Expiry {
                 at,
@@ -315,15 +342,9 @@ pub async fn load(pool: &Pool, app: &str, version: i64) -> Result<Option<Snapsho
             .assignments
             .entry(subject)
             .or_default()
-            .set(&cell.method, cell.effect);
+            .put(cell.method, cell.effect);
     }
     expiries.sort_by_key(|expiry| expiry.at);
-    let upstreams = load_upstreams(&mut conn, app).await?;
-    drop(conn);
-    let users = snapshot_users(
-        store::users::all(pool, app).await?,
-        store::users::all_roles(pool, app).await?,
-    );
     let policy = Policy {
         services: services
             .into_iter()

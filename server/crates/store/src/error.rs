@@ -19,6 +19,10 @@ pub enum StoreError {
     /// newer server): it cannot follow what it cannot read.
     #[error("a runtime event of the unknown kind `{0}`")]
     UnknownEvent(String),
+    /// Stored rows the database handed back in a shape that cannot be
+    /// read (an aggregate that is not the JSON it should be).
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(String),
     #[error("database error: {0}")]
     Database(sqlx::Error),
 }

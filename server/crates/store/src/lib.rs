@@ -28,6 +28,13 @@ pub use pool::{
 
 /// A connection, usually a transaction's (`&mut *tx`).
 pub type Conn = sqlx::AnyConnection;
+
+/// Whether the connection is PostgreSQL's (where the two engines spell
+/// something differently).
+pub(crate) fn is_postgres(conn: &Conn) -> bool {
+    let name = conn.backend_name();
+    name.eq_ignore_ascii_case("postgres") || name.eq_ignore_ascii_case("postgresql")
+}
 /// The transaction type a change holds.
 pub type Transaction = sqlx::Transaction<'static, sqlx::Any>;
 

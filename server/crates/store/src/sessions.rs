@@ -22,9 +22,7 @@ pub struct SessionRecord {
 /// waits for the transaction that read it, so its session delete sees the
 /// session this one inserts. SQLite runs one writer at a time anyway.
 pub(crate) fn row_lock(conn: &Conn) -> &'static str {
-    if conn.backend_name().eq_ignore_ascii_case("postgres")
-        || conn.backend_name().eq_ignore_ascii_case("postgresql")
-    {
+    if crate::is_postgres(conn) {
         " for share"
     } else {
         ""

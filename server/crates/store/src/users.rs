@@ -331,18 +331,29 @@ pub async fn all(pool: &Pool, app: &str) -> Result<Vec<RuntimeUser>, StoreError>
 
 /// Every role assignment of an application: (user id, role name), roles in
 /// name order.
+/// Read as one JSON array built by the database: a row per assignment
+/// costs the driver several microseconds each.
 pub async fn all_roles(pool: &Pool, app: &str) -> Result<Vec<(String, String)>, StoreError> {
-    let rows = sqlx::query_as::<_, UserRoleRow>(
-        "select ur.app_user_id, r.name from user_role ur join role r on r.role_id = ur.role_id \
-         where r.application_id = $1 order by r.name_key",
-    )
+    let mut conn = pool.acquire().await?;
+    let list = if crate::is_postgres(&conn) {
+        "json_agg(json_build_array(ur.app_user_id, r.name) order by r.name_key)::text"
+    } else {
+        "json_group_array(json_array(ur.app_user_id, r.name) order by r.name_key)"
+    };
+    let listed: Option<String> = sqlx::query_scalar(&format!(
+        "select {list} from user_role ur join role r on r.role_id = ur.role_id \
+         where r.application_id = $1"
+    ))
     .bind(app)
-    .fetch_all(pool)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| (row.app_user_id, row.name))
-        .collect())
+    match listed {
+        // PostgreSQL aggregates no rows to null
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(&text).map_err(|error| {
+            StoreError::Corrupt(format!("the role assignments cannot be read: {error}"))
+        }),
+    }
 }
 
 /// The users with these ids that exist, and their role assignments (user

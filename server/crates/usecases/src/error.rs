@@ -59,7 +59,9 @@ impl From<StoreError> for Error {
                 .to_string(),
             ),
             StoreError::BadText => Error::BadInput("text may not hold a NUL character".to_string()),
-            error @ (StoreError::Unreadable(_) | StoreError::UnknownEvent(_)) => {
+            error @ (StoreError::Unreadable(_)
+            | StoreError::UnknownEvent(_)
+            | StoreError::Corrupt(_)) => {
                 tracing::error!(%error, "stored data cannot be read");
                 Error::Internal
             }
