@@ -5,7 +5,5 @@ source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 log "building the console (release)"
 cargo leptos build --release
-log "precompressing the site's scripts, styles and wasm (brotli, gzip)"
-node scripts/precompress.mjs "$LEPTOS_SITE_ROOT/pkg"
 log "building the command-line client (release)"
 cargo build --release -p console-cli

@@ -204,10 +204,8 @@ pub fn router(
     .merge(admin_api::router(console.clone()));
     let routes = generate_route_list(App);
     let context_console = console.clone();
-    let assets = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .nest_service("/pkg", static_files(&assets))
         .leptos_routes_with_context(
             &options,
             routes,
@@ -222,59 +220,6 @@ pub fn router(
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .with_state(options)
         .merge(apis)
-}
-
-/// The built site's scripts, styles and wasm: sent precompressed (brotli
-/// or gzip, as the browser accepts and `scripts/build.sh` wrote them)
-/// and revalidated on every load (`no-cache` with `Last-Modified`), so a
-/// browser that has them gets a 304 instead of the file again, and a new
-/// build is never served from a stale cache.
-fn static_files(dir: &std::path::Path) -> Router {
-    drop_stale_copies(dir);
-    Router::new()
-        .fallback_service(
-            tower_http::services::ServeDir::new(dir)
-                .precompressed_br()
-                .precompressed_gzip(),
-        )
-        .layer(middleware::map_response(
-            |mut response: Response| async move {
-                response.headers_mut().insert(
-                    axum::http::header::CACHE_CONTROL,
-                    axum::http::HeaderValue::from_static("no-cache"),
-                );
-                response
-            },
-        ))
-}
-
-/// Removes compressed copies older than their file (a build that did not
-/// compress again, `cargo leptos watch` say): a stale copy would be sent
-/// in place of the new file.
-fn drop_stale_copies(dir: &std::path::Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    for entry in entries.flatten() {
-        let copy = entry.path();
-        let Some(original) = ["br", "gz"]
-            .iter()
-            .find(|ext| copy.extension().is_some_and(|e| e == **ext))
-            .map(|_| copy.with_extension(""))
-        else {
-            continue;
-        };
-        let stale = match (modified(&copy), modified(&original)) {
-            (Some(copy_at), Some(original_at)) => copy_at < original_at,
-            // a copy of nothing
-            (_, None) => true,
-            (None, Some(_)) => false,
-        };
-        if stale && std::fs::remove_file(&copy).is_ok() {
-            tracing::warn!(file = %copy.display(), "removed a compressed copy older than its file");
-        }
-    }
 }
 
 /// Console pages need a signed-in admin: without one, the browser goes to
@@ -323,37 +268,4 @@ async fn page_guard(State(console): State<Console>, request: Request, next: Next
         );
     }
     response
-}
-
-#[cfg(test)]
-mod static_file_tests {
-    use std::time::{Duration, SystemTime};
-
-    #[test]
-    fn compressed_copies_older_than_their_file_are_removed() {
-        let dir = std::env::temp_dir().join(format!("console-pkg-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let write = |name: &str, age_secs: u64| {
-            let path = dir.join(name);
-            std::fs::write(&path, b"x").expect("write");
-            let file = std::fs::File::options()
-                .write(true)
-                .open(&path)
-                .expect("open");
-            file.set_modified(SystemTime::now() - Duration::from_secs(age_secs))
-                .expect("mtime");
-        };
-        write("console.wasm", 10);
-        write("console.wasm.br", 20); // older: stale
-        write("console.wasm.gz", 5); // newer: kept
-        write("console.js.br", 5); // a copy of nothing
-        write("console.css", 5);
-        super::drop_stale_copies(&dir);
-        let left = |name: &str| dir.join(name).exists();
-        assert!(!left("console.wasm.br"));
-        assert!(left("console.wasm.gz"));
-        assert!(!left("console.js.br"));
-        assert!(left("console.wasm") && left("console.css"));
-        std::fs::remove_dir_all(&dir).expect("clean");
-    }
 }
