@@ -27,12 +27,7 @@ async fn names_of_any_character_survive_a_full_load(engine: &str) {
     console
         .set_cell("calculator", "roles", "Ops.team_ü-1", "add", "deny")
         .await;
-    console.state.runtime.reload().await.expect("reload");
-    let snapshot = console
-        .state
-        .runtime
-        .snapshot(&console.state.app)
-        .expect("app");
+    let snapshot = console.reloaded_snapshot().await;
     let user = snapshot.users.get(&id).expect("the user");
     assert_eq!(user.email, email);
     assert_eq!(user.roles, vec!["Ops.team_ü-1".to_string()]);

@@ -373,6 +373,16 @@ impl Console {
         id
     }
 
+    /// The application's snapshot after a full reload (the load every
+    /// other server and every restart does).
+    pub(crate) async fn reloaded_snapshot(&self) -> std::sync::Arc<runtime::snapshot::Snapshot> {
+        self.state.runtime.reload().await.expect("reload");
+        self.state
+            .runtime
+            .snapshot(&self.state.app)
+            .expect("the application")
+    }
+
     /// The dry run of importing `document`: what it would change.
     pub(crate) async fn dry_import(&self, document: &Value) -> Value {
         self.ok(

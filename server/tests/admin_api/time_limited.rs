@@ -299,12 +299,7 @@ async fn ends_load_with_the_snapshot_and_come_in_turn(engine: &str) {
             Some(json!({"effect": "deny", "until": rfc3339(first)})),
         )
         .await;
-    console.state.runtime.reload().await.expect("reload");
-    let snapshot = console
-        .state
-        .runtime
-        .snapshot(&console.state.app)
-        .expect("app");
+    let snapshot = console.reloaded_snapshot().await;
     let ends: Vec<i64> = snapshot.expiries().iter().map(|expiry| expiry.at).collect();
     assert_eq!(ends, vec![first, second]);
     // her own Deny first

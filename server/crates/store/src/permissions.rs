@@ -68,17 +68,7 @@ struct ServiceCellsRow {
 /// builds each service's list in one string instead, and JSON keeps any
 /// character a name may hold.
 fn service_cells_sql(kind: SubjectKind, postgres: bool) -> String {
-    let (table, join) = match kind {
-        SubjectKind::Users => (
-            "user_permission",
-            "join app_user x on x.app_user_id = p.app_user_id",
-        ),
-        SubjectKind::Roles => ("role_permission", "join role x on x.role_id = p.role_id"),
-    };
-    let subject = match kind {
-        SubjectKind::Users => "x.email",
-        SubjectKind::Roles => "x.name",
-    };
+    let (table, join, subject) = named_subject(kind);
     let list = if postgres {
         format!("json_agg(json_build_array({subject}, p.method_name, p.effect, p.until_at))::text")
     } else {
@@ -89,6 +79,23 @@ fn service_cells_sql(kind: SubjectKind, postgres: bool) -> String {
          join service s on s.service_id = p.service_id {join} \
          where s.application_id = $1 group by s.name"
     )
+}
+
+/// A kind of cell's table (as `p`), the join that names its subject (as
+/// `x`), and that name's column.
+fn named_subject(kind: SubjectKind) -> (&'static str, &'static str, &'static str) {
+    match kind {
+        SubjectKind::Users => (
+            "user_permission",
+            "join app_user x on x.app_user_id = p.app_user_id",
+            "x.email",
+        ),
+        SubjectKind::Roles => (
+            "role_permission",
+            "join role x on x.role_id = p.role_id",
+            "x.name",
+        ),
+    }
 }
 
 /// Every cell of an application, by names, ended ones included (the
@@ -414,25 +421,16 @@ pub async fn ended_cells(
 ) -> Result<Vec<EndedCell>, StoreError> {
     let mut ended = Vec::new();
     for kind in [SubjectKind::Users, SubjectKind::Roles] {
-        let sql = match kind {
-            SubjectKind::Users => {
-                "select s.application_id, p.service_id, p.app_user_id as subject_id, \
-                 s.name as service, u.email as subject, p.method_name, p.effect, p.until_at \
-                 from user_permission p join service s on s.service_id = p.service_id \
-                 join app_user u on u.app_user_id = p.app_user_id \
-                 where p.until_at <= $1 and ($3 is null or s.application_id = $3) \
-                 order by p.until_at limit $2"
-            }
-            SubjectKind::Roles => {
-                "select s.application_id, p.service_id, p.role_id as subject_id, \
-                 s.name as service, r.name as subject, p.method_name, p.effect, p.until_at \
-                 from role_permission p join service s on s.service_id = p.service_id \
-                 join role r on r.role_id = p.role_id \
-                 where p.until_at <= $1 and ($3 is null or s.application_id = $3) \
-                 order by p.until_at limit $2"
-            }
-        };
-        for row in sqlx::query_as::<_, EndedRow>(sql)
+        let (table, join, subject) = named_subject(kind);
+        let (_, subject_column) = self::table(kind);
+        let sql = format!(
+            "select s.application_id, p.service_id, p.{subject_column} as subject_id, \
+             s.name as service, {subject} as subject, p.method_name, p.effect, p.until_at \
+             from {table} p join service s on s.service_id = p.service_id {join} \
+             where p.until_at <= $1 and ($3 is null or s.application_id = $3) \
+             order by p.until_at limit $2"
+        );
+        for row in sqlx::query_as::<_, EndedRow>(&sql)
             .bind(now)
             .bind(limit)
             .bind(app)
