@@ -17,6 +17,10 @@ cargo bench -p policy --bench decision
 log "gateway: overhead, login flood, change propagation, memory (wrk, 64 connections)"
 BENCH_OUT="$OUT/gateway.json" cargo bench -p server --bench gateway
 
+log "changes across servers: two servers on one PostgreSQL at the large fixture"
+PG_URL="$("$ROOT/scripts/postgres.sh" start)"
+CONSOLE_BENCH_POSTGRES_URL="$PG_URL" BENCH_OUT="$OUT/instances.json" cargo bench -p server --bench instances
+
 log "who can call and the impact of a toggle at the large fixture"
 BENCH_OUT="$OUT/insight.json" cargo bench -p server --bench insight
 
@@ -30,7 +34,7 @@ const brotli = zlib.brotliCompressSync(wasm, { params: {
   [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_LGWIN]: 24 } });
 fs.writeFileSync(process.argv[2], JSON.stringify({ raw: wasm.length,
   gzip: zlib.gzipSync(wasm, { level: 9 }).length, brotli: brotli.length }));
-' "$LEPTOS_SITE_ROOT/pkg/console.wasm" "$OUT/wasm.json"
+' "$(ls "$LEPTOS_SITE_ROOT"/pkg/console*.wasm | head -n 1)" "$OUT/wasm.json"
 
 log "console timings with 10,000 users (Playwright)"
 rm -rf "$ROOT/end2end/.tmp"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts (or stops) a throwaway PostgreSQL for the tests on a local port, from
-# Debian's packages. Prints the admin URL on start.
+# Debian's packages, on a new cluster unless one is running. Prints the admin
+# URL on start.
 # Usage: scripts/postgres.sh start|stop
 set -euo pipefail
 PGPORT="${CONSOLE_TEST_PG_PORT:-55432}"
@@ -13,6 +14,11 @@ as_postgres() {
 
 case "${1:-start}" in
 start)
+    # a cluster that is not running is left over from an earlier run: its
+    # databases (one per test) are of no use, and they add up run after run
+    if ! as_postgres "$PGBIN/pg_ctl" -D "$PGROOT/data" status >/dev/null 2>&1; then
+        rm -rf "$PGROOT"
+    fi
     if [ ! -f "$PGROOT/data/PG_VERSION" ]; then
         rm -rf "$PGROOT"
         mkdir -p "$PGROOT"

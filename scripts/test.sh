@@ -20,6 +20,8 @@ export CONSOLE_TEST_POSTGRES_URL
 trap '"$ROOT/scripts/postgres.sh" stop' EXIT
 
 log "unit and integration tests (SQLite and PostgreSQL)"
+# each SQLite test has a folder of its own; earlier runs' are of no use
+rm -rf "${TMPDIR:-/tmp}"/console_test_*
 cargo test --release --workspace --exclude frontend
 
 "$ROOT/scripts/build.sh"

@@ -10,7 +10,13 @@
 //! - login flood: the checked call again while a second `wrk` posts logins;
 //! - change propagation: an admin API change, then runtime calls until one
 //!   reflects it;
-//! - memory: resident set idle and its peak under the load.
+//! - memory: resident set idle and its peak under the load, and what ten
+//!   thousand cached sessions add.
+//!
+//! On a machine of two or more cores the server (this process, every
+//! thread of it) runs on core 1 and `wrk` on core 0 (`taskset`), so the two
+//! stop fighting for the same cores and a ratio measures the gateway, not
+//! the scheduler. `BENCH_NO_PIN=1` shares the cores as before.
 //!
 //! `make bench` runs it and prints the figures it writes to `BENCH_OUT`.
 
@@ -38,7 +44,7 @@ use usecases::Actor;
 
 mod support;
 
-use support::{percentile, ADMIN};
+use support::{percentile, send, ADMIN};
 
 const CONNECTIONS: &str = "64";
 
@@ -101,8 +107,56 @@ fn parse_wrk(output: &str) -> Load {
     load
 }
 
+/// Where the server and the load generator run, when apart.
+#[derive(Debug, Clone, Copy)]
+struct Cores {
+    server: usize,
+    load: usize,
+}
+
+static CORES: std::sync::OnceLock<Option<Cores>> = std::sync::OnceLock::new();
+
+/// Pins this process to the server's core before any other thread starts
+/// (they inherit it, and tokio sizes its workers by it).
+fn pin_server() -> Option<Cores> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores < 2 || std::env::var_os("BENCH_NO_PIN").is_some() {
+        return None;
+    }
+    let pinned = Cores { server: 1, load: 0 };
+    let status = Command::new("taskset")
+        .args(["-p", "-c", &pinned.server.to_string()])
+        .arg(std::process::id().to_string())
+        .stdout(Stdio::null())
+        .status()
+        .expect("taskset (util-linux) is installed");
+    assert!(status.success(), "taskset could not pin the server");
+    Some(pinned)
+}
+
+fn pinned() -> Option<Cores> {
+    CORES.get().copied().flatten()
+}
+
+/// wrk's threads: one per core it has.
+fn wrk_threads() -> &'static str {
+    if pinned().is_some() {
+        "-t1"
+    } else {
+        "-t2"
+    }
+}
+
 fn wrk(args: &[&str]) -> std::process::Child {
-    Command::new("wrk")
+    let mut command = match pinned() {
+        Some(cores) => {
+            let mut command = Command::new("taskset");
+            command.args(["-c", &cores.load.to_string(), "wrk"]);
+            command
+        }
+        None => Command::new("wrk"),
+    };
+    command
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -125,7 +179,14 @@ fn finish(child: std::process::Child, what: &str) -> Load {
 fn load_run(url: &str, token: Option<&str>, what: &str) -> Load {
     let duration = format!("{}s", seconds());
     let header = token.map(|token| format!("user-token: {token}"));
-    let mut args = vec!["-t2", "-c", CONNECTIONS, "-d", &duration, "--latency"];
+    let mut args = vec![
+        wrk_threads(),
+        "-c",
+        CONNECTIONS,
+        "-d",
+        &duration,
+        "--latency",
+    ];
     if let Some(header) = &header {
         args.extend(["-H", header.as_str()]);
     }
@@ -166,27 +227,20 @@ async fn bare_user(State(registry): State<Arc<Registry>>) -> Result<Json<Value>,
 static BARE_USER: std::sync::OnceLock<Caller> = std::sync::OnceLock::new();
 static BARE_POOL: std::sync::OnceLock<store::Pool> = std::sync::OnceLock::new();
 
-async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
-    let response = router
-        .clone()
-        .oneshot(request)
-        .await
-        .expect("router answers");
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .expect("body");
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+fn main() {
+    let cores = pin_server();
+    let _ = CORES.set(cores);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(run());
 }
 
-#[tokio::main]
-async fn main() {
+async fn run() {
     let out = std::env::var("BENCH_OUT").unwrap_or_else(|_| "gateway-bench.json".to_string());
     let registry = Arc::new(Registry::with_demo_services());
-    let (state, config, fixture, dir) = support::large_console(&registry, 0xBE7C_4000).await;
+    let (state, config, fixture, dir) = support::large_console(&registry, 0xBE7C_4000, None).await;
     let _ = BARE_POOL.set(state.pool.clone());
     state.runtime.reload().await.expect("reload");
     let reload_started = Instant::now();
@@ -393,6 +447,51 @@ async fn main() {
     sampler.join().expect("sampler");
     let loaded_rss = peak.load(Ordering::Relaxed);
 
+    // what cached sessions weigh: ten thousand sessions of the fixture's
+    // users, written as logins write them, each cached by a checked call
+    let sessions = 10_000;
+    let before_sessions = state.runtime.cached_sessions();
+    let (rss_before_sessions, _) = memory_kib();
+    let app = state.app.to_string();
+    let users: Vec<String> = state
+        .app_snapshot()
+        .expect("snapshot")
+        .users
+        .keys()
+        .cloned()
+        .collect();
+    let now = store::now_millis();
+    let mut tokens = Vec::with_capacity(sessions);
+    let mut tx = state.pool.begin().await.expect("begin");
+    for n in 0..sessions {
+        let token = runtime::secret::SessionToken::generate();
+        sqlx::query(
+            "insert into user_session (token_hash, app_user_id, created_at, last_seen_at) \
+             values ($1, $2, $3, $3)",
+        )
+        .bind(token.hash())
+        .bind(&users[n % users.len()])
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .expect("a session");
+        tokens.push(token);
+    }
+    tx.commit().await.expect("commit");
+    for token in &tokens {
+        let user = state
+            .runtime
+            .authenticate(&app, token.reveal(), Duration::from_secs(3600))
+            .await
+            .expect("authenticate");
+        assert!(user.is_some(), "a written session is live");
+    }
+    let cached = state.runtime.cached_sessions() - before_sessions;
+    assert_eq!(cached, sessions, "every session is cached");
+    let (rss_after_sessions, _) = memory_kib();
+    let per_thousand_sessions_kib =
+        rss_after_sessions.saturating_sub(rss_before_sessions) as f64 * 1000.0 / cached as f64;
+
     // change propagation: admin API change, then the first runtime answer
     // that reflects it, through the same router in this process
     let key = usecases::admins::create_api_key(&state, &Actor::System, ADMIN, "bench")
@@ -470,7 +569,13 @@ async fn main() {
         },
         "full_reload_ms": full_reload_ms,
         "in_process": in_process,
-        "rss_kib": { "idle": idle_rss, "under_load": loaded_rss },
+        "rss_kib": {
+            "idle": idle_rss,
+            "under_load": loaded_rss,
+            "per_thousand_sessions": per_thousand_sessions_kib,
+            "sessions_measured": cached,
+        },
+        "pinned": pinned().map(|cores| json!({"server": cores.server, "load": cores.load})),
     });
     std::fs::write(&out, serde_json::to_string_pretty(&figures).expect("json")).expect("write");
     println!("{}", serde_json::to_string_pretty(&figures).expect("json"));

@@ -83,7 +83,8 @@ fn summary(mut samples: Vec<f64>) -> serde_json::Value {
 async fn main() {
     let out = std::env::var("BENCH_OUT").unwrap_or_else(|_| "insight-bench.json".to_string());
     let registry = Arc::new(Registry::with_demo_services());
-    let (console, _config, fixture, dir) = support::large_console(&registry, 0x1A51_6470).await;
+    let (console, _config, fixture, dir) =
+        support::large_console(&registry, 0x1A51_6470, None).await;
 
     // who can call: a different method each round, and All Methods
     let mut one_method = Vec::new();

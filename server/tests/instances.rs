@@ -28,6 +28,11 @@ const POLL: Duration = Duration::from_millis(50);
 
 /// One "server": its own pool, gateway, refresher and router.
 async fn instance(url: &str) -> (Console, Router) {
+    instance_polling(url, POLL).await
+}
+
+/// [`instance`] whose refresher polls every `every`.
+async fn instance_polling(url: &str, every: Duration) -> (Console, Router) {
     let (pool, engine) = store::connect_and_migrate(url).await.expect("connect");
     let settings = Settings {
         registration: true,
@@ -38,7 +43,7 @@ async fn instance(url: &str) -> (Console, Router) {
     usecases::services::register(&state, &registry.descriptions())
         .await
         .expect("sync");
-    state.runtime.clone().spawn_refresher(POLL);
+    state.runtime.clone().spawn_refresher(every);
     let router = common::router_for(&state);
     (state, router)
 }
@@ -569,4 +574,86 @@ async fn a_change_in_one_application_reloads_no_other() {
         &default_before,
         &b.app_snapshot().expect("snapshot")
     ));
+}
+
+#[tokio::test]
+async fn one_cell_reaches_the_other_server_without_a_reload() {
+    let url = common::postgres_url().await;
+    let (a, _) = instance(&url).await;
+    let (b, _) = instance(&url).await;
+    let reloads = b.runtime.full_reloads();
+    for round in 0..5 {
+        let effect = if round % 2 == 0 {
+            Effect::Deny
+        } else {
+            Effect::Inherit
+        };
+        set_anonymous(&a, "add", effect).await.expect("set");
+        let denied = effect == Effect::Deny;
+        within(|| anonymous_add_allowed(&b) != denied).await;
+    }
+    // a time-limited cell keeps its end on the other server
+    let until = policy::time::Until(store::now_millis() + 60_000);
+    usecases::permissions::set_cell(
+        &a,
+        &Actor::System,
+        "calculator",
+        SubjectKind::Roles,
+        "NotAuthenticatedUser",
+        "divide",
+        policy::cells::Cell {
+            effect: Effect::Deny,
+            until: Some(until),
+        },
+    )
+    .await
+    .expect("time-limited");
+    within(|| b.app_snapshot().expect("snapshot").next_expiry == until.0).await;
+    let version_a = a.app_snapshot().expect("snapshot").version;
+    within(|| b.app_snapshot().expect("snapshot").version == version_a).await;
+    tokio::time::sleep(POLL * 4).await;
+    assert_eq!(
+        b.runtime.full_reloads(),
+        reloads,
+        "the other server reloaded for a change of one cell"
+    );
+    // a change of more than one cell is still reloaded, and then correct
+    let mut document = usecases::permissions::export(&a).await.expect("export");
+    document.services.clear();
+    usecases::permissions::replace_all(&a, &Actor::System, &document, false, false)
+        .await
+        .expect("replace");
+    within(|| {
+        anonymous_add_allowed(&b) && b.app_snapshot().expect("snapshot").next_expiry == i64::MAX
+    })
+    .await;
+    assert!(b.runtime.full_reloads() > reloads);
+}
+
+#[tokio::test]
+async fn the_database_signal_wakes_the_other_server_before_its_poll() {
+    let url = common::postgres_url().await;
+    let slow = Duration::from_secs(30);
+    let (a, router_a) = instance_polling(&url, slow).await;
+    let (b, router_b) = instance_polling(&url, slow).await;
+    register(&router_a, "alice@example.com").await;
+    // the user reaches B by the signal too (the first ticks ran at start)
+    let token = log_in(&router_a, "alice@example.com").await;
+    let seen = within(|| {
+        b.app_snapshot()
+            .expect("snapshot")
+            .users
+            .values()
+            .any(|user| user.email == "alice@example.com")
+    })
+    .await;
+    println!("a registration on server A reached server B after {seen:?}");
+    set_anonymous(&a, "add", Effect::Deny).await.expect("deny");
+    let seen = within(|| !anonymous_add_allowed(&b)).await;
+    println!("a deny on server A was enforced by server B after {seen:?}, polling every {slow:?}");
+    assert!(seen < Duration::from_secs(2), "{seen:?}");
+    until_status(&router_b, &token, StatusCode::OK).await;
+    assert_eq!(call(&router_a, log_out(&token)).await.0, StatusCode::OK);
+    let seen = until_status(&router_b, &token, StatusCode::UNAUTHORIZED).await;
+    assert!(seen < Duration::from_secs(2), "{seen:?}");
 }

@@ -5,22 +5,29 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::body::Body;
+use axum::Router;
 use fixture::{Fixture, Size};
+use http::{Request, StatusCode};
+use serde_json::Value;
 use server::services::Registry;
+use tower::ServiceExt;
 use usecases::Console;
 
 /// The bench's console admin.
 pub const ADMIN: &str = "bench@example.com";
 
-/// A console on a new SQLite database in a temporary folder, seeded with
-/// the large fixture (`seed` picks it); the folder to remove afterwards.
+/// A console seeded with the large fixture (`seed` picks it) on the
+/// database at `url`, or on a new SQLite file in a temporary folder; the
+/// folder to remove afterwards.
 pub async fn large_console(
     registry: &Arc<Registry>,
     seed: u64,
+    url: Option<String>,
 ) -> (Console, server::config::Config, Fixture, PathBuf) {
     let dir = std::env::temp_dir().join(format!("console-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let url = format!("sqlite://{}/console.db", dir.display());
+    let url = url.unwrap_or_else(|| format!("sqlite://{}/console.db", dir.display()));
     let config = server::config::Config {
         database_url: url,
         site_addr: "127.0.0.1:0".parse().expect("addr"),
@@ -64,4 +71,23 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     }
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index.min(sorted.len() - 1)]
+}
+
+/// One request through the router in this process: the status and the
+/// JSON body (`Null` when it is not JSON).
+#[allow(dead_code, reason = "not every benchmark sends requests")]
+pub async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("router answers");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }

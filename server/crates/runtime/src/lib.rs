@@ -57,6 +57,56 @@ pub struct ChangedCell {
     pub method: String,
 }
 
+/// A one-cell change as the event feed carries it to the other servers:
+/// the application's count it made, and the names the snapshot files the
+/// cell under at that count (a rename after it must not be patched into
+/// an older snapshot under the new name).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CellEvent<'a> {
+    app: &'a str,
+    version: i64,
+    kind: SubjectKind,
+    service_id: &'a str,
+    subject_id: &'a str,
+    service: &'a str,
+    subject: &'a str,
+    method: &'a str,
+}
+
+impl ChangedCell {
+    /// The feed's text for this cell, changed as `version` of `app`.
+    pub fn event_text(&self, app: &str, version: i64) -> String {
+        let event = CellEvent {
+            app,
+            version,
+            kind: self.kind,
+            service_id: &self.ids.service_id,
+            subject_id: &self.ids.subject_id,
+            service: &self.service,
+            subject: &self.subject,
+            method: &self.method,
+        };
+        serde_json::to_string(&event).unwrap_or_default()
+    }
+
+    /// The application, its count and the cell from a feed text; `None`
+    /// for a text this server cannot read (it then reloads instead).
+    pub fn from_event_text(text: &str) -> Option<(String, i64, ChangedCell)> {
+        let event: CellEvent<'_> = serde_json::from_str(text).ok()?;
+        let cell = ChangedCell {
+            ids: CellIds {
+                service_id: event.service_id.to_string(),
+                subject_id: event.subject_id.to_string(),
+            },
+            service: event.service.to_string(),
+            kind: event.kind,
+            subject: event.subject.to_string(),
+            method: event.method.to_string(),
+        };
+        Some((event.app.to_string(), event.version, cell))
+    }
+}
+
 /// The snapshots of every application, by id in uppercase (ids compare
 /// without case, as UUIDs do).
 type Apps = HashMap<String, Arc<Snapshot>>;
@@ -98,11 +148,19 @@ pub struct Runtime {
     /// Users the feed asked to read again while a reload held the lock:
     /// read on a later tick, so ended sessions never wait behind a reload.
     pending_users: std::sync::Mutex<Vec<String>>,
+    /// Changed cells the feed read while a reload held the lock: patched
+    /// by the policy task before it decides what to reload.
+    pending_cells: std::sync::Mutex<Vec<sync::PendingCell>>,
     /// How each HTTP upstream method has been answering on this server.
     pub upstream_stats: upstreams::CallStats,
     /// Woken when a time-limited cell ended in a snapshot: the expirer
     /// then deletes its row (see `usecases::maintenance`).
     ended_cells: tokio::sync::Notify,
+    /// Wake the event feed's and the policy counter's tasks before their
+    /// next tick: a signal from the database, or (for the policy task) a
+    /// read of the feed that found events.
+    feed_wake: tokio::sync::Notify,
+    policy_wake: tokio::sync::Notify,
 }
 
 impl Runtime {
@@ -120,8 +178,11 @@ impl Runtime {
             feed_followed: AtomicBool::new(false),
             full_reloads: AtomicU64::new(0),
             pending_users: std::sync::Mutex::new(Vec::new()),
+            pending_cells: std::sync::Mutex::new(Vec::new()),
             upstream_stats: upstreams::CallStats::default(),
             ended_cells: tokio::sync::Notify::new(),
+            feed_wake: tokio::sync::Notify::new(),
+            policy_wake: tokio::sync::Notify::new(),
         });
         runtime.reload().await?;
         Ok(runtime)
@@ -418,11 +479,7 @@ impl Runtime {
 
     /// After the commit of a change to one permission cell, counted as
     /// `version` of its application: updates that snapshot in place of a
-    /// reload. The cell is read back by ids under the lock, so of two
-    /// racing changes the last to apply shows what the database holds; if
-    /// another change came in between, or the service or subject is no
-    /// longer called what the snapshot calls it (a rename committed
-    /// meanwhile), this falls back to reloading the application.
+    /// reload (or reloads it, see [`Runtime::patch_cell_locked`]).
     async fn cell_changed(
         &self,
         app: &str,
@@ -430,22 +487,41 @@ impl Runtime {
         cell: &ChangedCell,
     ) -> Result<(), StoreError> {
         let _one_at_a_time = self.reload_lock.lock().await;
+        if !self.patch_cell_locked(app, version, cell).await? {
+            self.reload_app_locked(app).await?;
+        }
+        Ok(())
+    }
+
+    /// Patches one cell, changed as `version` of `app`, into the snapshot;
+    /// true if the snapshot now holds that version (patched, or a reload
+    /// saw it already). The cell is read back by ids under the lock, so of
+    /// two racing changes the last to apply shows what the database holds.
+    /// False, with nothing done, where a patch cannot be trusted and the
+    /// application must be reloaded: another change came in between, or
+    /// the service or subject is no longer called what the snapshot calls
+    /// it (a rename committed meanwhile).
+    pub(crate) async fn patch_cell_locked(
+        &self,
+        app: &str,
+        version: i64,
+        cell: &ChangedCell,
+    ) -> Result<bool, StoreError> {
         let Some(current) = self.snapshot(app) else {
-            return self.reload_app_locked(app).await;
+            return Ok(false);
         };
         if current.version >= version {
-            // a reload since the commit has seen this change already
-            return Ok(());
+            return Ok(true);
         }
         if current.version != version - 1 {
-            return self.reload_app_locked(app).await;
+            return Ok(false);
         }
         let now =
             store::permissions::read_by_ids(&self.pool, cell.kind, &cell.ids, &cell.method).await?;
         let Some(now) =
             now.filter(|now| now.service == cell.service && now.subject == cell.subject)
         else {
-            return self.reload_app_locked(app).await;
+            return Ok(false);
         };
         let subject = subject_of(cell.kind, &cell.subject);
         let until = now.cell.until.map(|until| until.0);
@@ -456,13 +532,13 @@ impl Runtime {
             now.cell.effect,
             until,
         ) else {
-            return self.reload_app_locked(app).await;
+            return Ok(false);
         };
         patched.version = version;
         let mut apps = Apps::clone(&self.apps.load());
         apps.insert(app_key(app), Arc::new(patched));
         self.apps.store(Arc::new(apps));
-        Ok(())
+        Ok(true)
     }
 
     /// The user behind a token, if its session is live and belongs to

@@ -16,6 +16,10 @@ pub enum EventKind {
     UserSessions,
     /// A user was added or changed; the subject is the user id.
     User,
+    /// One permission cell changed, and nothing else of its application's
+    /// policy; the subject says which (the runtime writes and reads it), so
+    /// other servers patch their snapshot instead of reloading it.
+    Cell,
 }
 
 impl EventKind {
@@ -24,6 +28,7 @@ impl EventKind {
             EventKind::Token => "token",
             EventKind::UserSessions => "user_sessions",
             EventKind::User => "user",
+            EventKind::Cell => "cell",
         }
     }
 
@@ -32,6 +37,7 @@ impl EventKind {
             "token" => Some(EventKind::Token),
             "user_sessions" => Some(EventKind::UserSessions),
             "user" => Some(EventKind::User),
+            "cell" => Some(EventKind::Cell),
             _ => None,
         }
     }

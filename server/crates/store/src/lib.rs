@@ -13,6 +13,7 @@ pub mod audit;
 pub mod counters;
 pub mod error;
 pub mod events;
+pub mod notify;
 pub mod permissions;
 pub mod pool;
 pub mod roles;

@@ -196,10 +196,11 @@ impl<'c> Change<'c> {
         self.changed_users.push(user_id.to_string());
     }
 
-    /// Writes what the other servers must forget or read again to the event
-    /// feed, numbered by the counter this moves (its row lock keeps the
-    /// numbers in commit order).
-    async fn write_events(&mut self) -> Result<(), Error> {
+    /// Writes what the other servers must forget, read again or patch to
+    /// the event feed, numbered by the counter this moves (its row lock
+    /// keeps the numbers in commit order); `policy` is the application's
+    /// count this change moved to. Whether it wrote any.
+    async fn write_events(&mut self, policy: Option<&(String, i64)>) -> Result<bool, Error> {
         use store::events::EventKind;
         self.ended_users.sort();
         self.ended_users.dedup();
@@ -217,6 +218,14 @@ impl<'c> Change<'c> {
                     .map(|id| (EventKind::UserSessions, id)),
             )
             .chain(self.changed_users.iter().map(|id| (EventKind::User, id)));
+        // one cell alone: the other servers patch it as this one does
+        let cell = match (&self.policy, policy) {
+            (PolicyEffect::Cell(cell), Some((app, version))) if !self.app_deleted => {
+                Some(cell.event_text(app, *version))
+            }
+            _ => None,
+        };
+        let events = events.chain(cell.iter().map(|text| (EventKind::Cell, text)));
         let mut seq = None;
         let now = store::now_millis();
         for (kind, subject) in events {
@@ -226,7 +235,7 @@ impl<'c> Change<'c> {
             };
             store::events::insert(&mut self.tx, seq, kind, subject, now).await?;
         }
-        Ok(())
+        Ok(seq.is_some())
     }
 
     /// Counts the change (in its own transaction, so a crash after the
@@ -251,7 +260,10 @@ impl<'c> Change<'c> {
             }
             _ => None,
         };
-        self.write_events().await?;
+        if self.write_events(policy.as_ref()).await? || policy_changed {
+            // the other servers read it now, not at their next poll
+            store::notify::signal(&mut self.tx).await?;
+        }
         store::commit(self.tx).await?;
         let applied = Applied {
             policy,
