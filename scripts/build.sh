@@ -4,6 +4,10 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 log "building the console (release)"
-cargo leptos build --release
+# --precompress: brotli and gzip copies of every file of the site, which the
+# server sends to browsers that accept them
+cargo leptos build --release --precompress
+# the names of the site's files by content travel with the site
+cp "$CARGO_TARGET_DIR/release/hash.txt" "$LEPTOS_SITE_ROOT/hash.txt"
 log "building the command-line client (release)"
 cargo build --release -p console-cli

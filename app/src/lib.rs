@@ -22,7 +22,7 @@ pub mod services;
 pub mod users;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
@@ -54,6 +54,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -71,7 +72,6 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| mark_hydrated());
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/console.css"/>
         <Title text="Permissions Console"/>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>

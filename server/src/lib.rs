@@ -175,12 +175,74 @@ pub fn demo_upstream_url(site_addr: std::net::SocketAddr) -> String {
 }
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {
+    let hash_file = hash_file(&config.site_root);
     LeptosOptions::builder()
         .output_name("console")
         .site_root(config.site_root.display().to_string())
         .site_pkg_dir("pkg")
         .site_addr(config.site_addr)
+        .hash_files(hash_file.is_some())
+        .hash_file(hash_file.map_or_else(|| HASH_FILE.into(), Into::into))
         .build()
+}
+
+/// The list of the site's file names by content (`console.<hash>.wasm`),
+/// which a release build writes (`hash-files` in Cargo.toml) and
+/// `scripts/build.sh` copies into the site, so a site folder carries the
+/// names of its own files wherever it is deployed; otherwise the one
+/// cargo-leptos left beside this executable. `None`: the names carry no
+/// hash (a build without `hash-files`). An absolute path, as Leptos reads
+/// it relative to the executable's folder.
+fn hash_file(site_root: &std::path::Path) -> Option<String> {
+    let beside_exe = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join(HASH_FILE)));
+    [Some(site_root.join(HASH_FILE)), beside_exe]
+        .into_iter()
+        .flatten()
+        .filter_map(|path| std::path::absolute(path).ok())
+        .find(|path| path.is_file())
+        .map(|path| path.display().to_string())
+}
+
+const HASH_FILE: &str = "hash.txt";
+
+/// The site's wasm, script and styles: sent precompressed (brotli or gzip,
+/// as the browser accepts; `cargo leptos build --precompress` writes the
+/// copies), with `Vary: Accept-Encoding` so no cache hands one encoding to
+/// a browser that asked for another. Files named by their content
+/// (`hashed`) never change under their name, so browsers keep them a year
+/// without asking again; a new build brings new names. Without hashed
+/// names every load revalidates.
+fn static_files(dir: &std::path::Path, hashed: bool) -> Router {
+    let cache = if hashed {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    Router::new()
+        .fallback_service(
+            tower_http::services::ServeDir::new(dir)
+                .precompressed_br()
+                .precompressed_gzip(),
+        )
+        .layer(middleware::map_response(
+            move |mut response: Response| async move {
+                let status = response.status();
+                if status.is_success() || status == StatusCode::NOT_MODIFIED {
+                    let headers = response.headers_mut();
+                    headers.insert(
+                        axum::http::header::CACHE_CONTROL,
+                        axum::http::HeaderValue::from_static(cache),
+                    );
+                    headers.insert(
+                        axum::http::header::VARY,
+                        axum::http::HeaderValue::from_static("accept-encoding"),
+                    );
+                }
+                response
+            },
+        ))
 }
 
 /// The whole HTTP surface: runtime API, admin API, console pages, server
@@ -204,8 +266,10 @@ pub fn router(
     .merge(admin_api::router(console.clone()));
     let routes = generate_route_list(App);
     let context_console = console.clone();
+    let assets = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .nest_service("/pkg", static_files(&assets, options.hash_files))
         .leptos_routes_with_context(
             &options,
             routes,
