@@ -237,9 +237,74 @@ fn main() {
         .block_on(run());
 }
 
+/// Sessions cached this many at once to weigh one: in a console of its
+/// own, first thing, so the growth is the cache's and not memory that
+/// earlier work freed and the allocator hands out again.
+const WEIGHED_SESSIONS: usize = 100_000;
+
+/// What the session cache adds to the resident set per thousand sessions
+/// (KiB): sessions written as logins write them, each cached by the
+/// runtime's token check.
+async fn session_weight(registry: &Arc<Registry>) -> f64 {
+    let (console, _config, _fixture, dir) = support::seeded_console(
+        registry,
+        Size::SMALL,
+        0x5E55,
+        None,
+        "console-bench-sessions",
+    )
+    .await;
+    let app = console.app.to_string();
+    let users: Vec<String> = console
+        .app_snapshot()
+        .expect("snapshot")
+        .users
+        .keys()
+        .cloned()
+        .collect();
+    let now = store::now_millis();
+    let mut tokens = Vec::with_capacity(WEIGHED_SESSIONS);
+    let mut tx = console.pool.begin().await.expect("begin");
+    for n in 0..WEIGHED_SESSIONS {
+        let token = runtime::secret::SessionToken::generate();
+        sqlx::query(
+            "insert into user_session (token_hash, app_user_id, created_at, last_seen_at) \
+             values ($1, $2, $3, $3)",
+        )
+        .bind(token.hash())
+        .bind(&users[n % users.len()])
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .expect("a session");
+        tokens.push(token);
+    }
+    tx.commit().await.expect("commit");
+    let (before, _) = memory_kib();
+    for token in &tokens {
+        let user = console
+            .runtime
+            .authenticate(&app, token.reveal(), Duration::from_secs(3600))
+            .await
+            .expect("authenticate");
+        assert!(user.is_some(), "a written session is live");
+    }
+    let (after, _) = memory_kib();
+    assert_eq!(
+        console.runtime.cached_sessions(),
+        WEIGHED_SESSIONS,
+        "every session is cached"
+    );
+    console.pool.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    after.saturating_sub(before) as f64 * 1000.0 / WEIGHED_SESSIONS as f64
+}
+
 async fn run() {
     let out = std::env::var("BENCH_OUT").unwrap_or_else(|_| "gateway-bench.json".to_string());
     let registry = Arc::new(Registry::with_demo_services());
+    let per_thousand_sessions_kib = session_weight(&registry).await;
+    eprintln!("the session cache: {per_thousand_sessions_kib:.0} KiB per 1,000 sessions");
     let (state, config, fixture, dir) = support::large_console(&registry, 0xBE7C_4000, None).await;
     let _ = BARE_POOL.set(state.pool.clone());
     state.runtime.reload().await.expect("reload");
@@ -447,51 +512,6 @@ async fn run() {
     sampler.join().expect("sampler");
     let loaded_rss = peak.load(Ordering::Relaxed);
 
-    // what cached sessions weigh: ten thousand sessions of the fixture's
-    // users, written as logins write them, each cached by a checked call
-    let sessions = 10_000;
-    let before_sessions = state.runtime.cached_sessions();
-    let (rss_before_sessions, _) = memory_kib();
-    let app = state.app.to_string();
-    let users: Vec<String> = state
-        .app_snapshot()
-        .expect("snapshot")
-        .users
-        .keys()
-        .cloned()
-        .collect();
-    let now = store::now_millis();
-    let mut tokens = Vec::with_capacity(sessions);
-    let mut tx = state.pool.begin().await.expect("begin");
-    for n in 0..sessions {
-        let token = runtime::secret::SessionToken::generate();
-        sqlx::query(
-            "insert into user_session (token_hash, app_user_id, created_at, last_seen_at) \
-             values ($1, $2, $3, $3)",
-        )
-        .bind(token.hash())
-        .bind(&users[n % users.len()])
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .expect("a session");
-        tokens.push(token);
-    }
-    tx.commit().await.expect("commit");
-    for token in &tokens {
-        let user = state
-            .runtime
-            .authenticate(&app, token.reveal(), Duration::from_secs(3600))
-            .await
-            .expect("authenticate");
-        assert!(user.is_some(), "a written session is live");
-    }
-    let cached = state.runtime.cached_sessions() - before_sessions;
-    assert_eq!(cached, sessions, "every session is cached");
-    let (rss_after_sessions, _) = memory_kib();
-    let per_thousand_sessions_kib =
-        rss_after_sessions.saturating_sub(rss_before_sessions) as f64 * 1000.0 / cached as f64;
-
     // change propagation: admin API change, then the first runtime answer
     // that reflects it, through the same router in this process
     let key = usecases::admins::create_api_key(&state, &Actor::System, ADMIN, "bench")
@@ -573,7 +593,7 @@ async fn run() {
             "idle": idle_rss,
             "under_load": loaded_rss,
             "per_thousand_sessions": per_thousand_sessions_kib,
-            "sessions_measured": cached,
+            "sessions_measured": WEIGHED_SESSIONS,
         },
         "pinned": pinned().map(|cores| json!({"server": cores.server, "load": cores.load})),
     });

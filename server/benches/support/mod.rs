@@ -25,7 +25,18 @@ pub async fn large_console(
     seed: u64,
     url: Option<String>,
 ) -> (Console, server::config::Config, Fixture, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("console-bench-{}", std::process::id()));
+    seeded_console(registry, Size::LARGE, seed, url, "console-bench").await
+}
+
+/// [`large_console`] at any size, its folder named after `name`.
+pub async fn seeded_console(
+    registry: &Arc<Registry>,
+    size: Size,
+    seed: u64,
+    url: Option<String>,
+    name: &str,
+) -> (Console, server::config::Config, Fixture, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let url = url.unwrap_or_else(|| format!("sqlite://{}/console.db", dir.display()));
     let config = server::config::Config {
@@ -48,15 +59,15 @@ pub async fn large_console(
         .await
         .expect("state");
     let started = Instant::now();
-    let fixture = Fixture::generate(Size::LARGE, seed);
+    let fixture = Fixture::generate(size, seed);
     server::demo::seed_fixture(&state, &fixture)
         .await
         .expect("fixture");
     eprintln!(
-        "large fixture loaded: {} users, {} roles, {} methods, {} cells in {:.1?}",
+        "fixture loaded: {} users, {} roles, {} methods, {} cells in {:.1?}",
         fixture.users.len(),
         fixture.roles.len(),
-        Size::LARGE.methods(),
+        size.methods(),
         fixture.cells.len(),
         started.elapsed()
     );
