@@ -14,14 +14,22 @@ as_postgres() {
 
 case "${1:-start}" in
 start)
-    # a cluster that is not running is left over from an earlier run: its
-    # databases (one per test) are of no use, and they add up run after run
-    if ! as_postgres "$PGBIN/pg_ctl" -D "$PGROOT/data" status >/dev/null 2>&1; then
+    # a cluster of this script's that is not running (pg_ctl's status 3) is
+    # left over from an earlier run: its databases (one per test) are of no
+    # use, and they add up run after run. Only a folder this script made
+    # (it holds the marker) is ever removed.
+    status=0
+    as_postgres "$PGBIN/pg_ctl" -D "$PGROOT/data" status >/dev/null 2>&1 || status=$?
+    if [ "$status" = 3 ] && [ -f "$PGROOT/console-test-cluster" ]; then
         rm -rf "$PGROOT"
     fi
     if [ ! -f "$PGROOT/data/PG_VERSION" ]; then
-        rm -rf "$PGROOT"
+        if [ -e "$PGROOT" ] && [ ! -f "$PGROOT/console-test-cluster" ]; then
+            echo "$PGROOT exists and is not a test cluster of scripts/postgres.sh; set CONSOLE_TEST_PG_DIR" >&2
+            exit 1
+        fi
         mkdir -p "$PGROOT"
+        touch "$PGROOT/console-test-cluster"
         [ "$(id -u)" = 0 ] && chown postgres:postgres "$PGROOT"
         as_postgres "$PGBIN/initdb" -D "$PGROOT/data" -A trust -U postgres --no-sync >/dev/null
     fi

@@ -12,6 +12,7 @@ pub mod snapshot;
 pub mod sync;
 pub mod upstreams;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -63,28 +64,36 @@ pub struct ChangedCell {
 /// an older snapshot under the new name).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct CellEvent<'a> {
-    app: &'a str,
+    // borrowed when they can be, owned when the text escapes something (an
+    // email may hold a quote)
+    #[serde(borrow)]
+    app: Cow<'a, str>,
     version: i64,
     kind: SubjectKind,
-    service_id: &'a str,
-    subject_id: &'a str,
-    service: &'a str,
-    subject: &'a str,
-    method: &'a str,
+    #[serde(borrow)]
+    service_id: Cow<'a, str>,
+    #[serde(borrow)]
+    subject_id: Cow<'a, str>,
+    #[serde(borrow)]
+    service: Cow<'a, str>,
+    #[serde(borrow)]
+    subject: Cow<'a, str>,
+    #[serde(borrow)]
+    method: Cow<'a, str>,
 }
 
 impl ChangedCell {
     /// The feed's text for this cell, changed as `version` of `app`.
     pub fn event_text(&self, app: &str, version: i64) -> String {
         let event = CellEvent {
-            app,
+            app: app.into(),
             version,
             kind: self.kind,
-            service_id: &self.ids.service_id,
-            subject_id: &self.ids.subject_id,
-            service: &self.service,
-            subject: &self.subject,
-            method: &self.method,
+            service_id: self.ids.service_id.as_str().into(),
+            subject_id: self.ids.subject_id.as_str().into(),
+            service: self.service.as_str().into(),
+            subject: self.subject.as_str().into(),
+            method: self.method.as_str().into(),
         };
         serde_json::to_string(&event).unwrap_or_default()
     }
@@ -95,15 +104,15 @@ impl ChangedCell {
         let event: CellEvent<'_> = serde_json::from_str(text).ok()?;
         let cell = ChangedCell {
             ids: CellIds {
-                service_id: event.service_id.to_string(),
-                subject_id: event.subject_id.to_string(),
+                service_id: event.service_id.into_owned(),
+                subject_id: event.subject_id.into_owned(),
             },
-            service: event.service.to_string(),
+            service: event.service.into_owned(),
             kind: event.kind,
-            subject: event.subject.to_string(),
-            method: event.method.to_string(),
+            subject: event.subject.into_owned(),
+            method: event.method.into_owned(),
         };
-        Some((event.app.to_string(), event.version, cell))
+        Some((event.app.into_owned(), event.version, cell))
     }
 }
 
@@ -134,6 +143,10 @@ pub struct Runtime {
     /// event (see [`sync`]).
     policy_seen: AtomicI64,
     events_seen: AtomicI64,
+    /// Since when the policy task has waited for the feed to catch up
+    /// (milliseconds since the epoch, -1: not waiting); see
+    /// `sync::feed_goes_first`.
+    feed_waited_since: AtomicI64,
     /// Events were missed: the next policy tick reloads every application.
     reload_everything: AtomicBool,
     /// When the event feed was last read in full (milliseconds since the
@@ -173,6 +186,7 @@ impl Runtime {
             reload_lock: tokio::sync::Mutex::new(()),
             policy_seen: AtomicI64::new(-1),
             events_seen: AtomicI64::new(-1),
+            feed_waited_since: AtomicI64::new(-1),
             reload_everything: AtomicBool::new(false),
             feed_read_at: AtomicI64::new(now_millis()),
             feed_followed: AtomicBool::new(false),
@@ -289,8 +303,17 @@ impl Runtime {
         if let Some(error) = failed {
             return Err(error);
         }
-        self.policy_seen.store(versions.policy, Ordering::SeqCst);
+        self.mark_policy_seen(versions.policy);
         Ok(())
+    }
+
+    /// The policy counter this server has caught up with, unless the feed
+    /// found a gap meanwhile: then the next tick must reload everything,
+    /// whatever the counter says.
+    fn mark_policy_seen(&self, policy: i64) {
+        if !self.reload_everything.load(Ordering::SeqCst) {
+            self.policy_seen.store(policy, Ordering::SeqCst);
+        }
     }
 
     /// Reads one application again (and forgets it, and its sessions, if
@@ -365,7 +388,7 @@ impl Runtime {
         if let Some(error) = failed {
             return Err(error);
         }
-        self.policy_seen.store(versions.policy, Ordering::SeqCst);
+        self.mark_policy_seen(versions.policy);
         Ok(reloaded)
     }
 
@@ -669,5 +692,30 @@ impl Runtime {
                 }))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_event_reads_back_whatever_its_names_hold() {
+        let cell = ChangedCell {
+            ids: CellIds {
+                service_id: "17".into(),
+                subject_id: "u-1".into(),
+            },
+            service: "orders".into(),
+            kind: SubjectKind::Users,
+            subject: r#"o"brien\x@example.com"#.into(),
+            method: "deleteOrder".into(),
+        };
+        let text = cell.event_text("APP-1", 42);
+        assert_eq!(
+            ChangedCell::from_event_text(&text),
+            Some(("APP-1".to_string(), 42, cell))
+        );
+        assert_eq!(ChangedCell::from_event_text("not json"), None);
     }
 }

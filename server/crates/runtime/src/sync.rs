@@ -44,6 +44,10 @@ pub const EVENT_KEEP: Duration = Duration::from_secs(3600);
 /// the event feed.
 pub const FEED_STALE_AFTER_MS: i64 = 1_000;
 
+/// How long the policy task lets the feed go first, at most, before it
+/// reloads what moved.
+pub const FEED_FIRST_MAX_MS: i64 = 250;
+
 /// What one read of the feed did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FeedRead {
@@ -227,11 +231,33 @@ impl Runtime {
     /// Whether the feed has events up to `latest` it has not read yet
     /// while it is being read: they may be cells it patches, which the
     /// policy task would otherwise reload. A feed that is not read (or not
-    /// lately) holds nothing back.
+    /// lately) holds nothing back, and under a steady stream of events
+    /// (logins and logouts elsewhere) the feed is always a little behind:
+    /// the policy task waits for it [`FEED_FIRST_MAX_MS`] at most.
     fn feed_goes_first(&self, latest: i64) -> bool {
-        self.feed_followed.load(Ordering::SeqCst)
+        let behind = self.feed_followed.load(Ordering::SeqCst)
             && !self.feed_is_stale()
-            && latest > self.events_seen.load(Ordering::SeqCst)
+            && latest > self.events_seen.load(Ordering::SeqCst);
+        if !behind {
+            self.feed_waited_since.store(-1, Ordering::SeqCst);
+            return false;
+        }
+        let now = now_millis();
+        // only the policy task comes here: no other writer
+        let since = match self.feed_waited_since.compare_exchange(
+            -1,
+            now,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        ) {
+            Ok(_) => now,
+            Err(since) => since,
+        };
+        if now.saturating_sub(since) < FEED_FIRST_MAX_MS {
+            return true;
+        }
+        self.feed_waited_since.store(-1, Ordering::SeqCst);
+        false
     }
 
     /// Follows the feed and the policy every `every`, in two tasks, and at
