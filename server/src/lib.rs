@@ -65,7 +65,7 @@ pub fn settings(config: &Config) -> Result<Settings, StartError> {
         max_failed_logins: config.login_max_failures.max(1),
         lockout: Duration::from_secs(config.login_lockout_secs),
         registration: config.allow_registration,
-        public_origins: public_origins(config.public_origins.as_deref(), config.site_addr)?,
+        public_origins: public_origins(config.public_origins.as_deref(), config.site_addr)?.into(),
         upstream_max_body_bytes: config.upstream_max_body_bytes,
         upstream_max_response_bytes: config.upstream_max_response_bytes,
         impersonation: (config.impersonation_minutes > 0)

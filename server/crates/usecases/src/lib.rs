@@ -46,7 +46,9 @@ pub struct Settings {
     /// The origins (`scheme://host[:port]`) browsers reach the console at:
     /// console requests naming another `Host` or `Origin` are refused, so a
     /// DNS-rebinding page cannot talk to a console on a private address.
-    pub public_origins: Vec<String>,
+    /// Shared: the settings go with every copy of the console, one per
+    /// request.
+    pub public_origins: Arc<[String]>,
     /// Largest request body forwarded to an HTTP upstream.
     pub upstream_max_body_bytes: u64,
     /// Largest answer taken from an HTTP upstream.
