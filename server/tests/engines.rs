@@ -1,6 +1,7 @@
 //! SQLite and PostgreSQL give the same decisions: the same generated
 //! applications are stored in both, loaded back into snapshots, and every
-//! user is checked on every method of every service (decision and reason).
+//! user is checked on every method of every service (decision and reason),
+//! by the rule and by the compiled check.
 
 #![allow(
     clippy::expect_used,
@@ -74,6 +75,9 @@ async fn sqlite_and_postgres_decide_alike_on_generated_fixtures() {
                     let ours = decide(&left.policy, &left_subjects, service, method);
                     let theirs = decide(&right.policy, &right_subjects, service, method);
                     assert_eq!(ours, theirs, "seed {seed}: {service}.{method}");
+                    // and the compiled check calls are made with, on both
+                    assert_eq!(left.check(None, &left_subjects, service, method), ours);
+                    assert_eq!(right.check(None, &right_subjects, service, method), ours);
                     *tally
                         .entry(match ours {
                             Decision::Allow { .. } => "allowed",

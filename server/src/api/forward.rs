@@ -39,7 +39,7 @@ pub async fn forward(
     request: Request,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let keyed = caller.key_role.is_some();
+    let keyed = caller.key.is_some();
     let raw = route_part(parts.uri.path(), keyed).unwrap_or("/");
     let path = split_path(raw).map_err(bad_arguments)?;
     let verb = Verb::parse(parts.method.as_str());
@@ -54,8 +54,8 @@ pub async fn forward(
         )
     })?;
     let method: &UpstreamMethod = target.method();
-    let decision = caller.snapshot.decide(
-        caller.key_role.as_ref(),
+    let decision = caller.snapshot.check(
+        caller.key.as_ref(),
         &caller.subjects,
         &upstream.name,
         &method.name,
@@ -185,8 +185,9 @@ fn plain(name: &str, value: Value) -> Result<String, ApiError> {
 /// every role of the call, the key's first.
 fn identity(caller: &Caller) -> Identity {
     let roles = caller
-        .key_role
+        .key
         .iter()
+        .map(|key| &key.role)
         .chain(caller.subjects.iter())
         .filter_map(|subject| match subject {
             Subject::Role(name) => Some(name.clone()),

@@ -43,7 +43,7 @@ pub async fn invoke(
                 .uri()
                 .path_and_query()
                 .map_or("", |path| path.as_str()),
-            key_role: match &caller.key_role {
+            key_role: match caller.key.as_ref().map(|key| &key.role) {
                 Some(Subject::Role(role)) => Some(role.as_str()),
                 _ => None,
             },
@@ -74,12 +74,9 @@ async fn builtin(
     // taken apart, not extracted piece by piece: no copy of the headers
     let (parts, body) = request.into_parts();
     let (http_method, headers) = (&parts.method, &parts.headers);
-    let decision = caller.snapshot.decide(
-        caller.key_role.as_ref(),
-        &caller.subjects,
-        &service,
-        &method,
-    );
+    let decision = caller
+        .snapshot
+        .check(caller.key.as_ref(), &caller.subjects, &service, &method);
     let registered = state.registry.get(&service);
     let descriptor = state.registry.method(&service, &method);
     match (&decision, registered, &descriptor) {

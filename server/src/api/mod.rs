@@ -17,8 +17,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
-use policy::decision::Subject;
-use runtime::snapshot::{Snapshot, SnapshotKey, SnapshotUser};
+use runtime::snapshot::{CallerSubjects, Snapshot, SnapshotKey, SnapshotUser};
 use serde_json::{json, Value};
 use usecases::Console;
 
@@ -193,8 +192,8 @@ pub struct Caller {
     pub snapshot: Arc<Snapshot>,
     /// The role of the API key the call was made with: a subject before
     /// the others (DESIGN section 8).
-    pub key_role: Option<Subject>,
-    pub subjects: Arc<[Subject]>,
+    pub key: Option<SnapshotKey>,
+    pub subjects: CallerSubjects,
     /// `None` for an anonymous caller.
     pub user: Option<(String, Arc<SnapshotUser>)>,
     /// Who issued the session, when an admin invokes as the user: every
@@ -243,7 +242,7 @@ impl FromRequestParts<ApiState> for Caller {
         };
         Ok(Caller {
             snapshot,
-            key_role: key.map(|key| key.role),
+            key,
             subjects,
             user,
             impersonated_by,

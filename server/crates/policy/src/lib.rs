@@ -4,6 +4,8 @@
 //!
 //! * [`decision`]: the rule (DESIGN section 2) and its snapshot types;
 //! * [`cells`]: permission cells, permission documents and their diff;
+//! * [`compiled`]: the same rule over numbered subjects and flat tables,
+//!   the form the runtime checks calls with;
 //! * [`impact`]: what a change of cells does to who may call what;
 //! * [`names`]: the rules for emails, role names, passwords, system roles;
 //! * [`routes`]: method routes (`/orders/{orderId}`): matching a call's path
@@ -14,6 +16,7 @@
 
 pub mod callers;
 pub mod cells;
+pub mod compiled;
 pub mod decision;
 pub mod impact;
 pub mod names;

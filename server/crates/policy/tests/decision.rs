@@ -8,8 +8,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
+use policy::compiled::{CompiledPolicy, SubjectIds};
 use policy::decision::{
-    caller_subjects, decide, decide_as, effective, Assignments, Decision, Effect, Policy, Scope,
+    caller_subjects, decide_as, effective, Assignments, Decision, Effect, Policy, Scope,
     ServicePolicy, Subject,
 };
 use proptest::prelude::*;
@@ -158,6 +159,40 @@ fn table_expectation(cells: &[Cells; 3]) -> Decision {
     Decision::Allow { subjects: 3 }
 }
 
+/// The rule, and beside it the compiled check the runtime calls with on
+/// the same policy: every test's answer is both, and they must agree,
+/// reason included.
+fn decide_both(
+    policy: &Policy,
+    key: Option<&Subject>,
+    subjects: &[Subject],
+    service: &str,
+    method: &str,
+) -> Decision {
+    let rule = decide_as(policy, key, subjects, service, method);
+    let mut ids = SubjectIds::default();
+    let compiled = CompiledPolicy::compile(policy, &mut ids);
+    assert_eq!(
+        compiled_decide(&compiled, &mut ids, key, subjects, service, method),
+        rule,
+        "the compiled check and the rule disagree on {key:?} {subjects:?} {service}/{method}"
+    );
+    rule
+}
+
+fn compiled_decide(
+    compiled: &CompiledPolicy,
+    ids: &mut SubjectIds,
+    key: Option<&Subject>,
+    subjects: &[Subject],
+    service: &str,
+    method: &str,
+) -> Decision {
+    let numbers = ids.resolve(subjects);
+    let key = key.map(|key| (key, ids.intern(key)));
+    compiled.decide(key, subjects, &numbers, service, method)
+}
+
 #[test]
 fn truth_table_of_every_combination_with_its_reason() {
     let combinations = all_combinations();
@@ -169,7 +204,7 @@ fn truth_table_of_every_combination_with_its_reason() {
         for cells in &combinations {
             let policy = table_policy(cells, explicit_inherit);
             let expected = table_expectation(cells);
-            let actual = decide(&policy, &subjects, TABLE_SERVICE, TABLE_METHOD);
+            let actual = decide_both(&policy, None, &subjects, TABLE_SERVICE, TABLE_METHOD);
             assert_eq!(
                 actual, expected,
                 "cells (U, A, B) = {cells:?}, explicit Inherit entries: {explicit_inherit}"
@@ -305,12 +340,12 @@ fn truth_table_with_a_key_role_and_a_user() {
             expected = Decision::Allow { subjects: 5 };
         }
         assert_eq!(
-            decide(&policy, &subjects, TABLE_SERVICE, TABLE_METHOD),
+            decide_both(&policy, None, &subjects, TABLE_SERVICE, TABLE_METHOD),
             expected,
             "cells (K, U, A, B) = {cells:?}"
         );
         assert_eq!(
-            decide_as(&policy, Some(&key), &own, TABLE_SERVICE, TABLE_METHOD),
+            decide_both(&policy, Some(&key), &own, TABLE_SERVICE, TABLE_METHOD),
             expected,
             "cells (K, U, A, B) = {cells:?}"
         );
@@ -320,7 +355,7 @@ fn truth_table_with_a_key_role_and_a_user() {
             without = Decision::Allow { subjects: 4 };
         }
         assert_eq!(
-            decide_as(&policy, None, &own, TABLE_SERVICE, TABLE_METHOD),
+            decide_both(&policy, None, &own, TABLE_SERVICE, TABLE_METHOD),
             without
         );
         if matches!(&expected, Decision::Deny { subject, .. } if *subject == key) {
@@ -347,7 +382,7 @@ fn truth_table_with_a_key_role_and_no_user() {
         let expected = expectation_for(&subjects, cells);
         allowed += usize::from(expected.is_allowed());
         assert_eq!(
-            decide_as(
+            decide_both(
                 &policy,
                 Some(&role(KEY_ROLE)),
                 &subjects[1..],
@@ -422,8 +457,9 @@ fn display_text_of_decisions() {
         ),
     ];
     for (cells, text) in cases {
-        let decision = decide(
+        let decision = decide_both(
             &table_policy(&cells, false),
+            None,
             &subjects,
             TABLE_SERVICE,
             TABLE_METHOD,
@@ -472,37 +508,37 @@ fn granted_caller_policy() -> (Policy, Vec<Subject>) {
 fn unknown_service_is_never_allowed() {
     let (policy, subjects) = granted_caller_policy();
     assert_eq!(
-        decide(&policy, &subjects, "mail", "get"),
+        decide_both(&policy, None, &subjects, "mail", "get"),
         Decision::UnknownService
     );
     assert_eq!(
-        decide(&policy, &[], "mail", "get"),
+        decide_both(&policy, None, &[], "mail", "get"),
         Decision::UnknownService
     );
     assert_eq!(
-        decide(&Policy::default(), &subjects, "files", "get"),
+        decide_both(&Policy::default(), None, &subjects, "files", "get"),
         Decision::UnknownService
     );
     // service names are matched exactly
     assert_eq!(
-        decide(&policy, &subjects, "Files", "get"),
+        decide_both(&policy, None, &subjects, "Files", "get"),
         Decision::UnknownService
     );
-    assert!(!decide(&policy, &subjects, "mail", "get").is_allowed());
+    assert!(!decide_both(&policy, None, &subjects, "mail", "get").is_allowed());
 }
 
 #[test]
 fn unknown_method_is_never_allowed() {
     let (policy, subjects) = granted_caller_policy();
     assert_eq!(
-        decide(&policy, &subjects, "files", "remove"),
+        decide_both(&policy, None, &subjects, "files", "remove"),
         Decision::UnknownMethod
     );
     assert_eq!(
-        decide(&policy, &[], "files", "remove"),
+        decide_both(&policy, None, &[], "files", "remove"),
         Decision::UnknownMethod
     );
-    assert!(!decide(&policy, &subjects, "files", "remove").is_allowed());
+    assert!(!decide_both(&policy, None, &subjects, "files", "remove").is_allowed());
 }
 
 #[test]
@@ -511,15 +547,15 @@ fn method_of_another_service_is_unknown_here() {
     // `export` exists on `reports`, and the caller even holds a stale
     // method-level Grant for `export` on `files`
     assert_eq!(
-        decide(&policy, &subjects, "files", "export"),
+        decide_both(&policy, None, &subjects, "files", "export"),
         Decision::UnknownMethod
     );
     assert_eq!(
-        decide(&policy, &subjects, "reports", "export"),
+        decide_both(&policy, None, &subjects, "reports", "export"),
         Decision::Allow { subjects: 2 }
     );
     assert_eq!(
-        decide(&policy, &subjects, "reports", "get"),
+        decide_both(&policy, None, &subjects, "reports", "get"),
         Decision::UnknownMethod
     );
 }
@@ -545,12 +581,13 @@ fn subject_without_assignments_inherits_and_is_allowed() {
         (Effect::Inherit, Scope::AllMethods)
     );
     assert_eq!(
-        decide(&policy, &[role("Nobody")], "files", "get"),
+        decide_both(&policy, None, &[role("Nobody")], "files", "get"),
         Decision::Allow { subjects: 1 }
     );
     assert_eq!(
-        decide(
+        decide_both(
             &policy,
+            None,
             &[user("ann@example.com"), role("Empty")],
             "files",
             "get"
@@ -559,7 +596,13 @@ fn subject_without_assignments_inherits_and_is_allowed() {
     );
     // but one denying subject among them is enough
     assert_eq!(
-        decide(&policy, &[role("Nobody"), role("Blocked")], "files", "get"),
+        decide_both(
+            &policy,
+            None,
+            &[role("Nobody"), role("Blocked")],
+            "files",
+            "get"
+        ),
         Decision::Deny {
             subject: role("Blocked"),
             scope: Scope::AllMethods
@@ -577,7 +620,7 @@ fn no_subjects_is_allowed_with_zero() {
         ),
     )]);
     assert_eq!(
-        decide(&policy, &[], "files", "get"),
+        decide_both(&policy, None, &[], "files", "get"),
         Decision::Allow { subjects: 0 }
     );
 }
@@ -615,7 +658,7 @@ struct Request {
 
 impl Request {
     fn decide(&self, policy: &Policy) -> Decision {
-        decide_as(
+        decide_both(
             policy,
             self.key_role.as_ref(),
             &self.subjects,

@@ -3,10 +3,11 @@
 //! be read stops the load (the last good snapshot stays in force).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::Duration;
 
 use policy::cells::SubjectKind;
+use policy::compiled::{CompiledPolicy, CompiledService, SubjectId, SubjectIds};
 use policy::decision::{
     caller_subjects, decide_as, Decision, Effect, Policy, ServicePolicy, Subject,
 };
@@ -30,14 +31,56 @@ pub struct SnapshotUser {
     /// Themself, `AuthenticatedUser` and their roles, built once per
     /// snapshot: a check allocates nothing for them.
     pub subjects: Arc<[Subject]>,
+    /// Their numbers, in the same order: a check hashes no name for them.
+    pub ids: Arc<[SubjectId]>,
 }
 
 impl SnapshotUser {
-    fn with_subjects(mut self) -> SnapshotUser {
+    fn with_subjects(mut self, numbers: &mut SubjectIds) -> SnapshotUser {
         // the rule's own order (the key's role, if any, goes before these
         // at the call)
         self.subjects = caller_subjects(None, Some((&self.email, &self.roles))).into();
+        self.ids = numbers.resolve(&self.subjects);
         self
+    }
+
+    /// The subjects a call of this user is checked with.
+    pub fn caller(&self) -> CallerSubjects {
+        CallerSubjects {
+            names: self.subjects.clone(),
+            ids: self.ids.clone(),
+        }
+    }
+}
+
+/// The numbers of every subject any snapshot of this process names. One
+/// table for all of them, so a number taken from one snapshot means the
+/// same subject in every other (a call may be judged by a newer snapshot
+/// than the one its user was read from). It only grows, by the names of
+/// users and roles as they first appear; it is locked while a snapshot is
+/// built, never by a check.
+static SUBJECT_IDS: LazyLock<Mutex<SubjectIds>> = LazyLock::new(Mutex::default);
+
+fn subject_ids() -> MutexGuard<'static, SubjectIds> {
+    // the table is only ever added to: one left by a panic is still whole
+    SUBJECT_IDS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A caller's subjects with their numbers, in the rule's order: what a
+/// check takes. Reads as the list of subjects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerSubjects {
+    pub names: Arc<[Subject]>,
+    pub ids: Arc<[SubjectId]>,
+}
+
+impl std::ops::Deref for CallerSubjects {
+    type Target = [Subject];
+
+    fn deref(&self) -> &[Subject] {
+        &self.names
     }
 }
 
@@ -49,6 +92,7 @@ pub struct SnapshotKey {
     pub name: String,
     /// Its role, a subject of every call made with the key.
     pub role: Subject,
+    pub role_id: SubjectId,
 }
 
 /// One application's permissions, users, keys and settings, as of one
@@ -65,6 +109,9 @@ pub struct Snapshot {
     /// As stored: `None` follows the server's configuration.
     pub settings: StoredSettings,
     pub policy: Policy,
+    /// The same policy as the runtime checks calls with: built from
+    /// `policy` service by service, whenever a service of it changes.
+    compiled: CompiledPolicy,
     /// By objectId; shared between snapshots until a user changes, and
     /// handed to the services that are called without a copy.
     pub users: Arc<HashMap<String, Arc<SnapshotUser>>>,
@@ -72,7 +119,7 @@ pub struct Snapshot {
     pub keys: Arc<HashMap<String, SnapshotKey>>,
     /// HTTP upstream services by name.
     pub upstreams: Arc<HashMap<String, Arc<UpstreamService>>>,
-    anonymous: Arc<[Subject]>,
+    anonymous: CallerSubjects,
     /// The ends of its time-limited cells, soonest first.
     expiries: Arc<Vec<Expiry>>,
     /// The soonest end (milliseconds since the epoch), `i64::MAX` for none:
@@ -91,6 +138,37 @@ pub struct Expiry {
     pub method: String,
 }
 
+fn anonymous_subjects() -> CallerSubjects {
+    let names: Arc<[Subject]> = caller_subjects(None, None).into();
+    let ids = subject_ids().resolve(&names);
+    CallerSubjects { names, ids }
+}
+
+/// The services of `policy` named in `changed`, compiled again into a copy
+/// of `compiled` (a service no longer in `policy` is dropped).
+fn recompiled<'a>(
+    compiled: &CompiledPolicy,
+    policy: &Policy,
+    changed: impl IntoIterator<Item = &'a str>,
+) -> CompiledPolicy {
+    let mut services = compiled.services.clone();
+    let mut numbers = subject_ids();
+    for name in changed {
+        match policy.services.get(name) {
+            Some(service) => {
+                services.insert(
+                    name.to_string(),
+                    Arc::new(CompiledService::compile(service, &mut numbers)),
+                );
+            }
+            None => {
+                services.remove(name);
+            }
+        }
+    }
+    CompiledPolicy { services }
+}
+
 fn soonest(expiries: &[Expiry]) -> i64 {
     expiries.first().map_or(i64::MAX, |expiry| expiry.at)
 }
@@ -104,10 +182,11 @@ impl Default for Snapshot {
             version: -1,
             settings: StoredSettings::default(),
             policy: Policy::default(),
+            compiled: CompiledPolicy::default(),
             users: Arc::default(),
             keys: Arc::default(),
             upstreams: Arc::default(),
-            anonymous: caller_subjects(None, None).into(),
+            anonymous: anonymous_subjects(),
             expiries: Arc::default(),
             next_expiry: i64::MAX,
         }
@@ -118,16 +197,17 @@ impl Snapshot {
     /// The subjects of a call: anonymous callers hold `NotAuthenticatedUser`
     /// only; a user is themself, `AuthenticatedUser` and their roles. `None`
     /// when the user is gone or disabled.
-    pub fn subjects(&self, caller: Option<&str>) -> Option<Arc<[Subject]>> {
+    pub fn subjects(&self, caller: Option<&str>) -> Option<CallerSubjects> {
         let Some(user_id) = caller else {
             return Some(self.anonymous.clone());
         };
         let user = self.users.get(user_id).filter(|user| user.enabled)?;
-        Some(user.subjects.clone())
+        Some(user.caller())
     }
 
     /// The rule on this snapshot for one call: the key's role (if the call
-    /// was made with a key), then the caller's subjects.
+    /// was made with a key), then the caller's subjects. For views and
+    /// tests that hold names; calls are checked with [`Snapshot::check`].
     pub fn decide(
         &self,
         key_role: Option<&Subject>,
@@ -136,6 +216,25 @@ impl Snapshot {
         method: &str,
     ) -> Decision {
         decide_as(&self.policy, key_role, subjects, service, method)
+    }
+
+    /// [`Snapshot::decide`] on the compiled policy, with the subjects'
+    /// numbers: how the runtime checks a call. The same answer, reason
+    /// included.
+    pub fn check(
+        &self,
+        key: Option<&SnapshotKey>,
+        caller: &CallerSubjects,
+        service: &str,
+        method: &str,
+    ) -> Decision {
+        self.compiled.decide(
+            key.map(|key| (&key.role, key.role_id)),
+            &caller.names,
+            &caller.ids,
+            service,
+            method,
+        )
     }
 
     /// The key a call names with `/{application-id}/{api-key}/...`: one of
@@ -176,8 +275,10 @@ impl Snapshot {
                 list.sort_by_key(|expiry| expiry.at);
             }
         }
+        let policy = Policy { services };
         Some(Snapshot {
-            policy: Policy { services },
+            compiled: recompiled(&self.compiled, &policy, [service]),
+            policy,
             next_expiry: soonest(&expiries),
             expiries,
             ..self.clone()
@@ -200,8 +301,16 @@ impl Snapshot {
             }
         }
         let expiries: Vec<Expiry> = self.expiries[due..].to_vec();
+        let policy = Policy { services };
+        let mut touched: Vec<&str> = self.expiries[..due]
+            .iter()
+            .map(|expiry| expiry.service.as_str())
+            .collect();
+        touched.sort_unstable();
+        touched.dedup();
         Snapshot {
-            policy: Policy { services },
+            compiled: recompiled(&self.compiled, &policy, touched),
+            policy,
             next_expiry: soonest(&expiries),
             expiries: Arc::new(expiries),
             ..self.clone()
@@ -351,16 +460,20 @@ pub async fn load(pool: &Pool, app: &str, version: i64) -> Result<Option<Snapsho
             .map(|(name, service)| (name, Arc::new(service)))
             .collect(),
     };
+    // (the table is locked for the statement, never across an await)
+    let compiled = CompiledPolicy::compile(&policy, &mut subject_ids());
     let keys = store::apps::keys(pool, app)
         .await?
         .into_iter()
         .map(|key| {
+            let role = Subject::Role(key.role);
             (
                 key.api_key.to_ascii_uppercase(),
                 SnapshotKey {
                     application_id: key.application_id,
                     name: key.name,
-                    role: Subject::Role(key.role),
+                    role_id: subject_ids().intern(&role),
+                    role,
                 },
             )
         })
@@ -377,6 +490,7 @@ pub async fn load(pool: &Pool, app: &str, version: i64) -> Result<Option<Snapsho
             registration: row.registration.map(|on| on != 0),
         },
         policy,
+        compiled,
         users: Arc::new(users),
         keys: Arc::new(keys),
         upstreams: Arc::new(upstreams),
@@ -445,6 +559,7 @@ pub(crate) fn snapshot_users(
                 enabled: row.user_status == "ENABLED",
                 roles: Vec::new(),
                 subjects: Arc::new([]),
+                ids: Arc::new([]),
             },
         );
     }
@@ -453,9 +568,10 @@ pub(crate) fn snapshot_users(
             user.roles.push(role);
         }
     }
+    let mut numbers = subject_ids();
     users
         .into_iter()
-        .map(|(id, user)| (id, Arc::new(user.with_subjects())))
+        .map(|(id, user)| (id, Arc::new(user.with_subjects(&mut numbers))))
         .collect()
 }
 
@@ -478,4 +594,144 @@ pub async fn load_users(
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+    use super::*;
+    use fixture::{Fixture, Rng, Size};
+
+    /// A snapshot of a generated application, built as `load` builds one.
+    fn generated(fixture: &Fixture) -> Snapshot {
+        let policy = fixture.policy();
+        let mut numbers = subject_ids();
+        let compiled = CompiledPolicy::compile(&policy, &mut numbers);
+        let users = fixture
+            .users
+            .iter()
+            .map(|user| {
+                let snapshot_user = SnapshotUser {
+                    application_id: "app".to_string(),
+                    email: user.email.clone(),
+                    name: String::new(),
+                    enabled: true,
+                    roles: user.roles.clone(),
+                    subjects: Arc::new([]),
+                    ids: Arc::new([]),
+                };
+                (
+                    user.email.clone(),
+                    Arc::new(snapshot_user.with_subjects(&mut numbers)),
+                )
+            })
+            .collect();
+        drop(numbers);
+        Snapshot {
+            policy,
+            compiled,
+            users: Arc::new(users),
+            ..Snapshot::default()
+        }
+    }
+
+    /// Every caller (each user, anonymous, each with and without a key)
+    /// on every method, and one the catalog lacks: the compiled check
+    /// answers as the rule does, reason included.
+    fn assert_check_is_the_rule(snapshot: &Snapshot, fixture: &Fixture, step: &str) {
+        let key_role = Subject::Role(fixture.roles[0].clone());
+        let key = SnapshotKey {
+            application_id: "app".to_string(),
+            name: "JS".to_string(),
+            role_id: subject_ids().intern(&key_role),
+            role: key_role,
+        };
+        let mut callers: Vec<CallerSubjects> =
+            snapshot.users.values().map(|user| user.caller()).collect();
+        callers.push(snapshot.subjects(None).unwrap());
+        let mut decided = 0;
+        for caller in &callers {
+            for key in [None, Some(&key)] {
+                for (service, methods) in &fixture.services {
+                    for method in methods.iter().map(String::as_str).chain(["missing"]) {
+                        let rule =
+                            snapshot.decide(key.map(|key| &key.role), caller, service, method);
+                        let check = snapshot.check(key, caller, service, method);
+                        assert_eq!(check, rule, "{step}: {caller:?} {key:?} {service}.{method}");
+                        decided += 1;
+                    }
+                }
+            }
+        }
+        assert!(decided > 1_000, "{step}: {decided}");
+    }
+
+    #[test]
+    fn the_compiled_check_follows_every_way_a_snapshot_changes() {
+        let size = Size {
+            users: 60,
+            roles: 8,
+            services: 3,
+            methods_per_service: 12,
+        };
+        let fixture = Fixture::generate(size, 0xC0DE);
+        let mut snapshot = generated(&fixture);
+        assert_check_is_the_rule(&snapshot, &fixture, "loaded");
+
+        // one cell at a time, some of them time-limited
+        let mut rng = Rng::new(5);
+        let mut subjects: Vec<Subject> = fixture
+            .roles
+            .iter()
+            .cloned()
+            .map(Subject::Role)
+            .chain(fixture.users.iter().map(|u| Subject::User(u.email.clone())))
+            .collect();
+        // a subject no cell named before
+        subjects.push(Subject::Role("Newcomers".to_string()));
+        let now = 1_000_000;
+        for step in 0..120_i64 {
+            let (service, methods) = &fixture.services[rng.below(fixture.services.len())];
+            let subject = &subjects[rng.below(subjects.len())];
+            let method = if rng.percent(30) {
+                "*"
+            } else {
+                methods[rng.below(methods.len())].as_str()
+            };
+            let effect = [Effect::Grant, Effect::Deny, Effect::Inherit][rng.below(3)];
+            let until = rng.percent(25).then_some(now + 1 + step);
+            snapshot = snapshot
+                .with_cell(service, subject, method, effect, until)
+                .expect("a known service");
+            if step % 20 == 0 {
+                assert_check_is_the_rule(&snapshot, &fixture, &format!("cell {step}"));
+            }
+        }
+        assert_check_is_the_rule(&snapshot, &fixture, "cells");
+        assert!(!snapshot.expiries().is_empty());
+
+        // ends reached: those cells turn to Inherit
+        snapshot = snapshot.expired(now + 60);
+        assert_check_is_the_rule(&snapshot, &fixture, "half expired");
+        snapshot = snapshot.expired(now + 1_000);
+        assert!(snapshot.expiries().is_empty());
+        assert_check_is_the_rule(&snapshot, &fixture, "expired");
+
+        // a user's roles change, one gains the new role, one is disabled
+        let mut changed = HashMap::new();
+        for (n, user) in fixture.users.iter().take(3).enumerate() {
+            let mut now_user = SnapshotUser::clone(&snapshot.users[&user.email]);
+            match n {
+                0 => now_user.roles = vec!["Newcomers".to_string()],
+                1 => now_user.roles.push(fixture.roles[1].clone()),
+                _ => now_user.enabled = false,
+            }
+            let now_user = now_user.with_subjects(&mut subject_ids());
+            changed.insert(user.email.clone(), Some(Arc::new(now_user)));
+        }
+        changed.insert(fixture.users[3].email.clone(), None);
+        snapshot = snapshot.with_users(changed);
+        assert!(snapshot.subjects(Some(&fixture.users[2].email)).is_none());
+        assert_check_is_the_rule(&snapshot, &fixture, "users changed");
+    }
 }

@@ -1,0 +1,320 @@
+//! The decision rule on a compiled snapshot: the same rule as
+//! [`crate::decision::decide_as`], over tables a check can read without
+//! hashing a name per subject.
+//!
+//! * Subjects are numbered once by a [`SubjectIds`] that every snapshot of
+//!   a runtime shares, so a caller's subjects are resolved to numbers once
+//!   (per user, per snapshot of the users), not once per call.
+//! * Each service is compiled on its own ([`CompiledService`]): its methods
+//!   numbered, one row per subject holding its All Methods state and the
+//!   slice of its method-level cells, all cells of the service in one flat
+//!   list. A check costs two name lookups (service, method) and, per
+//!   subject, one integer lookup and a scan of a few packed cells.
+//!
+//! The answer is the one [`decide_as`](crate::decision::decide_as) gives
+//! on the policy it was compiled from, reason included; the tests hold the
+//! two together on the whole truth table and on random policies.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use crate::decision::{Decision, Effect, Policy, Scope, ServicePolicy, Subject};
+
+/// A subject's number in one [`SubjectIds`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SubjectId(u32);
+
+/// Numbers for subjects, handed out once and never reused, so a number
+/// read from an older snapshot still names the same subject in a newer one.
+#[derive(Debug, Default)]
+pub struct SubjectIds {
+    ids: HashMap<Subject, SubjectId>,
+}
+
+impl SubjectIds {
+    /// The subject's number, a new one the first time it is asked for.
+    pub fn intern(&mut self, subject: &Subject) -> SubjectId {
+        if let Some(id) = self.ids.get(subject) {
+            return *id;
+        }
+        // four billion subjects are beyond any application: the last
+        // number is shared rather than wrapped (a shared number can only
+        // be found in no row, or in the row of the subject that holds it)
+        let id = SubjectId(u32::try_from(self.ids.len()).unwrap_or(u32::MAX));
+        self.ids.insert(subject.clone(), id);
+        id
+    }
+
+    /// The numbers of these subjects, in their order.
+    pub fn resolve(&mut self, subjects: &[Subject]) -> Arc<[SubjectId]> {
+        subjects
+            .iter()
+            .map(|subject| self.intern(subject))
+            .collect()
+    }
+
+    /// How many subjects have a number.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+/// Hashes a subject's number: one multiplication (the numbers are small
+/// and dense, and no caller picks them).
+#[derive(Default)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, value: u32) {
+        self.0 = u64::from(value).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type IdMap<V> = HashMap<SubjectId, V, BuildHasherDefault<IdHasher>>;
+
+/// One subject's assignments in a compiled service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Row {
+    all_methods: Effect,
+    /// Its method-level cells: `cells[start..start + len]`, by method.
+    start: u32,
+    len: u32,
+}
+
+/// A method-level cell packed in 32 bits: the method's number, then one
+/// bit that is set for Deny (only Grant and Deny are stored).
+fn pack(method: u32, effect: Effect) -> u32 {
+    (method << 1) | u32::from(effect == Effect::Deny)
+}
+
+/// The largest number of methods a service can have compiled (31 bits).
+const MAX_METHODS: usize = 1 << 31;
+
+/// One service of a compiled snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct CompiledService {
+    /// Method names by number.
+    names: Vec<String>,
+    /// Method numbers by name.
+    methods: HashMap<String, u32>,
+    rows: IdMap<Row>,
+    cells: Vec<u32>,
+}
+
+impl CompiledService {
+    /// The service's tables, numbering its subjects in `ids`.
+    pub fn compile(service: &ServicePolicy, ids: &mut SubjectIds) -> CompiledService {
+        let mut names: Vec<String> = service.methods.iter().take(MAX_METHODS).cloned().collect();
+        names.sort();
+        let methods: HashMap<String, u32> = names
+            .iter()
+            .zip(0_u32..)
+            .map(|(name, number)| (name.clone(), number))
+            .collect();
+        let mut rows = IdMap::default();
+        rows.reserve(service.assignments.len());
+        let mut cells = Vec::new();
+        for (subject, assignments) in &service.assignments {
+            let start = cells.len();
+            cells.extend(
+                assignments
+                    .methods
+                    .iter()
+                    // a cell of a method the catalog lacks never decides
+                    // (the method is unknown) and Inherit is no cell
+                    .filter(|(_, effect)| **effect != Effect::Inherit)
+                    .filter_map(|(method, effect)| {
+                        methods.get(method).map(|number| pack(*number, *effect))
+                    }),
+            );
+            cells[start..].sort_unstable();
+            let row = Row {
+                all_methods: assignments.all_methods,
+                start: u32::try_from(start).unwrap_or(u32::MAX),
+                len: u32::try_from(cells.len() - start).unwrap_or(0),
+            };
+            rows.insert(ids.intern(subject), row);
+        }
+        CompiledService {
+            names,
+            methods,
+            rows,
+            cells,
+        }
+    }
+
+    /// A subject's state for one method and the scope it comes from: the
+    /// most specific assignment wins.
+    fn effective(&self, subject: SubjectId, method: u32) -> (Effect, bool) {
+        let Some(row) = self.rows.get(&subject) else {
+            return (Effect::Inherit, false);
+        };
+        let start = row.start as usize;
+        let own = self
+            .cells
+            .get(start..start + row.len as usize)
+            .unwrap_or_default();
+        // a subject has a few method-level cells in a service: a scan of
+        // packed numbers beats a search until there are many
+        let found = if own.len() <= 16 {
+            own.iter().find(|cell| *cell >> 1 == method).copied()
+        } else {
+            own.binary_search_by_key(&method, |cell| cell >> 1)
+                .ok()
+                .map(|at| own[at])
+        };
+        match found {
+            // a method-level Grant or Deny overrides All Methods
+            Some(cell) if cell & 1 == 1 => (Effect::Deny, true),
+            Some(_) => (Effect::Grant, true),
+            // nothing on the method: All Methods decides (which may be Inherit too)
+            None => (row.all_methods, false),
+        }
+    }
+
+    /// The rule for one method of this service: `key` (the API key's role,
+    /// with its number) goes first, then `subjects` with their numbers
+    /// `ids` (the same length, in the same order).
+    pub fn decide(
+        &self,
+        key: Option<(&Subject, SubjectId)>,
+        subjects: &[Subject],
+        ids: &[SubjectId],
+        method: &str,
+    ) -> Decision {
+        let Some(number) = self.methods.get(method).copied() else {
+            return Decision::UnknownMethod;
+        };
+        let callers = key
+            .into_iter()
+            .chain(subjects.iter().zip(ids.iter().copied()));
+        for (subject, id) in callers {
+            match self.effective(id, number) {
+                // one deny is enough, whatever the other subjects say
+                (Effect::Deny, on_method) => {
+                    return Decision::Deny {
+                        subject: subject.clone(),
+                        scope: if on_method {
+                            Scope::Method(self.names[number as usize].clone())
+                        } else {
+                            Scope::AllMethods
+                        },
+                    }
+                }
+                // grant and inherit both leave the call to the other subjects
+                (Effect::Grant | Effect::Inherit, _) => {}
+            }
+        }
+        Decision::Allow {
+            subjects: subjects.len() + usize::from(key.is_some()),
+        }
+    }
+}
+
+/// A whole policy compiled, service by service.
+#[derive(Debug, Clone, Default)]
+pub struct CompiledPolicy {
+    pub services: HashMap<String, Arc<CompiledService>>,
+}
+
+impl CompiledPolicy {
+    pub fn compile(policy: &Policy, ids: &mut SubjectIds) -> CompiledPolicy {
+        CompiledPolicy {
+            services: policy
+                .services
+                .iter()
+                .map(|(name, service)| {
+                    (
+                        name.clone(),
+                        Arc::new(CompiledService::compile(service, ids)),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// [`decide_as`](crate::decision::decide_as) on the compiled tables.
+    pub fn decide(
+        &self,
+        key: Option<(&Subject, SubjectId)>,
+        subjects: &[Subject],
+        ids: &[SubjectId],
+        service: &str,
+        method: &str,
+    ) -> Decision {
+        match self.services.get(service) {
+            Some(compiled) => compiled.decide(key, subjects, ids, method),
+            None => Decision::UnknownService,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+    use super::*;
+    use crate::decision::{decide_as, Assignments};
+
+    fn role(name: &str) -> Subject {
+        Subject::Role(name.to_string())
+    }
+
+    #[test]
+    fn numbers_are_kept_and_never_reused() {
+        let mut ids = SubjectIds::default();
+        let a = ids.intern(&role("A"));
+        let b = ids.intern(&Subject::User("a".to_string()));
+        assert_ne!(a, b);
+        assert_eq!(ids.intern(&role("A")), a);
+        assert_eq!(ids.len(), 2);
+    }
+
+    #[test]
+    fn many_method_cells_are_searched_as_well_as_scanned() {
+        let methods: Vec<String> = (0..40).map(|n| format!("m{n:02}")).collect();
+        let mut assignments = Assignments {
+            all_methods: Effect::Grant,
+            methods: HashMap::new(),
+        };
+        for (n, method) in methods.iter().enumerate() {
+            if n % 3 == 0 {
+                assignments.methods.insert(method.clone(), Effect::Deny);
+            } else if n % 3 == 1 {
+                assignments.methods.insert(method.clone(), Effect::Grant);
+            }
+        }
+        let service = ServicePolicy {
+            methods: methods.iter().cloned().collect(),
+            assignments: [(role("R"), assignments)].into_iter().collect(),
+        };
+        let policy = Policy {
+            services: [("s".to_string(), Arc::new(service))].into_iter().collect(),
+        };
+        let mut ids = SubjectIds::default();
+        let compiled = CompiledPolicy::compile(&policy, &mut ids);
+        let subjects = [role("R"), role("Other")];
+        let numbers = ids.resolve(&subjects);
+        for method in methods.iter().chain([&"absent".to_string()]) {
+            assert_eq!(
+                compiled.decide(None, &subjects, &numbers, "s", method),
+                decide_as(&policy, None, &subjects, "s", method),
+                "{method}"
+            );
+        }
+    }
+}
