@@ -226,19 +226,20 @@ impl FromRequestParts<ApiState> for Caller {
             None => None,
         };
         // a token whose user was disabled or deleted since is no identity at all
-        let subjects = snapshot
-            .subjects(user_id.as_deref())
-            .ok_or_else(ApiError::invalid_token)?;
-        let user = match user_id {
+        let (subjects, user) = match user_id {
             Some(id) => {
                 let user = snapshot
-                    .users
-                    .get(&id)
+                    .live_user(&id)
                     .cloned()
                     .ok_or_else(ApiError::invalid_token)?;
-                Some((id, user))
+                (user.caller(), Some((id, user)))
             }
-            None => None,
+            None => (
+                snapshot
+                    .subjects(None)
+                    .ok_or_else(ApiError::invalid_token)?,
+                None,
+            ),
         };
         Ok(Caller {
             snapshot,

@@ -201,8 +201,13 @@ impl Snapshot {
         let Some(user_id) = caller else {
             return Some(self.anonymous.clone());
         };
-        let user = self.users.get(user_id).filter(|user| user.enabled)?;
-        Some(user.caller())
+        Some(self.live_user(user_id)?.caller())
+    }
+
+    /// The user with this objectId, unless gone or disabled: a session of
+    /// theirs is no identity.
+    pub fn live_user(&self, user_id: &str) -> Option<&Arc<SnapshotUser>> {
+        self.users.get(user_id).filter(|user| user.enabled)
     }
 
     /// The rule on this snapshot for one call: the key's role (if the call
