@@ -34,6 +34,7 @@ async fn sqlite_and_postgres_decide_alike_on_generated_fixtures() {
         methods_per_service: 15,
     };
     let mut tally: HashMap<&str, usize> = HashMap::new();
+    let mut keyed = 0;
     for seed in [11, 12, 13] {
         let fixture = Fixture::generate(size, seed);
         let sqlite = common::state_with("sqlite", usecases::Settings::default()).await;
@@ -78,6 +79,15 @@ async fn sqlite_and_postgres_decide_alike_on_generated_fixtures() {
                     // and the compiled check calls are made with, on both
                     assert_eq!(left.check(None, &left_subjects, service, method), ours);
                     assert_eq!(right.check(None, &right_subjects, service, method), ours);
+                    keyed += left.keys.len();
+                    for key in left.keys.values() {
+                        assert_eq!(
+                            left.check(Some(key), &left_subjects, service, method),
+                            left.decide(Some(&key.role), &left_subjects, service, method),
+                            "seed {seed}: with the key {}",
+                            key.name
+                        );
+                    }
                     *tally
                         .entry(match ours {
                             Decision::Allow { .. } => "allowed",
@@ -96,4 +106,5 @@ async fn sqlite_and_postgres_decide_alike_on_generated_fixtures() {
         "{tally:?}"
     );
     assert!(tally["unknown method"] > 0);
+    assert!(keyed > 1_000, "checks with a key: {keyed}");
 }

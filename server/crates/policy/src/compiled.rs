@@ -24,6 +24,12 @@ use crate::decision::{Decision, Effect, Policy, Scope, ServicePolicy, Subject};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubjectId(u32);
 
+impl SubjectId {
+    /// The number every subject past four billion shares: it denies
+    /// everywhere, since it cannot tell its subjects apart.
+    const EXHAUSTED: SubjectId = SubjectId(u32::MAX);
+}
+
 /// Numbers for subjects, handed out once and never reused, so a number
 /// read from an older snapshot still names the same subject in a newer one.
 #[derive(Debug, Default)]
@@ -37,10 +43,9 @@ impl SubjectIds {
         if let Some(id) = self.ids.get(subject) {
             return *id;
         }
-        // four billion subjects are beyond any application: the last
-        // number is shared rather than wrapped (a shared number can only
-        // be found in no row, or in the row of the subject that holds it)
-        let id = SubjectId(u32::try_from(self.ids.len()).unwrap_or(u32::MAX));
+        // memory runs out long before four billion names; should it not,
+        // every later subject shares the last number, which denies
+        let id = SubjectId(u32::try_from(self.ids.len()).unwrap_or(SubjectId::EXHAUSTED.0));
         self.ids.insert(subject.clone(), id);
         id
     }
@@ -195,6 +200,9 @@ impl CompiledService {
     /// A subject's state for one method and the scope it comes from: the
     /// most specific assignment wins.
     fn effective(&self, subject: SubjectId, method: u32) -> (Effect, bool) {
+        if subject == SubjectId::EXHAUSTED {
+            return (Effect::Deny, false);
+        }
         let Some(row) = self.rows.get(subject) else {
             return (Effect::Inherit, false);
         };
@@ -234,6 +242,23 @@ impl CompiledService {
         let Some(number) = self.methods.get(method).copied() else {
             return Decision::UnknownMethod;
         };
+        if subjects.len() != ids.len() {
+            // numbers that do not belong to these subjects decide nothing:
+            // refused, never judged on part of the caller
+            let subject = key.map_or_else(
+                || {
+                    subjects
+                        .first()
+                        .cloned()
+                        .unwrap_or(Subject::Role(String::new()))
+                },
+                |(subject, _)| subject.clone(),
+            );
+            return Decision::Deny {
+                subject,
+                scope: Scope::AllMethods,
+            };
+        }
         let callers = key
             .into_iter()
             .chain(subjects.iter().zip(ids.iter().copied()));
@@ -306,6 +331,29 @@ mod tests {
 
     fn role(name: &str) -> Subject {
         Subject::Role(name.to_string())
+    }
+
+    #[test]
+    fn subjects_without_their_numbers_are_refused() {
+        let assignments = Assignments {
+            all_methods: Effect::Grant,
+            methods: HashMap::new(),
+        };
+        let service = ServicePolicy {
+            methods: ["m".to_string()].into_iter().collect(),
+            assignments: [(role("R"), assignments)].into_iter().collect(),
+        };
+        let mut ids = SubjectIds::default();
+        let compiled = CompiledService::compile(&service, &mut ids);
+        let subjects = [role("R"), role("Denied")];
+        let numbers = ids.resolve(&subjects);
+        assert!(compiled.decide(None, &subjects, &numbers, "m").is_allowed());
+        assert!(!compiled
+            .decide(None, &subjects, &numbers[..1], "m")
+            .is_allowed());
+        assert!(!compiled
+            .decide(None, &subjects, &[SubjectId::EXHAUSTED; 2], "m")
+            .is_allowed());
     }
 
     #[test]

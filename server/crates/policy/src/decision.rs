@@ -1,6 +1,10 @@
 //! The decision rule (DESIGN section 2), pure: no IO, no async, no feature
 //! flags. The caller hands in a snapshot of the assignments and the caller's
 //! subjects; the answer carries its reason.
+//!
+//! The runtime checks calls with the same rule compiled to numbered tables
+//! ([`crate::compiled`]); every test of this rule asserts the compiled
+//! check gives the same answer, reason included.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;

@@ -32,7 +32,8 @@ pub struct SnapshotUser {
     /// snapshot: a check allocates nothing for them.
     pub subjects: Arc<[Subject]>,
     /// Their numbers, in the same order: a check hashes no name for them.
-    pub ids: Arc<[SubjectId]>,
+    /// Set only with `subjects`, from the process's one table.
+    ids: Arc<[SubjectId]>,
 }
 
 impl SnapshotUser {
@@ -72,8 +73,9 @@ fn subject_ids() -> MutexGuard<'static, SubjectIds> {
 /// check takes. Reads as the list of subjects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallerSubjects {
-    pub names: Arc<[Subject]>,
-    pub ids: Arc<[SubjectId]>,
+    // built only here, together, from the process's one table
+    names: Arc<[Subject]>,
+    ids: Arc<[SubjectId]>,
 }
 
 impl std::ops::Deref for CallerSubjects {
@@ -92,7 +94,8 @@ pub struct SnapshotKey {
     pub name: String,
     /// Its role, a subject of every call made with the key.
     pub role: Subject,
-    pub role_id: SubjectId,
+    /// Its number in the process's one table (set only with `role`).
+    role_id: SubjectId,
 }
 
 /// One application's permissions, users, keys and settings, as of one
