@@ -3,7 +3,7 @@
 //! subjects; the answer carries its reason.
 //!
 //! The runtime checks calls with the same rule compiled to numbered tables
-//! ([`crate::compiled`]); every test of this rule asserts the compiled
+//! (the `compiled` module beside this one); every test of this rule asserts the compiled
 //! check gives the same answer, reason included.
 
 use std::collections::{HashMap, HashSet};
