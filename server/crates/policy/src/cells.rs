@@ -353,6 +353,18 @@ impl Assignments {
 }
 
 impl ServicePolicy {
+    /// One cell's state (`*` is All Methods); Inherit when nothing is set.
+    pub fn cell(&self, subject: &Subject, method: &str) -> Effect {
+        let Some(assignments) = self.assignments.get(subject) else {
+            return Effect::Inherit;
+        };
+        if method == ALL_METHODS {
+            assignments.all_methods
+        } else {
+            assignments.methods.get(method).copied().unwrap_or_default()
+        }
+    }
+
     /// Sets one cell; a subject left with nothing assigned is dropped, so
     /// equal policies compare equal however they were built.
     pub fn set(&mut self, subject: &Subject, method: &str, effect: Effect) {

@@ -50,6 +50,11 @@ impl SubjectIds {
         id
     }
 
+    /// The subject's number, if it has one.
+    pub fn get(&self, subject: &Subject) -> Option<SubjectId> {
+        self.ids.get(subject).copied()
+    }
+
     /// The numbers of these subjects, in their order.
     pub fn resolve(&mut self, subjects: &[Subject]) -> Arc<[SubjectId]> {
         subjects

@@ -2,6 +2,7 @@
 //! swapped as a whole. Loading it fails closed: a stored effect that cannot
 //! be read stops the load (the last good snapshot stays in force).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::Duration;
@@ -348,21 +349,42 @@ impl Snapshot {
         let Some(current) = self.policy.services.get(service) else {
             return Vec::new();
         };
-        let mut before = ServicePolicy::clone(current);
         let mut after = ServicePolicy::clone(current);
         for edit in edits {
-            before.set(&edit.subject, &edit.method, edit.before);
             after.set(&edit.subject, &edit.method, edit.after);
         }
+        // the edits are usually weighed against the snapshot they started
+        // from: then it is the state before, and is not copied
+        let before = if edits
+            .iter()
+            .all(|edit| current.cell(&edit.subject, &edit.method) == edit.before)
+        {
+            Cow::Borrowed(&**current)
+        } else {
+            let mut before = ServicePolicy::clone(current);
+            for edit in edits {
+                before.set(&edit.subject, &edit.method, edit.before);
+            }
+            Cow::Owned(before)
+        };
         let mut key_roles: Vec<Subject> = self.keys.values().map(|key| key.role.clone()).collect();
         key_roles.sort();
         key_roles.dedup();
+        // only the holders of an edited subject can gain or lose: they are
+        // found by number, without reading every user's names
+        let edited: Vec<SubjectId> = {
+            let numbers = subject_ids();
+            edits
+                .iter()
+                .filter_map(|edit| numbers.get(&edit.subject))
+                .collect()
+        };
         service_impact(
             &before,
             &after,
             self.users
                 .values()
-                .filter(|user| user.enabled)
+                .filter(|user| user.enabled && user.ids.iter().any(|id| edited.contains(id)))
                 .map(|user| &*user.subjects),
             &key_roles,
         )
