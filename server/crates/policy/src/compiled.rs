@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::decision::{Decision, Effect, Policy, Scope, ServicePolicy, Subject};
+use crate::decision::{Assignments, Decision, Effect, Policy, Scope, ServicePolicy, Subject};
 
 /// A subject's number in one [`SubjectIds`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -120,6 +120,32 @@ impl Rows {
         table
     }
 
+    /// The table with `row` in place of the subject's row (added if it had
+    /// none); `None` when adding it would fill the table past half.
+    fn with_row(&self, row: Row) -> Option<Rows> {
+        let mut table = self.clone();
+        let size = table.slots.len();
+        if size == 0 {
+            return None;
+        }
+        let mut at = table.home(row.subject);
+        loop {
+            match table.slots[at] {
+                Some(taken) if taken.subject != row.subject => at = (at + 1) & (size - 1),
+                Some(_) => break,
+                None => {
+                    let used = table.slots.iter().filter(|slot| slot.is_some()).count();
+                    if (used + 1) * 2 > size {
+                        return None;
+                    }
+                    break;
+                }
+            }
+        }
+        table.slots[at] = Some(row);
+        Some(table)
+    }
+
     fn home(&self, subject: SubjectId) -> usize {
         // Fibonacci hashing: the top bits of the product
         (u64::from(subject.0).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
@@ -153,12 +179,37 @@ const MAX_METHODS: usize = 1 << 31;
 /// One service of a compiled snapshot.
 #[derive(Debug, Clone, Default)]
 pub struct CompiledService {
-    /// Method names by number.
-    names: Vec<String>,
+    /// Method names by number (shared by the services patched from this one).
+    names: Arc<[String]>,
     /// Method numbers by name.
-    methods: HashMap<String, u32>,
+    methods: Arc<HashMap<String, u32>>,
     rows: Rows,
     cells: Vec<u32>,
+    /// Cells no row points at any more (left by [`CompiledService::with_subject`]).
+    stale: usize,
+}
+
+/// A subject's method-level cells, packed and sorted by method.
+fn method_cells(methods: &HashMap<String, u32>, assignments: &Assignments) -> Vec<u32> {
+    let mut cells: Vec<u32> = assignments
+        .methods
+        .iter()
+        // a cell of a method the catalog lacks never decides (the method
+        // is unknown) and Inherit is no cell
+        .filter(|(_, effect)| **effect != Effect::Inherit)
+        .filter_map(|(method, effect)| methods.get(method).map(|number| pack(*number, *effect)))
+        .collect();
+    cells.sort_unstable();
+    cells
+}
+
+fn row_of(subject: SubjectId, start: usize, own: &[u32], all_methods: Effect) -> Row {
+    Row {
+        subject,
+        start: u32::try_from(start).unwrap_or(u32::MAX),
+        len: u32::try_from(own.len()).unwrap_or(0),
+        all_methods,
+    }
 }
 
 impl CompiledService {
@@ -174,32 +225,54 @@ impl CompiledService {
         let mut rows = Vec::with_capacity(service.assignments.len());
         let mut cells = Vec::new();
         for (subject, assignments) in &service.assignments {
-            let start = cells.len();
-            cells.extend(
-                assignments
-                    .methods
-                    .iter()
-                    // a cell of a method the catalog lacks never decides
-                    // (the method is unknown) and Inherit is no cell
-                    .filter(|(_, effect)| **effect != Effect::Inherit)
-                    .filter_map(|(method, effect)| {
-                        methods.get(method).map(|number| pack(*number, *effect))
-                    }),
-            );
-            cells[start..].sort_unstable();
-            rows.push(Row {
-                subject: ids.intern(subject),
-                start: u32::try_from(start).unwrap_or(u32::MAX),
-                len: u32::try_from(cells.len() - start).unwrap_or(0),
-                all_methods: assignments.all_methods,
-            });
+            let own = method_cells(&methods, assignments);
+            rows.push(row_of(
+                ids.intern(subject),
+                cells.len(),
+                &own,
+                assignments.all_methods,
+            ));
+            cells.extend(own);
         }
         CompiledService {
-            names,
-            methods,
+            names: names.into(),
+            methods: Arc::new(methods),
             rows: Rows::with_rows(rows),
             cells,
+            stale: 0,
         }
+    }
+
+    /// This service with one subject's assignments replaced (`None`:
+    /// nothing assigned any more), the way a one-cell change needs it: the
+    /// other rows and cells are copied as they are, the subject's cells
+    /// added at the end. `None` when the service is better compiled again
+    /// (its table would pass half full, or half its cells are stale).
+    pub fn with_subject(
+        &self,
+        subject: SubjectId,
+        assignments: Option<&Assignments>,
+    ) -> Option<CompiledService> {
+        let empty = Assignments::default();
+        let assignments = assignments.unwrap_or(&empty);
+        let own = method_cells(&self.methods, assignments);
+        let replaced = self.rows.get(subject).map_or(0, |row| row.len as usize);
+        let stale = self.stale + replaced;
+        if stale * 2 > self.cells.len() + own.len() {
+            return None;
+        }
+        let row = row_of(subject, self.cells.len(), &own, assignments.all_methods);
+        let rows = self.rows.with_row(row)?;
+        let mut cells = Vec::with_capacity(self.cells.len() + own.len());
+        cells.extend_from_slice(&self.cells);
+        cells.extend(own);
+        Some(CompiledService {
+            names: self.names.clone(),
+            methods: self.methods.clone(),
+            rows,
+            cells,
+            stale,
+        })
     }
 
     /// A subject's state for one method and the scope it comes from: the
@@ -332,7 +405,7 @@ impl CompiledPolicy {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
     use super::*;
-    use crate::decision::{decide_as, Assignments};
+    use crate::decision::decide_as;
 
     fn role(name: &str) -> Subject {
         Subject::Role(name.to_string())
@@ -359,6 +432,74 @@ mod tests {
         assert!(!compiled
             .decide(None, &subjects, &[SubjectId::EXHAUSTED; 2], "m")
             .is_allowed());
+    }
+
+    #[test]
+    fn a_patched_subject_decides_as_a_service_compiled_anew() {
+        let methods: Vec<String> = (0..12).map(|n| format!("m{n}")).collect();
+        let subjects: Vec<Subject> = (0..9)
+            .map(|n| role(&format!("R{n}")))
+            .chain([Subject::User("u@example.com".to_string())])
+            .collect();
+        let mut service = ServicePolicy {
+            methods: methods.iter().cloned().collect(),
+            assignments: HashMap::new(),
+        };
+        let mut ids = SubjectIds::default();
+        let mut compiled = CompiledService::compile(&service, &mut ids);
+        let numbers = ids.resolve(&subjects);
+        // a small deterministic walk over (subject, scope, effect)
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % bound as u64) as usize
+        };
+        let (mut patched, mut compiled_anew) = (0, 0);
+        for _ in 0..300 {
+            let subject = &subjects[next(subjects.len())];
+            let method = if next(4) == 0 {
+                "*".to_string()
+            } else {
+                methods[next(methods.len())].clone()
+            };
+            let effect = [Effect::Grant, Effect::Deny, Effect::Inherit][next(3)];
+            service.set(subject, &method, effect);
+            compiled = match compiled
+                .with_subject(ids.intern(subject), service.assignments.get(subject))
+            {
+                Some(next) => {
+                    patched += 1;
+                    next
+                }
+                None => {
+                    compiled_anew += 1;
+                    CompiledService::compile(&service, &mut ids)
+                }
+            };
+            let policy = Policy {
+                services: [("s".to_string(), Arc::new(service.clone()))]
+                    .into_iter()
+                    .collect(),
+            };
+            for method in methods.iter().chain([&"absent".to_string()]) {
+                for at in 0..subjects.len() {
+                    // every caller of one to three subjects, in turn
+                    let callers = &subjects[at..(at + 3).min(subjects.len())];
+                    let own = &numbers[at..(at + 3).min(subjects.len())];
+                    assert_eq!(
+                        compiled.decide(None, callers, own, method),
+                        decide_as(&policy, None, callers, "s", method),
+                        "{callers:?} on {method}"
+                    );
+                }
+            }
+        }
+        assert!(
+            patched > 100 && compiled_anew > 2,
+            "{patched} patched, {compiled_anew} anew"
+        );
     }
 
     #[test]
