@@ -24,7 +24,7 @@ pub mod users;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
 use crate::pages::admins::AdminsPage;
 use crate::pages::application::{ApplicationPage, ApplicationsPage};
@@ -68,8 +68,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Tests (and curious admins) can tell when the page has become interactive.
-    Effect::new(move |_| mark_hydrated());
 
     view! {
         <Title text="Permissions Console"/>
@@ -77,46 +75,87 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/sign-in") view=SignInPage/>
                 <ParentRoute path=path!("/apps/:app") view=Layout>
-                    <Route path=path!("") view=ServicesPage/>
-                    <Route path=path!("/services") view=ServicesPage/>
-                    <Route path=path!("/new-service") view=NewServicePage/>
-                    <Route path=path!("/services/:service") view=ServicePage/>
-                    <Route path=path!("/services/:service/permissions") view=PermissionsPage/>
-                    <Route path=path!("/services/:service/callers") view=CallersPage/>
-                    <Route path=path!("/services/:service/methods/:method") view=InvokePage/>
-                    <Route path=path!("/users") view=UsersPage/>
-                    <Route path=path!("/effective") view=EffectivePage/>
-                    <Route path=path!("/audit") view=AuditPage/>
-                    <Route path=path!("/permissions-as-code") view=CodePage/>
-                    <Route path=path!("/tests") view=TestsPage/>
-                    <Route path=path!("/roles") view=RolesPage/>
-                    <Route path=path!("/application") view=ApplicationPage/>
+                    <Route path=path!("") view={Lazy::<ServicesRoute>::new()}/>
+                    <Route path=path!("/services") view={Lazy::<ServicesRoute>::new()}/>
+                    <Route path=path!("/new-service") view={Lazy::<NewServiceRoute>::new()}/>
+                    <Route path=path!("/services/:service") view={Lazy::<ServiceRoute>::new()}/>
+                    <Route path=path!("/services/:service/permissions") view={Lazy::<PermissionsRoute>::new()}/>
+                    <Route path=path!("/services/:service/callers") view={Lazy::<CallersRoute>::new()}/>
+                    <Route path=path!("/services/:service/methods/:method") view={Lazy::<InvokeRoute>::new()}/>
+                    <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
+                    <Route path=path!("/effective") view={Lazy::<EffectiveRoute>::new()}/>
+                    <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()}/>
+                    <Route path=path!("/permissions-as-code") view={Lazy::<CodeRoute>::new()}/>
+                    <Route path=path!("/tests") view={Lazy::<TestsRoute>::new()}/>
+                    <Route path=path!("/roles") view={Lazy::<RolesRoute>::new()}/>
+                    <Route path=path!("/application") view={Lazy::<ApplicationRoute>::new()}/>
                 </ParentRoute>
                 // the unprefixed paths: the default application, and the
                 // console's own pages
                 <ParentRoute path=path!("") view=Layout>
-                    <Route path=path!("") view=ServicesPage/>
-                    <Route path=path!("/apps") view=ApplicationsPage/>
-                    <Route path=path!("/services") view=ServicesPage/>
-                    <Route path=path!("/new-service") view=NewServicePage/>
-                    <Route path=path!("/services/:service") view=ServicePage/>
-                    <Route path=path!("/services/:service/permissions") view=PermissionsPage/>
-                    <Route path=path!("/services/:service/callers") view=CallersPage/>
-                    <Route path=path!("/services/:service/methods/:method") view=InvokePage/>
-                    <Route path=path!("/users") view=UsersPage/>
-                    <Route path=path!("/effective") view=EffectivePage/>
-                    <Route path=path!("/audit") view=AuditPage/>
-                    <Route path=path!("/permissions-as-code") view=CodePage/>
-                    <Route path=path!("/tests") view=TestsPage/>
-                    <Route path=path!("/roles") view=RolesPage/>
-                    <Route path=path!("/keys") view=KeysPage/>
-                    <Route path=path!("/admins") view=AdminsPage/>
-                    <Route path=path!("/application") view=ApplicationPage/>
+                    <Route path=path!("") view={Lazy::<ServicesRoute>::new()}/>
+                    <Route path=path!("/apps") view={Lazy::<ApplicationsRoute>::new()}/>
+                    <Route path=path!("/services") view={Lazy::<ServicesRoute>::new()}/>
+                    <Route path=path!("/new-service") view={Lazy::<NewServiceRoute>::new()}/>
+                    <Route path=path!("/services/:service") view={Lazy::<ServiceRoute>::new()}/>
+                    <Route path=path!("/services/:service/permissions") view={Lazy::<PermissionsRoute>::new()}/>
+                    <Route path=path!("/services/:service/callers") view={Lazy::<CallersRoute>::new()}/>
+                    <Route path=path!("/services/:service/methods/:method") view={Lazy::<InvokeRoute>::new()}/>
+                    <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
+                    <Route path=path!("/effective") view={Lazy::<EffectiveRoute>::new()}/>
+                    <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()}/>
+                    <Route path=path!("/permissions-as-code") view={Lazy::<CodeRoute>::new()}/>
+                    <Route path=path!("/tests") view={Lazy::<TestsRoute>::new()}/>
+                    <Route path=path!("/roles") view={Lazy::<RolesRoute>::new()}/>
+                    <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()}/>
+                    <Route path=path!("/admins") view={Lazy::<AdminsRoute>::new()}/>
+                    <Route path=path!("/application") view={Lazy::<ApplicationRoute>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>
     }
 }
+
+/// A page whose code the browser loads when it is first shown: the wasm
+/// is split by page (`cargo leptos build --split`), so a cold start
+/// fetches the sign-in page, the layout and the page it opens, not every
+/// page of the console.
+macro_rules! lazy_page {
+    ($route:ident, $page:ident) => {
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(this: Self) -> AnyView {
+                let _ = this;
+                // the page's own code is here and hydrated
+                Effect::new(move |_| mark_hydrated());
+                view! { <$page/> }.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(ServicesRoute, ServicesPage);
+lazy_page!(NewServiceRoute, NewServicePage);
+lazy_page!(ServiceRoute, ServicePage);
+lazy_page!(PermissionsRoute, PermissionsPage);
+lazy_page!(CallersRoute, CallersPage);
+lazy_page!(InvokeRoute, InvokePage);
+lazy_page!(UsersRoute, UsersPage);
+lazy_page!(EffectiveRoute, EffectivePage);
+lazy_page!(AuditRoute, AuditPage);
+lazy_page!(CodeRoute, CodePage);
+lazy_page!(TestsRoute, TestsPage);
+lazy_page!(RolesRoute, RolesPage);
+lazy_page!(ApplicationRoute, ApplicationPage);
+lazy_page!(ApplicationsRoute, ApplicationsPage);
+lazy_page!(KeysRoute, KeysPage);
+lazy_page!(AdminsRoute, AdminsPage);
 
 /// The page's Content-Security-Policy: scripts only from this console and
 /// the inline ones carrying this response's nonce (Leptos's hydration and
@@ -138,7 +177,9 @@ fn content_security_policy() {
     }
 }
 
-fn mark_hydrated() {
+/// Tells tests (and curious admins) the page has become interactive: set
+/// by each page once its code has loaded and hydrated it.
+pub(crate) fn mark_hydrated() {
     #[cfg(feature = "hydrate")]
     if let Some(body) = web_sys::window()
         .and_then(|window| window.document())

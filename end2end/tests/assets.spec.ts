@@ -58,6 +58,15 @@ test("the site's files are named by content, sent precompressed and kept by the 
     const text = await (await page.request.get(script!, { headers: { "accept-encoding": asked } })).text();
     expect(text === identity, `${asked} decodes to the script`).toBe(true);
   }
+  // the code is split by page: the first page's own chunk came, no other page's
+  const pages = files.filter((file) => /^\/pkg\/split___[a-z_]+_route_view_/.test(file));
+  expect(pages.some((file) => file.includes("/split___services_route_view_")), files.join(", ")).toBe(true);
+  expect(pages.filter((file) => !file.includes("/split___services_route_view_")), "other pages' code").toEqual([]);
+  for (const file of files.filter((file) => /^\/pkg\/(split___|chunk_)/.test(file))) {
+    expect(file, "a chunk named by its content").toMatch(/\.[A-Za-z0-9_-]{20,}\.wasm$/);
+    expect(sent.get(file)!.status, file).toBe(200);
+  }
+
   // a name that is not a file is a plain 404, never cached for a year
   const missing = await page.request.get("/pkg/console.wasm");
   expect(missing.status()).toBe(404);
@@ -77,9 +86,13 @@ test("the site's files are named by content, sent precompressed and kept by the 
   cdp.on("Network.responseReceived", (event) => {
     if (event.response.fromDiskCache) cached.add(event.requestId);
   });
+  const firstPage = new Set(sent.keys());
   await open(page, "/users");
   const paths = [...asked.values()];
   expect(paths, "the next page uses the same files").toEqual(expect.arrayContaining([wasm!, script!, style!]));
+  // the files the first page had come from the cache; only the new page's
+  // own code is fetched
   const fromServer = [...asked.entries()].filter(([id]) => !cached.has(id)).map(([, path]) => path);
-  expect(fromServer, "files the server sent again").toEqual([]);
+  expect(fromServer.filter((path) => firstPage.has(path)), "files the server sent again").toEqual([]);
+  expect(paths.some((path) => path.includes("/split___users_route_view_")), paths.join(", ")).toBe(true);
 });

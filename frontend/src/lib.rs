@@ -6,5 +6,7 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // the pages are lazily loaded routes: hydration waits for the code of
+    // the page it finds
+    leptos::mount::hydrate_lazy(app::App);
 }

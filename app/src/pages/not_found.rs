@@ -3,6 +3,7 @@ use leptos_meta::Title;
 
 #[component]
 pub fn NotFound() -> impl IntoView {
+    Effect::new(move |_| crate::mark_hydrated());
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::NOT_FOUND);

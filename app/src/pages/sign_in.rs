@@ -9,6 +9,7 @@ use crate::pages::action_error;
 pub fn SignInPage() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     let pending = sign_in.pending();
+    Effect::new(move |_| crate::mark_hydrated());
     Effect::new(move |_| {
         if let Some(Ok(_)) = sign_in.value().get() {
             hard_navigate("/");
