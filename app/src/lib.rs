@@ -75,38 +75,38 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/sign-in") view=SignInPage/>
                 <ParentRoute path=path!("/apps/:app") view=Layout>
-                    <Route path=path!("") view={Lazy::<ServicesRoute>::new()}/>
-                    <Route path=path!("/services") view={Lazy::<ServicesRoute>::new()}/>
+                    <Route path=path!("") view=ServicesPage/>
+                    <Route path=path!("/services") view=ServicesPage/>
                     <Route path=path!("/new-service") view={Lazy::<NewServiceRoute>::new()}/>
-                    <Route path=path!("/services/:service") view={Lazy::<ServiceRoute>::new()}/>
-                    <Route path=path!("/services/:service/permissions") view={Lazy::<PermissionsRoute>::new()}/>
+                    <Route path=path!("/services/:service") view=ServicePage/>
+                    <Route path=path!("/services/:service/permissions") view=PermissionsPage/>
                     <Route path=path!("/services/:service/callers") view={Lazy::<CallersRoute>::new()}/>
                     <Route path=path!("/services/:service/methods/:method") view={Lazy::<InvokeRoute>::new()}/>
-                    <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
+                    <Route path=path!("/users") view=UsersPage/>
                     <Route path=path!("/effective") view={Lazy::<EffectiveRoute>::new()}/>
                     <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()}/>
                     <Route path=path!("/permissions-as-code") view={Lazy::<CodeRoute>::new()}/>
                     <Route path=path!("/tests") view={Lazy::<TestsRoute>::new()}/>
-                    <Route path=path!("/roles") view={Lazy::<RolesRoute>::new()}/>
+                    <Route path=path!("/roles") view=RolesPage/>
                     <Route path=path!("/application") view={Lazy::<ApplicationRoute>::new()}/>
                 </ParentRoute>
                 // the unprefixed paths: the default application, and the
                 // console's own pages
                 <ParentRoute path=path!("") view=Layout>
-                    <Route path=path!("") view={Lazy::<ServicesRoute>::new()}/>
+                    <Route path=path!("") view=ServicesPage/>
                     <Route path=path!("/apps") view={Lazy::<ApplicationsRoute>::new()}/>
-                    <Route path=path!("/services") view={Lazy::<ServicesRoute>::new()}/>
+                    <Route path=path!("/services") view=ServicesPage/>
                     <Route path=path!("/new-service") view={Lazy::<NewServiceRoute>::new()}/>
-                    <Route path=path!("/services/:service") view={Lazy::<ServiceRoute>::new()}/>
-                    <Route path=path!("/services/:service/permissions") view={Lazy::<PermissionsRoute>::new()}/>
+                    <Route path=path!("/services/:service") view=ServicePage/>
+                    <Route path=path!("/services/:service/permissions") view=PermissionsPage/>
                     <Route path=path!("/services/:service/callers") view={Lazy::<CallersRoute>::new()}/>
                     <Route path=path!("/services/:service/methods/:method") view={Lazy::<InvokeRoute>::new()}/>
-                    <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
+                    <Route path=path!("/users") view=UsersPage/>
                     <Route path=path!("/effective") view={Lazy::<EffectiveRoute>::new()}/>
                     <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()}/>
                     <Route path=path!("/permissions-as-code") view={Lazy::<CodeRoute>::new()}/>
                     <Route path=path!("/tests") view={Lazy::<TestsRoute>::new()}/>
-                    <Route path=path!("/roles") view={Lazy::<RolesRoute>::new()}/>
+                    <Route path=path!("/roles") view=RolesPage/>
                     <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()}/>
                     <Route path=path!("/admins") view={Lazy::<AdminsRoute>::new()}/>
                     <Route path=path!("/application") view={Lazy::<ApplicationRoute>::new()}/>
@@ -117,9 +117,11 @@ pub fn App() -> impl IntoView {
 }
 
 /// A page whose code the browser loads when it is first shown: the wasm
-/// is split by page (`cargo leptos build --split`), so a cold start
-/// fetches the sign-in page, the layout and the page it opens, not every
-/// page of the console.
+/// is split (`cargo leptos build --split`) so a cold start fetches the
+/// sign-in page, the layout and the pages an admin works in every day
+/// (services, permissions, users, roles), not every page of the console.
+/// Those stay in the main module: split too, their code came as some two
+/// hundred small shared chunks, more bytes and a slower first page.
 macro_rules! lazy_page {
     ($route:ident, $page:ident) => {
         struct $route;
@@ -140,18 +142,13 @@ macro_rules! lazy_page {
     };
 }
 
-lazy_page!(ServicesRoute, ServicesPage);
 lazy_page!(NewServiceRoute, NewServicePage);
-lazy_page!(ServiceRoute, ServicePage);
-lazy_page!(PermissionsRoute, PermissionsPage);
 lazy_page!(CallersRoute, CallersPage);
 lazy_page!(InvokeRoute, InvokePage);
-lazy_page!(UsersRoute, UsersPage);
 lazy_page!(EffectiveRoute, EffectivePage);
 lazy_page!(AuditRoute, AuditPage);
 lazy_page!(CodeRoute, CodePage);
 lazy_page!(TestsRoute, TestsPage);
-lazy_page!(RolesRoute, RolesPage);
 lazy_page!(ApplicationRoute, ApplicationPage);
 lazy_page!(ApplicationsRoute, ApplicationsPage);
 lazy_page!(KeysRoute, KeysPage);

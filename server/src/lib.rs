@@ -210,39 +210,65 @@ const HASH_FILE: &str = "hash.txt";
 /// The site's wasm, script and styles: sent precompressed (brotli or gzip,
 /// as the browser accepts; `cargo leptos build --precompress` writes the
 /// copies), with `Vary: Accept-Encoding` so no cache hands one encoding to
-/// a browser that asked for another. Files named by their content
-/// (`hashed`) never change under their name, so browsers keep them a year
-/// without asking again; a new build brings new names. Without hashed
-/// names every load revalidates.
-fn static_files(dir: &std::path::Path, hashed: bool) -> Router {
-    let cache = if hashed {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
+/// a browser that asked for another. A file whose name carries the hash of
+/// its own bytes never changes under that name, so browsers keep it a year
+/// without asking again; a new build brings new names. Every other file
+/// is revalidated on every load (`no-cache`).
+fn static_files(dir: &std::path::Path) -> Router {
+    let named = Arc::new(content_named(dir));
     Router::new()
         .fallback_service(
             tower_http::services::ServeDir::new(dir)
                 .precompressed_br()
                 .precompressed_gzip(),
         )
-        .layer(middleware::map_response(
-            move |mut response: Response| async move {
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            let named = named.clone();
+            async move {
+                let file = request.uri().path().rsplit('/').next().unwrap_or_default();
+                let cache = if named.contains(file) {
+                    "public, max-age=31536000, immutable"
+                } else {
+                    "no-cache"
+                };
+                let mut response = next.run(request).await;
                 let status = response.status();
                 if status.is_success() || status == StatusCode::NOT_MODIFIED {
                     let headers = response.headers_mut();
-                    headers.insert(
-                        axum::http::header::CACHE_CONTROL,
-                        axum::http::HeaderValue::from_static(cache),
-                    );
-                    headers.insert(
-                        axum::http::header::VARY,
-                        axum::http::HeaderValue::from_static("accept-encoding"),
-                    );
+                    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+                    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
                 }
                 response
-            },
-        ))
+            }
+        }))
+}
+
+/// The files of `dir` named `<stem>.<hash>.<extension>` where the hash is
+/// the base64url MD5 of the file's own bytes, as cargo-leptos's
+/// `hash-files` names them. Checked rather than assumed: the split build's
+/// main script and module are named before the split loader's name is
+/// written into them, so their names do not follow their content (a year's
+/// cache would keep an old script that imports a loader a new build no
+/// longer has).
+fn content_named(dir: &std::path::Path) -> std::collections::HashSet<String> {
+    use base64::Engine;
+    use md5::Digest;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Default::default();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            if name.ends_with(".br") || name.ends_with(".gz") {
+                return None;
+            }
+            let bytes = std::fs::read(entry.path()).ok()?;
+            let hash =
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(md5::Md5::digest(&bytes));
+            name.contains(&format!(".{hash}.")).then_some(name)
+        })
+        .collect()
 }
 
 /// The whole HTTP surface: runtime API, admin API, console pages, server
@@ -269,7 +295,7 @@ pub fn router(
     let assets = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .nest_service("/pkg", static_files(&assets, options.hash_files))
+        .nest_service("/pkg", static_files(&assets))
         .leptos_routes_with_context(
             &options,
             routes,

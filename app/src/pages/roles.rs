@@ -9,6 +9,7 @@ use crate::roles::{list_roles, CreateRole, DeleteRole, RenameRole, Role};
 
 #[component]
 pub fn RolesPage() -> impl IntoView {
+    Effect::new(move |_| crate::mark_hydrated());
     let create = ServerAction::<CreateRole>::new();
     let rename = ServerAction::<RenameRole>::new();
     let delete = ServerAction::<DeleteRole>::new();

@@ -26,6 +26,7 @@ fn matches(service: &Service, search: &str) -> bool {
 
 #[component]
 pub fn ServicesPage() -> impl IntoView {
+    Effect::new(move |_| crate::mark_hydrated());
     let app = crate::pages::links::current_app().arg();
     let services = Resource::new(|| (), move |_| list_services(app.clone()));
     let search = RwSignal::new(String::new());
@@ -182,6 +183,7 @@ fn RemoveMissing(service: String, method: String) -> impl IntoView {
 /// One service: its methods, with links to their permissions.
 #[component]
 pub fn ServicePage() -> impl IntoView {
+    Effect::new(move |_| crate::mark_hydrated());
     let params = use_params_map();
     let name = Memo::new(move |_| params.read().get("service").unwrap_or_default());
     let current = crate::pages::links::current_app();

@@ -15,6 +15,7 @@ const PAGE_SIZE: i64 = 25;
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
+    Effect::new(move |_| crate::mark_hydrated());
     let search = RwSignal::new(String::new());
     let offset = RwSignal::new(0_i64);
     let create = ServerAction::<CreateUser>::new();

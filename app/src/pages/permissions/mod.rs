@@ -190,6 +190,7 @@ pub(crate) fn scope_label(scope: &str) -> String {
 
 #[component]
 pub fn PermissionsPage() -> impl IntoView {
+    leptos::prelude::Effect::new(move |_| crate::mark_hydrated());
     let params = use_params_map();
     let query = use_query_map();
     let service = Memo::new(move |_| params.read().get("service").unwrap_or_default());
