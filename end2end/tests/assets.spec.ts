@@ -117,6 +117,14 @@ test("the site's files are named by content, sent precompressed and kept by the 
   const revalidated = await page.request.get(wasm!, { headers: { "if-modified-since": since } });
   expect(revalidated.status()).toBe(304);
   expect(paths.some((path) => path.includes("/split___audit_route_view_")), paths.join(", ")).toBe(true);
+  // the new page's chunks are named by their bytes and kept a year
+  const chunks = paths.filter((path) => /^\/pkg\/(split___|chunk_)/.test(path));
+  expect(chunks.length).toBeGreaterThan(0);
+  for (const chunk of chunks) {
+    const reply = await page.request.get(chunk, { headers: { "accept-encoding": "identity" } });
+    expect(chunk, "a chunk named by its content").toContain(`.${contentHash(await reply.body())}.`);
+    expect(reply.headers()["cache-control"], chunk).toBe("public, max-age=31536000, immutable");
+  }
 });
 
 test("a page whose code is gone says the console stopped and offers a reload", async ({ page }) => {
