@@ -20,6 +20,11 @@ pub fn hydrate() {
 /// code from the old build is no longer on the server. The notice is plain
 /// HTML; nothing of the stopped module runs it.
 fn show_stopped_notice() {
+    // later clicks on the stopped page can panic again: one notice is enough
+    static SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if SHOWN.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     let Some(window) = web_sys::window() else {
         return;
     };

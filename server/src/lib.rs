@@ -213,48 +213,112 @@ const HASH_FILE: &str = "hash.txt";
 /// a browser that asked for another. A file whose name carries the hash of
 /// its own bytes never changes under that name, so browsers keep it a year
 /// without asking again; a new build brings new names. Every other file
-/// is revalidated on every load (`no-cache`).
+/// is revalidated on every load (`no-cache`) by the hash of its bytes
+/// (`ETag`), never by its date: a rollback copied with its old dates, or
+/// two builds within a second, must not be answered "not modified".
 fn static_files(dir: &std::path::Path) -> Router {
-    let named = Arc::new(content_named(dir));
+    let files = Arc::new(site_files(dir));
     Router::new()
         .fallback_service(
             tower_http::services::ServeDir::new(dir)
                 .precompressed_br()
                 .precompressed_gzip(),
         )
-        .layer(middleware::from_fn(move |request: Request, next: Next| {
-            let named = named.clone();
-            async move {
-                let file = request.uri().path().rsplit('/').next().unwrap_or_default();
-                let cache = if named.contains(file) {
-                    "public, max-age=31536000, immutable"
-                } else {
-                    "no-cache"
-                };
-                let mut response = next.run(request).await;
-                let status = response.status();
-                if status.is_success() || status == StatusCode::NOT_MODIFIED {
-                    let headers = response.headers_mut();
-                    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-                    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        .layer(middleware::from_fn(
+            move |mut request: Request, next: Next| {
+                let files = files.clone();
+                async move {
+                    let name = request.uri().path().rsplit('/').next().unwrap_or_default();
+                    let file = files.get(name).cloned();
+                    if let Some(file) = &file {
+                        let headers = request.headers_mut();
+                        headers.remove(header::IF_MODIFIED_SINCE);
+                        let unchanged = headers
+                            .get_all(header::IF_NONE_MATCH)
+                            .iter()
+                            .filter_map(|value| value.to_str().ok())
+                            .flat_map(|value| value.split(','))
+                            .any(|tag| tag.trim() == file.etag || tag.trim() == "*");
+                        if unchanged {
+                            let mut response = StatusCode::NOT_MODIFIED.into_response();
+                            file.describe(response.headers_mut());
+                            return response;
+                        }
+                    }
+                    let mut response = next.run(request).await;
+                    let status = response.status();
+                    if status.is_success() || status == StatusCode::NOT_MODIFIED {
+                        let headers = response.headers_mut();
+                        match &file {
+                            Some(file) => {
+                                headers.remove(header::LAST_MODIFIED);
+                                file.describe(headers);
+                            }
+                            // a file added after start: no hash known, so the
+                            // browser asks again by date
+                            None => {
+                                headers.insert(
+                                    header::CACHE_CONTROL,
+                                    HeaderValue::from_static("no-cache"),
+                                );
+                                headers.insert(
+                                    header::VARY,
+                                    HeaderValue::from_static("accept-encoding"),
+                                );
+                            }
+                        }
+                    }
+                    response
                 }
-                response
-            }
-        }))
+            },
+        ))
 }
 
-/// The files of `dir` named `<stem>.<hash>.<extension>` where the hash is
-/// the base64url MD5 of the file's own bytes, as cargo-leptos's
-/// `hash-files` names them. Checked rather than assumed: the split build's
-/// main script and module are named before the split loader's name is
-/// written into them, so their names do not follow their content (a year's
-/// cache would keep an old script that imports a loader a new build no
-/// longer has).
-fn content_named(dir: &std::path::Path) -> std::collections::HashSet<String> {
+/// What the server knows of one file of the site from its bytes at start.
+#[derive(Clone)]
+struct SiteFile {
+    /// named `<stem>.<hash>.<extension>` by the hash of its own bytes
+    content_named: bool,
+    /// weak (`W/`): the brotli, gzip and plain copies differ in bytes but
+    /// not in meaning
+    etag: String,
+}
+
+impl SiteFile {
+    fn describe(&self, headers: &mut axum::http::HeaderMap) {
+        let cache = if self.content_named {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        if let Ok(etag) = HeaderValue::from_str(&self.etag) {
+            headers.insert(header::ETAG, etag);
+        }
+    }
+}
+
+/// Every file of `dir` (not the `.br` and `.gz` copies) by name, hashed:
+/// the base64url MD5 of its bytes, as cargo-leptos's `hash-files` names
+/// them. A name is checked against the bytes rather than assumed: the
+/// split build's main script and module are named before the split
+/// loader's name is written into them, so their names do not follow their
+/// content (a year's cache would keep an old script that imports a loader
+/// a new build no longer has).
+fn site_files(dir: &std::path::Path) -> std::collections::HashMap<String, SiteFile> {
     use base64::Engine;
     use md5::Digest;
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Default::default();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) => {
+            tracing::warn!(
+                folder = %dir.display(),
+                %error,
+                "cannot read the site's files: /pkg will answer 404 until the console is started with them"
+            );
+            return Default::default();
+        }
     };
     entries
         .filter_map(Result::ok)
@@ -266,7 +330,11 @@ fn content_named(dir: &std::path::Path) -> std::collections::HashSet<String> {
             let bytes = std::fs::read(entry.path()).ok()?;
             let hash =
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(md5::Md5::digest(&bytes));
-            name.contains(&format!(".{hash}.")).then_some(name)
+            let file = SiteFile {
+                content_named: name.contains(&format!(".{hash}.")),
+                etag: format!("W/\"{hash}\""),
+            };
+            Some((name, file))
         })
         .collect()
 }
@@ -358,4 +426,123 @@ async fn page_guard(State(console): State<Console>, request: Request, next: Next
         );
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    /// A site folder of its own under the system's temporary folder.
+    fn site(name: &str, files: &[(&str, &[u8])]) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("console-site-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, bytes) in files {
+            std::fs::write(dir.join(file), bytes).unwrap();
+        }
+        dir
+    }
+
+    async fn get(router: &Router, path: &str, headers: &[(header::HeaderName, &str)]) -> Response {
+        let mut request = Request::get(path);
+        for (name, value) in headers {
+            request = request.header(name, *value);
+        }
+        router
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
+    fn header_of(response: &Response, name: header::HeaderName) -> Option<&str> {
+        response
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+    }
+
+    #[tokio::test]
+    async fn a_file_not_named_by_its_bytes_is_revalidated_by_its_bytes_not_its_date() {
+        let dir = site("rollback", &[("console.old.wasm", b"the first build")]);
+        let router = static_files(&dir);
+        let first = get(&router, "/console.old.wasm", &[]).await;
+        assert_eq!(first.status(), StatusCode::OK);
+        assert_eq!(header_of(&first, header::CACHE_CONTROL), Some("no-cache"));
+        assert_eq!(header_of(&first, header::LAST_MODIFIED), None);
+        let etag = header_of(&first, header::ETAG).unwrap().to_owned();
+        assert!(etag.starts_with("W/\""), "{etag}");
+        let again = get(
+            &router,
+            "/console.old.wasm",
+            &[(header::IF_NONE_MATCH, &etag)],
+        )
+        .await;
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(header_of(&again, header::ETAG), Some(etag.as_str()));
+        assert_eq!(header_of(&again, header::CACHE_CONTROL), Some("no-cache"));
+
+        // other bytes under the same name and the same date, as a rollback
+        // copied with its dates keeps them, and the server started again
+        let modified = std::fs::metadata(dir.join("console.old.wasm"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        std::fs::write(dir.join("console.old.wasm"), b"the second build").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(dir.join("console.old.wasm"))
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+        let router = static_files(&dir);
+        // a date after the file's: by date alone it would be "not modified"
+        let since = "Fri, 01 Jan 2100 00:00:00 GMT";
+        let after = get(
+            &router,
+            "/console.old.wasm",
+            &[
+                (header::IF_NONE_MATCH, &etag),
+                (header::IF_MODIFIED_SINCE, since),
+            ],
+        )
+        .await;
+        assert_eq!(after.status(), StatusCode::OK, "the new bytes are sent");
+        assert_ne!(header_of(&after, header::ETAG), Some(etag.as_str()));
+        let body = axum::body::to_bytes(after.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], b"the second build");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn only_a_file_named_by_its_bytes_is_kept_a_year() {
+        use base64::Engine;
+        use md5::Digest;
+        let bytes = b"a chunk of the site";
+        let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(md5::Md5::digest(bytes));
+        let named = format!("chunk.{hash}.wasm");
+        let dir = site(
+            "named",
+            &[(&named, bytes), ("chunk.notitshash.wasm", bytes)],
+        );
+        let router = static_files(&dir);
+        let kept = get(&router, &format!("/{named}"), &[]).await;
+        assert_eq!(
+            header_of(&kept, header::CACHE_CONTROL),
+            Some("public, max-age=31536000, immutable")
+        );
+        assert_eq!(header_of(&kept, header::VARY), Some("accept-encoding"));
+        let asked = get(&router, "/chunk.notitshash.wasm", &[]).await;
+        assert_eq!(header_of(&asked, header::CACHE_CONTROL), Some("no-cache"));
+        let missing = get(&router, "/chunk.gone.wasm", &[(header::IF_NONE_MATCH, "*")]).await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            header_of(&missing, header::CACHE_CONTROL),
+            None,
+            "a 404 is never cached"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
