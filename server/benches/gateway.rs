@@ -384,6 +384,10 @@ async fn run() {
         "anonymous_us": per_call_us("/api/services/echo/whoami", None).await,
     });
     eprintln!("in process: {in_process}");
+    // to profile the gateway's own part: `BENCH_IN_PROCESS_ONLY=1 perf record ...`
+    if std::env::var_os("BENCH_IN_PROCESS_ONLY").is_some() {
+        return;
+    }
 
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (idle_rss, _) = memory_kib();

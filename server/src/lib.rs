@@ -352,12 +352,8 @@ pub fn router(
     )
     .map_err(|error| tracing::error!(%error, "cannot build the HTTP client for upstream services"))
     .ok();
-    let apis = api::router(api::ApiState {
-        console: console.clone(),
-        registry,
-        upstreams,
-    })
-    .merge(admin_api::router(console.clone()));
+    let apis = api::router(api::ApiState::new(console.clone(), registry, upstreams))
+        .merge(admin_api::router(console.clone()));
     let routes = generate_route_list(App);
     let context_console = console.clone();
     let assets = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);

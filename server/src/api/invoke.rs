@@ -50,10 +50,9 @@ pub async fn invoke(
         };
         usecases::impersonation::record_call(&console, by, &user.email, &call).await?;
         // the write may have waited: decide on the snapshot of now (a
-        // time-limited cell may have ended meanwhile)
-        if let Some(now) = state.console.runtime.snapshot(&console.app) {
-            caller.snapshot = now;
-        }
+        // time-limited cell may have ended meanwhile, the key or the user
+        // may be gone)
+        caller = caller.now(&state)?;
     }
     if let Some(upstream) = caller.snapshot.upstreams.get(&service).cloned() {
         return super::forward::forward(&state, caller, &upstream, request).await;

@@ -24,14 +24,39 @@ use usecases::Console;
 use crate::services::Registry;
 use error::{code, ApiError};
 
-/// What the API handlers share.
+/// What the API handlers share. Behind one `Arc`: axum clones a handler's
+/// state for every call, and one count is cheaper than one per part.
 #[derive(Clone)]
-pub struct ApiState {
+pub struct ApiState(Arc<Shared>);
+
+pub struct Shared {
     pub console: Console,
     pub registry: Arc<Registry>,
     /// The client HTTP upstream calls go through; `None` if it could not
     /// be built (every such call is then a 502, and the log says why).
     pub upstreams: Option<crate::upstream::Upstreams>,
+}
+
+impl ApiState {
+    pub fn new(
+        console: Console,
+        registry: Arc<Registry>,
+        upstreams: Option<crate::upstream::Upstreams>,
+    ) -> ApiState {
+        ApiState(Arc::new(Shared {
+            console,
+            registry,
+            upstreams,
+        }))
+    }
+}
+
+impl std::ops::Deref for ApiState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// Backendless's own URL form: `/{application-id}/{api-key}/...`. The key's
@@ -126,6 +151,8 @@ pub fn user_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
 pub struct CallKey {
     pub snapshot: Arc<Snapshot>,
     pub key: Option<SnapshotKey>,
+    /// The key as the call names it, to find it again in a newer snapshot.
+    named: Option<String>,
 }
 
 impl CallKey {
@@ -149,6 +176,7 @@ impl FromRequestParts<ApiState> for CallKey {
                 .map(|snapshot| CallKey {
                     snapshot,
                     key: None,
+                    named: None,
                 })
                 .ok_or_else(|| ApiError::from(usecases::Error::Internal))
         };
@@ -177,6 +205,7 @@ impl FromRequestParts<ApiState> for CallKey {
                 Ok(CallKey {
                     snapshot,
                     key: Some(key),
+                    named: Some(api_key),
                 })
             }
             _ => default(),
@@ -199,33 +228,19 @@ pub struct Caller {
     /// Who issued the session, when an admin invokes as the user: every
     /// call is then audited.
     pub impersonated_by: Option<Arc<str>>,
+    /// The key as the call names it.
+    named_key: Option<String>,
 }
 
-impl FromRequestParts<ApiState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Caller, ApiError> {
-        let CallKey { mut snapshot, key } = CallKey::from_request_parts(parts, state).await?;
-        let console = &state.console;
-        let mut impersonated_by = None;
-        let user_id = match user_token(&parts.headers)? {
-            Some(token) => {
-                let timeout = console.settings_with(snapshot.settings).session_timeout;
-                let session = console
-                    .runtime
-                    .session(&snapshot.application_id, token, timeout)
-                    .await?
-                    .ok_or_else(ApiError::invalid_token)?;
-                // the user may have been read into a newer snapshot just now
-                if let Some(newer) = console.runtime.snapshot(&snapshot.application_id) {
-                    snapshot = newer;
-                }
-                impersonated_by = session.impersonated_by;
-                Some(session.user_id)
-            }
-            None => None,
-        };
-        // a token whose user was disabled or deleted since is no identity at all
+impl Caller {
+    /// The caller as `snapshot` has them, with `key` read from it: the
+    /// user (`None`: anonymous) disabled or deleted is no identity at all.
+    fn judged_by(
+        snapshot: Arc<Snapshot>,
+        (key, named_key): (Option<SnapshotKey>, Option<String>),
+        user_id: Option<String>,
+        impersonated_by: Option<Arc<str>>,
+    ) -> Result<Caller, ApiError> {
         let (subjects, user) = match user_id {
             Some(id) => {
                 let user = snapshot
@@ -247,7 +262,79 @@ impl FromRequestParts<ApiState> for Caller {
             subjects,
             user,
             impersonated_by,
+            named_key,
         })
+    }
+
+    /// This caller judged by the application's snapshot of now, when time
+    /// has passed since it was identified (a write, a read): a change
+    /// answered meanwhile applies to the call, and so does a key's
+    /// revocation or the user's disable.
+    pub fn now(self, state: &ApiState) -> Result<Caller, ApiError> {
+        let Some(now) = state
+            .console
+            .runtime
+            .snapshot(&self.snapshot.application_id)
+        else {
+            return Ok(self);
+        };
+        if Arc::ptr_eq(&now, &self.snapshot) {
+            return Ok(self);
+        }
+        // a key revoked meanwhile opens nothing
+        let key = match &self.named_key {
+            Some(named) => Some(
+                now.key(named)
+                    .cloned()
+                    .ok_or_else(ApiError::unknown_app_key)?,
+            ),
+            None => None,
+        };
+        let user_id = self.user.map(|(id, _)| id);
+        Caller::judged_by(now, (key, self.named_key), user_id, self.impersonated_by)
+    }
+}
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Caller, ApiError> {
+        let CallKey {
+            snapshot,
+            key,
+            named,
+        } = CallKey::from_request_parts(parts, state).await?;
+        let console = &state.console;
+        let Some(token) = user_token(&parts.headers)? else {
+            let subjects = snapshot
+                .subjects(None)
+                .ok_or_else(ApiError::invalid_token)?;
+            return Ok(Caller {
+                snapshot,
+                key,
+                subjects,
+                user: None,
+                impersonated_by: None,
+                named_key: named,
+            });
+        };
+        let timeout = console.settings_with(snapshot.settings).session_timeout;
+        let session = console
+            .runtime
+            .session(&snapshot.application_id, token, timeout)
+            .await?
+            .ok_or_else(ApiError::invalid_token)?;
+        let caller = Caller::judged_by(
+            snapshot,
+            (key, named),
+            Some(session.user_id),
+            session.impersonated_by,
+        )?;
+        // the user may have been read into a newer snapshot just now
+        if session.waited {
+            return caller.now(state);
+        }
+        Ok(caller)
     }
 }
 

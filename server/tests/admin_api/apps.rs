@@ -18,6 +18,7 @@ crate::on_every_engine!(
     bad_application_requests_are_refused,
     a_call_to_another_application_neither_renews_nor_ends_a_session,
     the_application_routes_keep_their_query_and_answer_json,
+    a_caller_judged_again_loses_a_key_revoked_or_a_user_disabled_meanwhile,
 );
 
 /// `POST /console/api/apps`; the new application's id.
@@ -1144,4 +1145,133 @@ async fn the_application_routes_keep_their_query_and_answer_json(engine: &str) {
         "{}",
         wrong_verb.text
     );
+}
+
+/// A call identified before a change and judged after it (its session was
+/// read from the database, or an impersonated call was audited first) is
+/// judged by the snapshot of then: a key revoked or a user disabled
+/// meanwhile opens nothing. A probe route holds the call between the two.
+async fn a_caller_judged_again_loses_a_key_revoked_or_a_user_disabled_meanwhile(engine: &str) {
+    use std::sync::{Arc, Mutex};
+
+    use axum::extract::State as Extracted;
+    use axum::response::IntoResponse;
+    use server::api::{ApiState, Caller};
+    use tokio::sync::oneshot;
+
+    type Gate = Arc<Mutex<Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>>>;
+    async fn probe(
+        Extracted(state): Extracted<ApiState>,
+        axum::Extension(gate): axum::Extension<Gate>,
+        caller: Caller,
+    ) -> axum::response::Response {
+        let Some((identified, go)) = gate.lock().expect("gate").take() else {
+            return StatusCode::CONFLICT.into_response();
+        };
+        let _ = identified.send(());
+        let _ = go.await;
+        match caller.now(&state) {
+            Ok(caller) => {
+                let key = caller.key.map(|key| key.name).unwrap_or_default();
+                let user = caller
+                    .user
+                    .map(|(_, user)| user.email.clone())
+                    .unwrap_or_default();
+                format!("{key} {user}").into_response()
+            }
+            Err(error) => error.into_response(),
+        }
+    }
+
+    let console = Console::start(engine).await;
+    let a = default_app(&console).await;
+    let created = console
+        .call(
+            "POST",
+            &format!("/console/api/apps/{a}/api-keys"),
+            console.key(),
+            Some(json!({"name": "Partner"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let partner = created.json["key"].as_str().expect("key").to_string();
+    let user = console
+        .create_user("held@example.com", "Held", "pass-word-1")
+        .await;
+    let user_id = user["objectId"].as_str().expect("id").to_string();
+    let token = console.user_token("held@example.com", "pass-word-1").await;
+    let state = ApiState::new(
+        console.state.clone(),
+        Arc::new(server::services::Registry::with_demo_services()),
+        None,
+    );
+
+    // holds one call between its identification and its judgement again,
+    // making `change` in between
+    let held = |token: String, change: Option<(&'static str, String, Option<Value>)>| {
+        let (identified_tx, identified_rx) = oneshot::channel();
+        let (go_tx, go_rx) = oneshot::channel();
+        let gate: Gate = Arc::new(Mutex::new(Some((identified_tx, go_rx))));
+        let router = axum::Router::new()
+            .route("/{app_id}/{api_key}/probe", axum::routing::get(probe))
+            .layer(axum::Extension(gate))
+            .with_state(state.clone());
+        let path = format!("/{a}/{partner}/probe");
+        let console = &console;
+        async move {
+            let call = tokio::spawn(async move {
+                send(
+                    &router,
+                    request("GET", &path)
+                        .header("user-token", token)
+                        .body(axum::body::Body::empty())
+                        .expect("request"),
+                )
+                .await
+            });
+            identified_rx.await.expect("the call was identified");
+            if let Some((method, path, body)) = change {
+                let reply = console.call(method, &path, console.key(), body).await;
+                assert!(reply.status.is_success(), "{path}: {}", reply.text);
+            }
+            let _ = go_tx.send(());
+            call.await.expect("the call")
+        }
+    };
+
+    let unchanged = held(token.clone(), None).await;
+    assert_eq!(unchanged.status, StatusCode::OK, "{}", unchanged.text);
+    assert_eq!(unchanged.text, "Partner held@example.com");
+
+    let disabled = held(
+        token,
+        Some((
+            "PATCH",
+            format!("/console/api/users/{user_id}"),
+            Some(json!({"userStatus": "DISABLED"})),
+        )),
+    )
+    .await;
+    assert_error(&disabled, StatusCode::UNAUTHORIZED, 3064);
+    console
+        .ok(
+            "PATCH",
+            &format!("/console/api/users/{user_id}"),
+            console.key(),
+            Some(json!({"userStatus": "ENABLED"})),
+        )
+        .await;
+
+    // a disable ended the user's sessions: a new one
+    let token = console.user_token("held@example.com", "pass-word-1").await;
+    let revoked = held(
+        token,
+        Some((
+            "DELETE",
+            format!("/console/api/apps/{a}/api-keys/Partner"),
+            None,
+        )),
+    )
+    .await;
+    assert_error(&revoked, StatusCode::UNAUTHORIZED, 8014);
 }

@@ -129,6 +129,9 @@ fn app_key(application_id: &str) -> String {
 pub struct Authenticated {
     pub user_id: String,
     pub impersonated_by: Option<Arc<str>>,
+    /// The session was read from or written to the database: time passed,
+    /// and its user may have been read into a newer snapshot meanwhile.
+    pub waited: bool,
 }
 
 pub struct Runtime {
@@ -640,6 +643,7 @@ impl Runtime {
                 Ok(Some(Authenticated {
                     user_id,
                     impersonated_by,
+                    waited: persist,
                 }))
             }
             // expired by this cache's clock: the database may know of
@@ -689,6 +693,7 @@ impl Runtime {
                 Ok(Some(Authenticated {
                     user_id: session.app_user_id,
                     impersonated_by: session.impersonated_by.map(Arc::from),
+                    waited: true,
                 }))
             }
         }
