@@ -140,8 +140,4 @@ test("a page whose code is gone says the console stopped and offers a reload", a
   const notice = page.getByRole("alert").filter({ hasText: "The console stopped" });
   await expect(notice).toBeVisible();
   await expect(notice.getByRole("link", { name: "Reload the page" })).toHaveAttribute("href", /^http:\/\//);
-  // later clicks on the stopped page add no second notice
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Roles" }).click();
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" }).click();
-  await expect(notice).toHaveCount(1);
 });

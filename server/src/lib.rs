@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use app::{shell, App};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -217,7 +217,7 @@ const HASH_FILE: &str = "hash.txt";
 /// (`ETag`), never by its date: a rollback copied with its old dates, or
 /// two builds within a second, must not be answered "not modified".
 fn static_files(dir: &std::path::Path) -> Router {
-    let files = Arc::new(site_files(dir));
+    let files = Arc::new(SiteFiles::read(dir));
     Router::new()
         .fallback_service(
             tower_http::services::ServeDir::new(dir)
@@ -228,18 +228,16 @@ fn static_files(dir: &std::path::Path) -> Router {
             move |mut request: Request, next: Next| {
                 let files = files.clone();
                 async move {
-                    let name = request.uri().path().rsplit('/').next().unwrap_or_default();
-                    let file = files.get(name).cloned();
+                    let read = matches!(*request.method(), Method::GET | Method::HEAD);
+                    let file = match request.uri().path().strip_prefix('/') {
+                        Some(name) if read => files.get(name).await,
+                        _ => None,
+                    };
                     if let Some(file) = &file {
                         let headers = request.headers_mut();
                         headers.remove(header::IF_MODIFIED_SINCE);
-                        let unchanged = headers
-                            .get_all(header::IF_NONE_MATCH)
-                            .iter()
-                            .filter_map(|value| value.to_str().ok())
-                            .flat_map(|value| value.split(','))
-                            .any(|tag| tag.trim() == file.etag || tag.trim() == "*");
-                        if unchanged {
+                        headers.remove(header::IF_UNMODIFIED_SINCE);
+                        if file.matches(headers) {
                             let mut response = StatusCode::NOT_MODIFIED.into_response();
                             file.describe(response.headers_mut());
                             return response;
@@ -254,8 +252,6 @@ fn static_files(dir: &std::path::Path) -> Router {
                                 headers.remove(header::LAST_MODIFIED);
                                 file.describe(headers);
                             }
-                            // a file added after start: no hash known, so the
-                            // browser asks again by date
                             None => {
                                 headers.insert(
                                     header::CACHE_CONTROL,
@@ -274,17 +270,127 @@ fn static_files(dir: &std::path::Path) -> Router {
         ))
 }
 
-/// What the server knows of one file of the site from its bytes at start.
+/// The files of the site's folder, each hashed from its bytes: at start,
+/// and again when its size or date is no longer what was hashed (a deploy
+/// or a rollback copied over the folder while the server runs).
+struct SiteFiles {
+    dir: std::path::PathBuf,
+    hashed: std::sync::RwLock<std::collections::HashMap<String, SiteFile>>,
+}
+
+/// What the server knows of one file of the site from its bytes.
 #[derive(Clone)]
 struct SiteFile {
+    /// the size and date of the bytes hashed
+    seen: (u64, Option<std::time::SystemTime>),
     /// named `<stem>.<hash>.<extension>` by the hash of its own bytes
     content_named: bool,
-    /// weak (`W/`): the brotli, gzip and plain copies differ in bytes but
-    /// not in meaning
-    etag: String,
+    /// the base64url MD5 of its bytes, quoted
+    opaque: String,
+}
+
+impl SiteFiles {
+    /// Every file of `dir` (not the `.br` and `.gz` copies), hashed.
+    fn read(dir: &std::path::Path) -> SiteFiles {
+        let mut hashed = std::collections::HashMap::new();
+        match std::fs::read_dir(dir) {
+            Ok(entries) => {
+                for entry in entries.filter_map(Result::ok) {
+                    let Ok(name) = entry.file_name().into_string() else {
+                        continue;
+                    };
+                    if let Some(file) = SiteFile::hash(&dir.join(&name), &name) {
+                        hashed.insert(name, file);
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(
+                folder = %dir.display(),
+                %error,
+                "cannot read the site's files: /pkg answers 404 until they are there"
+            ),
+        }
+        SiteFiles {
+            dir: dir.to_path_buf(),
+            hashed: std::sync::RwLock::new(hashed),
+        }
+    }
+
+    /// The file of the folder itself named `name` (a name as stored: no
+    /// folder, nothing encoded), hashed as its bytes are now; `None` for
+    /// anything else, which is left to the file server as it is.
+    async fn get(&self, name: &str) -> Option<SiteFile> {
+        let plain = !name.is_empty()
+            && name != "."
+            && name != ".."
+            && !name.contains(['/', '\\', '%'])
+            && !name.ends_with(".br")
+            && !name.ends_with(".gz");
+        if !plain {
+            return None;
+        }
+        let path = self.dir.join(name);
+        let metadata = tokio::fs::metadata(&path).await.ok()?;
+        let seen = (metadata.len(), metadata.modified().ok());
+        let known = self
+            .hashed
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+            .filter(|file| file.seen == seen)
+            .cloned();
+        if known.is_some() {
+            return known;
+        }
+        let owned = name.to_string();
+        let file = tokio::task::spawn_blocking(move || SiteFile::hash(&path, &owned))
+            .await
+            .ok()??;
+        self.hashed
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_string(), file.clone());
+        Some(file)
+    }
 }
 
 impl SiteFile {
+    /// The file at `path` named `name`, from its bytes; `None` for a
+    /// compressed copy or a file that cannot be read. A name is checked
+    /// against the bytes rather than assumed: the split build's main
+    /// script and module are named before the split loader's name is
+    /// written into them, so their names do not follow their content (a
+    /// year's cache would keep an old script that imports a loader a new
+    /// build no longer has).
+    fn hash(path: &std::path::Path, name: &str) -> Option<SiteFile> {
+        use base64::Engine;
+        use md5::Digest;
+        if name.ends_with(".br") || name.ends_with(".gz") {
+            return None;
+        }
+        let metadata = std::fs::metadata(path).ok()?;
+        let bytes = std::fs::read(path).ok()?;
+        let hash =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(md5::Md5::digest(&bytes));
+        Some(SiteFile {
+            seen: (metadata.len(), metadata.modified().ok()),
+            content_named: name.contains(&format!(".{hash}.")),
+            opaque: format!("\"{hash}\""),
+        })
+    }
+
+    /// Whether `If-None-Match` names these bytes, by weak comparison (the
+    /// brotli, gzip and plain copies differ in bytes but not in meaning).
+    fn matches(&self, headers: &axum::http::HeaderMap) -> bool {
+        headers
+            .get_all(header::IF_NONE_MATCH)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(|tag| tag.trim())
+            .any(|tag| tag == "*" || tag.trim_start_matches("W/") == self.opaque)
+    }
+
     fn describe(&self, headers: &mut axum::http::HeaderMap) {
         let cache = if self.content_named {
             "public, max-age=31536000, immutable"
@@ -293,50 +399,10 @@ impl SiteFile {
         };
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-        if let Ok(etag) = HeaderValue::from_str(&self.etag) {
+        if let Ok(etag) = HeaderValue::from_str(&format!("W/{}", self.opaque)) {
             headers.insert(header::ETAG, etag);
         }
     }
-}
-
-/// Every file of `dir` (not the `.br` and `.gz` copies) by name, hashed:
-/// the base64url MD5 of its bytes, as cargo-leptos's `hash-files` names
-/// them. A name is checked against the bytes rather than assumed: the
-/// split build's main script and module are named before the split
-/// loader's name is written into them, so their names do not follow their
-/// content (a year's cache would keep an old script that imports a loader
-/// a new build no longer has).
-fn site_files(dir: &std::path::Path) -> std::collections::HashMap<String, SiteFile> {
-    use base64::Engine;
-    use md5::Digest;
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(error) => {
-            tracing::warn!(
-                folder = %dir.display(),
-                %error,
-                "cannot read the site's files: /pkg will answer 404 until the console is started with them"
-            );
-            return Default::default();
-        }
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| {
-            let name = entry.file_name().into_string().ok()?;
-            if name.ends_with(".br") || name.ends_with(".gz") {
-                return None;
-            }
-            let bytes = std::fs::read(entry.path()).ok()?;
-            let hash =
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(md5::Md5::digest(&bytes));
-            let file = SiteFile {
-                content_named: name.contains(&format!(".{hash}.")),
-                etag: format!("W/\"{hash}\""),
-            };
-            Some((name, file))
-        })
-        .collect()
 }
 
 /// The whole HTTP surface: runtime API, admin API, console pages, server
@@ -493,7 +559,7 @@ mod tests {
             .unwrap()
             .set_modified(modified)
             .unwrap();
-        let router = static_files(&dir);
+        // the same server: the new bytes are hashed again when asked for
         // a date after the file's: by date alone it would be "not modified"
         let since = "Fri, 01 Jan 2100 00:00:00 GMT";
         let after = get(
@@ -532,6 +598,21 @@ mod tests {
         assert_eq!(header_of(&kept, header::VARY), Some("accept-encoding"));
         let asked = get(&router, "/chunk.notitshash.wasm", &[]).await;
         assert_eq!(header_of(&asked, header::CACHE_CONTROL), Some("no-cache"));
+        // a file added while the server runs is hashed when first asked for
+        std::fs::write(dir.join("late.js"), b"a later file").unwrap();
+        let late = get(&router, "/late.js", &[]).await;
+        let etag = header_of(&late, header::ETAG).unwrap().to_owned();
+        let tag = etag.trim_start_matches("W/");
+        let again = get(&router, "/late.js", &[(header::IF_NONE_MATCH, tag)]).await;
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "weak comparison");
+        // only a file of the folder itself, named as stored
+        for path in [
+            format!("/sub/{named}"),
+            format!("/{}", named.replace('.', "%2E")),
+        ] {
+            let reply = get(&router, &path, &[(header::IF_NONE_MATCH, "*")]).await;
+            assert_ne!(reply.status(), StatusCode::NOT_MODIFIED, "{path}");
+        }
         let missing = get(&router, "/chunk.gone.wasm", &[(header::IF_NONE_MATCH, "*")]).await;
         assert_eq!(missing.status(), StatusCode::NOT_FOUND);
         assert_eq!(

@@ -658,3 +658,33 @@ async fn the_database_signal_wakes_the_other_server_before_its_poll() {
     // within the second B would take to stop trusting its cache unread
     assert!(seen < Duration::from_millis(500), "{seen:?}");
 }
+
+/// A user added and logged in on one server calls another at once, before
+/// that one has read the change: the session is found in the database and
+/// the user read into its snapshot, and the call is judged by that
+/// snapshot (not the one from before the read, where the user is unknown).
+#[tokio::test]
+async fn a_user_added_on_another_server_is_known_at_the_first_call() {
+    let url = common::postgres_url().await;
+    let (_a, router_a) = instance(&url).await;
+    // the other server reads no change feed: only the call can tell it
+    let (pool, engine) = store::connect_and_migrate(&url).await.expect("connect");
+    let settings = Settings {
+        registration: true,
+        ..Settings::default()
+    };
+    let b = Console::open(pool, engine, settings).await.expect("open");
+    let router_b = common::router_for(&b);
+    register(&router_a, "first-call@example.com").await;
+    let token = log_in(&router_a, "first-call@example.com").await;
+    let unknown = b.app_snapshot().expect("snapshot");
+    assert!(
+        unknown
+            .users
+            .values()
+            .all(|user| user.email != "first-call@example.com"),
+        "the other server already knows the user"
+    );
+    let (status, body) = call(&router_b, whoami(&token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

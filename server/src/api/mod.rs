@@ -271,30 +271,42 @@ impl Caller {
     /// answered meanwhile applies to the call, and so does a key's
     /// revocation or the user's disable.
     pub fn now(self, state: &ApiState) -> Result<Caller, ApiError> {
-        let Some(now) = state
-            .console
-            .runtime
-            .snapshot(&self.snapshot.application_id)
-        else {
-            return Ok(self);
-        };
+        let (now, key) = current(state, &self.snapshot, self.key, &self.named_key)?;
         if Arc::ptr_eq(&now, &self.snapshot) {
-            return Ok(self);
+            return Ok(Caller { key, ..self });
         }
-        // a key revoked meanwhile opens nothing
-        let key = match &self.named_key {
-            Some(named) => Some(
-                now.key(named)
-                    .cloned()
-                    .ok_or_else(ApiError::unknown_app_key)?,
-            ),
-            None => None,
-        };
         let user_id = self.user.map(|(id, _)| id);
         Caller::judged_by(now, (key, self.named_key), user_id, self.impersonated_by)
     }
 }
 
+/// The application's snapshot of now, and the key the call names as that
+/// snapshot has it: an application deleted or a key revoked since
+/// `snapshot` opens nothing.
+fn current(
+    state: &ApiState,
+    snapshot: &Arc<Snapshot>,
+    key: Option<SnapshotKey>,
+    named: &Option<String>,
+) -> Result<(Arc<Snapshot>, Option<SnapshotKey>), ApiError> {
+    let now = state
+        .console
+        .runtime
+        .snapshot(&snapshot.application_id)
+        .ok_or_else(ApiError::unknown_app_key)?;
+    if Arc::ptr_eq(&now, snapshot) {
+        return Ok((now, key));
+    }
+    let key = match named {
+        Some(named) => Some(
+            now.key(named)
+                .cloned()
+                .ok_or_else(ApiError::unknown_app_key)?,
+        ),
+        None => None,
+    };
+    Ok((now, key))
+}
 impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
@@ -324,17 +336,20 @@ impl FromRequestParts<ApiState> for Caller {
             .session(&snapshot.application_id, token, timeout)
             .await?
             .ok_or_else(ApiError::invalid_token)?;
-        let caller = Caller::judged_by(
+        // the session was read from the database: its user may have been
+        // read into a newer snapshot just now (a user added on another
+        // server), and a change may have been answered meanwhile
+        let (snapshot, key) = if session.waited {
+            current(state, &snapshot, key, &named)?
+        } else {
+            (snapshot, key)
+        };
+        Caller::judged_by(
             snapshot,
             (key, named),
             Some(session.user_id),
             session.impersonated_by,
-        )?;
-        // the user may have been read into a newer snapshot just now
-        if session.waited {
-            return caller.now(state);
-        }
-        Ok(caller)
+        )
     }
 }
 
