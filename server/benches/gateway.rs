@@ -384,8 +384,15 @@ async fn run() {
         "anonymous_us": per_call_us("/api/services/echo/whoami", None).await,
     });
     eprintln!("in process: {in_process}");
-    // to profile the gateway's own part: `BENCH_IN_PROCESS_ONLY=1 perf record ...`
+    // to profile what runs in this process alone, without wrk:
+    // `BENCH_IN_PROCESS_ONLY=1 perf record ...`
     if std::env::var_os("BENCH_IN_PROCESS_ONLY").is_some() {
+        let (samples, _) = propagation(&state, &router, &caller.email, &token).await;
+        eprintln!(
+            "change to first answer: p50 {:.3} ms, p95 {:.3} ms",
+            percentile(&samples, 0.5),
+            percentile(&samples, 0.95)
+        );
         return;
     }
 
@@ -516,56 +523,7 @@ async fn run() {
     sampler.join().expect("sampler");
     let loaded_rss = peak.load(Ordering::Relaxed);
 
-    // change propagation: admin API change, then the first runtime answer
-    // that reflects it, through the same router in this process
-    let key = usecases::admins::create_api_key(&state, &Actor::System, ADMIN, "bench")
-        .await
-        .expect("key");
-    let cell = format!(
-        "/console/api/services/echo/permissions/users/{}/whoami",
-        caller.email
-    );
-    let mut samples = Vec::new();
-    let mut write_samples = Vec::new();
-    for round in 0..200 {
-        let (effect, expected) = if round % 2 == 0 {
-            ("deny", StatusCode::FORBIDDEN)
-        } else {
-            ("inherit", StatusCode::OK)
-        };
-        let started = Instant::now();
-        let (status, body) = send(
-            &router,
-            Request::put(cell.as_str())
-                .header("authorization", format!("Bearer {}", key.reveal()))
-                .header("content-type", "application/json")
-                .body(Body::from(json!({ "effect": effect }).to_string()))
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        write_samples.push(started.elapsed().as_secs_f64() * 1000.0);
-        loop {
-            let (status, _) = send(
-                &router,
-                Request::get("/api/services/echo/whoami")
-                    .header("user-token", token.as_str())
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await;
-            if status == expected {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "change never reflected"
-            );
-        }
-        samples.push(started.elapsed().as_secs_f64() * 1000.0);
-    }
-    samples.sort_by(f64::total_cmp);
-    write_samples.sort_by(f64::total_cmp);
+    let (samples, write_samples) = propagation(&state, &router, &caller.email, &token).await;
 
     let figures = json!({
         "fixture": {
@@ -612,4 +570,69 @@ fn load_json(load: &Load) -> Value {
         "p50_ms": load.p50_ms,
         "p99_ms": load.p99_ms,
     })
+}
+
+/// Change propagation: an admin API change, then the first runtime answer
+/// that reflects it, through the same router in this process; `BENCH_ROUNDS`
+/// changes (200 unless set). The times to that answer and of the admin
+/// call alone, sorted.
+async fn propagation(
+    state: &usecases::Console,
+    router: &Router,
+    email: &str,
+    token: &str,
+) -> (Vec<f64>, Vec<f64>) {
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|rounds| rounds.parse().ok())
+        .unwrap_or(200);
+    let key = usecases::admins::create_api_key(state, &Actor::System, ADMIN, "bench")
+        .await
+        .expect("key");
+    let cell = format!(
+        "/console/api/services/echo/permissions/users/{}/whoami",
+        email
+    );
+    let mut samples = Vec::new();
+    let mut write_samples = Vec::new();
+    for round in 0..rounds {
+        let (effect, expected) = if round % 2 == 0 {
+            ("deny", StatusCode::FORBIDDEN)
+        } else {
+            ("inherit", StatusCode::OK)
+        };
+        let started = Instant::now();
+        let (status, body) = send(
+            router,
+            Request::put(cell.as_str())
+                .header("authorization", format!("Bearer {}", key.reveal()))
+                .header("content-type", "application/json")
+                .body(Body::from(json!({ "effect": effect }).to_string()))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        write_samples.push(started.elapsed().as_secs_f64() * 1000.0);
+        loop {
+            let (status, _) = send(
+                router,
+                Request::get("/api/services/echo/whoami")
+                    .header("user-token", token)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+            if status == expected {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "change never reflected"
+            );
+        }
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    samples.sort_by(f64::total_cmp);
+    write_samples.sort_by(f64::total_cmp);
+    (samples, write_samples)
 }
