@@ -239,7 +239,7 @@ fn static_files(dir: &std::path::Path) -> Router {
                         headers.remove(header::IF_UNMODIFIED_SINCE);
                         if file.matches(headers) {
                             let mut response = StatusCode::NOT_MODIFIED.into_response();
-                            file.describe(response.headers_mut());
+                            describe(Some(file), response.headers_mut());
                             return response;
                         }
                     }
@@ -247,22 +247,10 @@ fn static_files(dir: &std::path::Path) -> Router {
                     let status = response.status();
                     if status.is_success() || status == StatusCode::NOT_MODIFIED {
                         let headers = response.headers_mut();
-                        match &file {
-                            Some(file) => {
-                                headers.remove(header::LAST_MODIFIED);
-                                file.describe(headers);
-                            }
-                            None => {
-                                headers.insert(
-                                    header::CACHE_CONTROL,
-                                    HeaderValue::from_static("no-cache"),
-                                );
-                                headers.insert(
-                                    header::VARY,
-                                    HeaderValue::from_static("accept-encoding"),
-                                );
-                            }
+                        if file.is_some() {
+                            headers.remove(header::LAST_MODIFIED);
                         }
+                        describe(file.as_ref(), headers);
                     }
                     response
                 }
@@ -271,8 +259,9 @@ fn static_files(dir: &std::path::Path) -> Router {
 }
 
 /// The files of the site's folder, each hashed from its bytes: at start,
-/// and again when its size or date is no longer what was hashed (a deploy
-/// or a rollback copied over the folder while the server runs).
+/// and again when it or one of its compressed copies is no longer the file
+/// that was hashed (a deploy or a rollback copied over the folder while the
+/// server runs).
 struct SiteFiles {
     dir: std::path::PathBuf,
     hashed: std::sync::RwLock<std::collections::HashMap<String, SiteFile>>,
@@ -281,12 +270,80 @@ struct SiteFiles {
 /// What the server knows of one file of the site from its bytes.
 #[derive(Clone)]
 struct SiteFile {
-    /// the size and date of the bytes hashed
-    seen: (u64, Option<std::time::SystemTime>),
+    /// the file and its brotli and gzip copies as they were hashed
+    seen: Seen,
     /// named `<stem>.<hash>.<extension>` by the hash of its own bytes
     content_named: bool,
-    /// the base64url MD5 of its bytes, quoted
+    /// quoted base64url MD5 of its bytes and its copies' bytes: the file
+    /// server may send either copy, so a copy replaced on its own is a new
+    /// version too
     opaque: String,
+}
+
+/// A file and its `.br` and `.gz` copies, each as its stamp (`None`: absent).
+#[derive(Clone, PartialEq, Eq)]
+struct Seen([Option<Stamp>; 3]);
+
+/// What tells one version of a file from another without reading it: size
+/// and date, and on unix the inode and the change time, which a copy made
+/// with the old date and size still moves.
+#[derive(Clone, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    inode: (u64, u64, i64, i64),
+}
+
+impl Stamp {
+    fn of(path: &std::path::Path) -> Option<Stamp> {
+        let metadata = std::fs::metadata(path).ok()?;
+        Some(Stamp {
+            len: metadata.len(),
+            modified: metadata.modified().ok(),
+            #[cfg(unix)]
+            inode: {
+                use std::os::unix::fs::MetadataExt;
+                (
+                    metadata.dev(),
+                    metadata.ino(),
+                    metadata.ctime(),
+                    metadata.ctime_nsec(),
+                )
+            },
+        })
+    }
+}
+
+/// The compressed copies the file server may send for a file.
+const COPIES: [&str; 2] = ["br", "gz"];
+
+impl Seen {
+    /// `None` when the file itself is absent.
+    fn of(path: &std::path::Path) -> Option<Seen> {
+        let plain = Stamp::of(path)?;
+        let [br, gz] = COPIES.map(|extension| Stamp::of(&with_extension(path, extension)));
+        Some(Seen([Some(plain), br, gz]))
+    }
+}
+
+fn with_extension(path: &std::path::Path, extension: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(extension);
+    name.into()
+}
+
+/// A file of the folder itself, named as stored: one plain component,
+/// nothing encoded, not a compressed copy.
+fn is_site_file_name(name: &str) -> bool {
+    let mut components = std::path::Path::new(name).components();
+    matches!(components.next(), Some(std::path::Component::Normal(_)))
+        && components.next().is_none()
+        && !name.contains(['/', '\\', '%'])
+        && !COPIES
+            .iter()
+            .any(|extension| name.ends_with(&format!(".{extension}")))
 }
 
 impl SiteFiles {
@@ -316,66 +373,76 @@ impl SiteFiles {
         }
     }
 
-    /// The file of the folder itself named `name` (a name as stored: no
-    /// folder, nothing encoded), hashed as its bytes are now; `None` for
-    /// anything else, which is left to the file server as it is.
+    /// The file of the folder itself named `name`, hashed as its bytes are
+    /// now; `None` for anything else, which is left to the file server as
+    /// it is.
     async fn get(&self, name: &str) -> Option<SiteFile> {
-        let plain = !name.is_empty()
-            && name != "."
-            && name != ".."
-            && !name.contains(['/', '\\', '%'])
-            && !name.ends_with(".br")
-            && !name.ends_with(".gz");
-        if !plain {
+        if !is_site_file_name(name) {
             return None;
         }
         let path = self.dir.join(name);
-        let metadata = tokio::fs::metadata(&path).await.ok()?;
-        let seen = (metadata.len(), metadata.modified().ok());
         let known = self
             .hashed
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(name)
-            .filter(|file| file.seen == seen)
             .cloned();
-        if known.is_some() {
-            return known;
-        }
         let owned = name.to_string();
-        let file = tokio::task::spawn_blocking(move || SiteFile::hash(&path, &owned))
-            .await
-            .ok()??;
-        self.hashed
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(name.to_string(), file.clone());
+        let (file, fresh) = tokio::task::spawn_blocking(move || {
+            let seen = Seen::of(&path)?;
+            match known {
+                Some(file) if file.seen == seen => Some((file, false)),
+                _ => SiteFile::hash(&path, &owned).map(|file| (file, true)),
+            }
+        })
+        .await
+        .ok()??;
+        if fresh {
+            self.hashed
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(name.to_string(), file.clone());
+        }
         Some(file)
     }
 }
 
 impl SiteFile {
-    /// The file at `path` named `name`, from its bytes; `None` for a
-    /// compressed copy or a file that cannot be read. A name is checked
-    /// against the bytes rather than assumed: the split build's main
-    /// script and module are named before the split loader's name is
-    /// written into them, so their names do not follow their content (a
-    /// year's cache would keep an old script that imports a loader a new
-    /// build no longer has).
+    /// The file at `path` named `name`, from its bytes and its copies'
+    /// bytes; `None` for a compressed copy or a file that cannot be read.
+    /// A name is checked against the bytes rather than assumed: the split
+    /// build's main script and module are named before the split loader's
+    /// name is written into them, so their names do not follow their
+    /// content (a year's cache would keep an old script that imports a
+    /// loader a new build no longer has).
     fn hash(path: &std::path::Path, name: &str) -> Option<SiteFile> {
         use base64::Engine;
         use md5::Digest;
-        if name.ends_with(".br") || name.ends_with(".gz") {
+        if !is_site_file_name(name) {
             return None;
         }
-        let metadata = std::fs::metadata(path).ok()?;
+        // stamped before reading: bytes written meanwhile are newer than
+        // the stamp, so the next request hashes them
+        let seen = Seen::of(path)?;
         let bytes = std::fs::read(path).ok()?;
-        let hash =
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(md5::Md5::digest(&bytes));
+        let own = md5::Md5::digest(&bytes);
+        let encode =
+            |digest: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
+        let mut version = md5::Md5::new();
+        version.update(own);
+        for extension in COPIES {
+            match std::fs::read(with_extension(path, extension)) {
+                Ok(copy) => {
+                    version.update([1]);
+                    version.update(md5::Md5::digest(&copy));
+                }
+                Err(_) => version.update([0]),
+            }
+        }
         Some(SiteFile {
-            seen: (metadata.len(), metadata.modified().ok()),
-            content_named: name.contains(&format!(".{hash}.")),
-            opaque: format!("\"{hash}\""),
+            seen,
+            content_named: name.contains(&format!(".{}.", encode(&own))),
+            opaque: format!("\"{}\"", encode(&version.finalize())),
         })
     }
 
@@ -390,18 +457,21 @@ impl SiteFile {
             .map(|tag| tag.trim())
             .any(|tag| tag == "*" || tag.trim_start_matches("W/") == self.opaque)
     }
+}
 
-    fn describe(&self, headers: &mut axum::http::HeaderMap) {
-        let cache = if self.content_named {
-            "public, max-age=31536000, immutable"
-        } else {
-            "no-cache"
-        };
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-        if let Ok(etag) = HeaderValue::from_str(&format!("W/{}", self.opaque)) {
-            headers.insert(header::ETAG, etag);
-        }
+/// How long a browser may keep a file of the site (`None`: not one the
+/// server hashed), and which version it is.
+fn describe(file: Option<&SiteFile>, headers: &mut axum::http::HeaderMap) {
+    let cache = match file {
+        Some(file) if file.content_named => "public, max-age=31536000, immutable",
+        _ => "no-cache",
+    };
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Some(etag) =
+        file.and_then(|file| HeaderValue::from_str(&format!("W/{}", file.opaque)).ok())
+    {
+        headers.insert(header::ETAG, etag);
     }
 }
 
@@ -620,6 +690,70 @@ mod tests {
             None,
             "a 404 is never cached"
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_build_copied_over_with_the_old_size_and_date_or_a_new_compressed_copy_is_a_new_version(
+    ) {
+        let dir = site("copies", &[("console.js", b"build one")]);
+        let router = static_files(&dir);
+        let first = get(&router, "/console.js", &[]).await;
+        let etag = header_of(&first, header::ETAG).unwrap().to_owned();
+
+        // the same size and date, moved into place as deploy tools do
+        let path = dir.join("console.js");
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let staged = dir.join(".console.js.new");
+        std::fs::write(&staged, b"build two").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&staged)
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+        std::fs::rename(&staged, &path).unwrap();
+        let after = get(&router, "/console.js", &[(header::IF_NONE_MATCH, &etag)]).await;
+        assert_eq!(after.status(), StatusCode::OK, "the new bytes are sent");
+        let second = header_of(&after, header::ETAG).unwrap().to_owned();
+        assert_ne!(second, etag);
+        let body = axum::body::to_bytes(after.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], b"build two");
+
+        // a brotli copy written later may be what is sent: a new version
+        std::fs::write(dir.join("console.js.br"), b"brotli bytes").unwrap();
+        let brotli = get(
+            &router,
+            "/console.js",
+            &[
+                (header::IF_NONE_MATCH, &second),
+                (header::ACCEPT_ENCODING, "br"),
+            ],
+        )
+        .await;
+        assert_eq!(brotli.status(), StatusCode::OK, "not 304 with the old tag");
+        assert_eq!(header_of(&brotli, header::CONTENT_ENCODING), Some("br"));
+        let third = header_of(&brotli, header::ETAG).unwrap().to_owned();
+        assert_ne!(third, second);
+        let body = axum::body::to_bytes(brotli.into_body(), 1024)
+            .await
+            .unwrap();
+        assert_eq!(&body[..], b"brotli bytes");
+        // and every encoding shares the new tag (compared weakly)
+        let plain = get(&router, "/console.js", &[(header::IF_NONE_MATCH, &third)]).await;
+        assert_eq!(plain.status(), StatusCode::NOT_MODIFIED);
+
+        // a copy's name, or a path of several parts, is never a site file
+        for name in [
+            "console.js.br",
+            "console.js.gz",
+            "./console.js",
+            "pkg/console.js",
+            "..",
+        ] {
+            assert!(!is_site_file_name(name), "{name}");
+        }
+        assert!(is_site_file_name("console.js"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
