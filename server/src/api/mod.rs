@@ -307,6 +307,7 @@ fn current(
     };
     Ok((now, key))
 }
+
 impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
@@ -318,17 +319,7 @@ impl FromRequestParts<ApiState> for Caller {
         } = CallKey::from_request_parts(parts, state).await?;
         let console = &state.console;
         let Some(token) = user_token(&parts.headers)? else {
-            let subjects = snapshot
-                .subjects(None)
-                .ok_or_else(ApiError::invalid_token)?;
-            return Ok(Caller {
-                snapshot,
-                key,
-                subjects,
-                user: None,
-                impersonated_by: None,
-                named_key: named,
-            });
+            return Caller::judged_by(snapshot, (key, named), None, None);
         };
         let timeout = console.settings_with(snapshot.settings).session_timeout;
         let session = console

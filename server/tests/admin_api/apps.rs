@@ -62,6 +62,21 @@ async fn key_of(console: &Console, app: &str, name: &str) -> String {
         .expect("the key")
 }
 
+/// A custom API key named `name` in application `app`: the answer of its
+/// creation (`key`, shown once, and `role`).
+async fn create_key(console: &Console, app: &str, name: &str) -> Value {
+    let created = console
+        .call(
+            "POST",
+            &format!("/console/api/apps/{app}/api-keys"),
+            console.key(),
+            Some(json!({ "name": name })),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    created.json
+}
+
 async fn default_app(console: &Console) -> String {
     let apps = console
         .ok("GET", "/console/api/apps", console.key(), None)
@@ -570,15 +585,7 @@ async fn clone_copies_what_it_says(engine: &str) {
     console
         .set_cell("echo", "roles", "JSUser", "*", "deny")
         .await;
-    let partner = console
-        .call(
-            "POST",
-            &format!("/console/api/apps/{a}/api-keys"),
-            console.key(),
-            Some(json!({"name": "Partner"})),
-        )
-        .await;
-    assert_eq!(partner.status, StatusCode::CREATED, "{}", partner.text);
+    create_key(&console, &a, "Partner").await;
     console
         .set_cell("orders", "roles", "Partner", "*", "deny")
         .await;
@@ -839,17 +846,9 @@ async fn settings_are_per_application(engine: &str) {
 async fn custom_keys_make_roles_of_their_names(engine: &str) {
     let console = Console::start(engine).await;
     let a = default_app(&console).await;
-    let created = console
-        .call(
-            "POST",
-            &format!("/console/api/apps/{a}/api-keys"),
-            console.key(),
-            Some(json!({"name": "Partner"})),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
-    assert_eq!(created.json["role"], "Partner");
-    let partner = created.json["key"].as_str().expect("key").to_string();
+    let created = create_key(&console, &a, "Partner").await;
+    assert_eq!(created["role"], "Partner");
+    let partner = created["key"].as_str().expect("key").to_string();
     let roles = console.roles().await;
     assert!(
         roles
@@ -1185,16 +1184,10 @@ async fn a_caller_judged_again_loses_a_key_revoked_or_a_user_disabled_meanwhile(
 
     let console = Console::start(engine).await;
     let a = default_app(&console).await;
-    let created = console
-        .call(
-            "POST",
-            &format!("/console/api/apps/{a}/api-keys"),
-            console.key(),
-            Some(json!({"name": "Partner"})),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
-    let partner = created.json["key"].as_str().expect("key").to_string();
+    let partner = create_key(&console, &a, "Partner").await["key"]
+        .as_str()
+        .expect("key")
+        .to_string();
     let user = console
         .create_user("held@example.com", "Held", "pass-word-1")
         .await;
