@@ -329,6 +329,8 @@ pub async fn delete_key(conn: &mut Conn, key_id: &str) -> Result<Option<String>,
 pub struct KeyOwner {
     pub name: String,
     pub email: String,
+    /// the key's activity stamp, to the minute (see [`touch_key`])
+    pub last_used_at: Option<i64>,
 }
 
 /// The owner of a key that exists and has not expired as of `now`.
@@ -338,7 +340,7 @@ pub async fn key_owner(
     now: i64,
 ) -> Result<Option<KeyOwner>, StoreError> {
     Ok(sqlx::query_as::<_, KeyOwner>(
-        "select k.name, a.email from admin_api_key k \
+        "select k.name, a.email, k.last_used_at from admin_api_key k \
          join console_admin a on a.console_admin_id = k.console_admin_id \
          where k.key_hash = $1 and (k.expires_at is null or k.expires_at > $2) \
          and a.disabled_at is null",
@@ -349,8 +351,17 @@ pub async fn key_owner(
     .await?)
 }
 
-/// The activity stamp of a key, to the minute: a write per call would cost
-/// every scripted change a second commit.
+/// Keys' activity stamps are kept to the minute: a write per call would
+/// cost every scripted change a second commit.
+pub const KEY_TOUCH_MILLIS: i64 = 60_000;
+
+/// Whether a key last stamped at `last_used_at` is due a new stamp at `now`.
+pub fn key_touch_due(last_used_at: Option<i64>, now: i64) -> bool {
+    last_used_at.is_none_or(|last| last < now - KEY_TOUCH_MILLIS)
+}
+
+/// The activity stamp of a key, to the minute (a call in the same minute
+/// as another leaves it as it is).
 pub async fn touch_key(pool: &Pool, key_hash: &str, now: i64) -> Result<(), StoreError> {
     sqlx::query(
         "update admin_api_key set last_used_at = $1 \
@@ -358,7 +369,7 @@ pub async fn touch_key(pool: &Pool, key_hash: &str, now: i64) -> Result<(), Stor
     )
     .bind(now)
     .bind(key_hash)
-    .bind(now - 60_000)
+    .bind(now - KEY_TOUCH_MILLIS)
     .execute(pool)
     .await?;
     Ok(())

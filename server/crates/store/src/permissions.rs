@@ -257,6 +257,101 @@ fn cell_at(
     }
 }
 
+/// A cell named by its service, subject and method, as one read finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// `None`: no such service
+    pub service_id: Option<String>,
+    /// whether the service has a method of that name
+    pub method_known: bool,
+    /// (id, name as stored); `None`: no such user or role
+    pub subject: Option<(String, String)>,
+    /// the row as stored (effect, end), when there is one
+    pub stored: Option<(String, Option<i64>)>,
+}
+
+impl Located {
+    /// The cell's ids, when its service and subject exist.
+    pub fn ids(&self) -> Option<CellIds> {
+        match (&self.service_id, &self.subject) {
+            (Some(service_id), Some((subject_id, _))) => Some(CellIds {
+                service_id: service_id.clone(),
+                subject_id: subject_id.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The cell's state now (Inherit when there is no row or it has ended).
+    pub fn cell(&self) -> Result<Cell, StoreError> {
+        Ok(cell_at(self.stored.clone(), now_millis())?)
+    }
+}
+
+/// Finds a cell by names in one read: the service of application `app`,
+/// whether it has `method`, the subject (a user by email, a role by name,
+/// both without regard to case) and the stored row, so a change
+/// to one cell costs one round trip to the database where it would cost
+/// four.
+pub async fn locate(
+    conn: &mut Conn,
+    app: &str,
+    service: &str,
+    kind: SubjectKind,
+    subject: &str,
+    method: &str,
+) -> Result<Located, StoreError> {
+    #[derive(FromRow)]
+    struct Row {
+        service_id: Option<String>,
+        method_known: i64,
+        subject_id: Option<String>,
+        subject_name: Option<String>,
+        effect: Option<String>,
+        until_at: Option<i64>,
+    }
+    let (table, column) = table(kind);
+    let (subjects, id, name, key, subject_key) = match kind {
+        SubjectKind::Users => (
+            "app_user",
+            "app_user_id",
+            "email",
+            "email",
+            policy::names::normalize_email(subject),
+        ),
+        SubjectKind::Roles => (
+            "role",
+            "role_id",
+            "name",
+            "name_key",
+            policy::names::role_key(subject),
+        ),
+    };
+    let row: Row = sqlx::query_as(&format!(
+        "select s.service_id, \
+         (select count(*) from service_method m \
+          where m.service_id = s.service_id and m.name = $4) as method_known, \
+         x.{id} as subject_id, x.{name} as subject_name, c.effect, c.until_at \
+         from (select cast($1 as text) as application_id) a \
+         left join service s on s.application_id = a.application_id and s.name = $2 \
+         left join {subjects} x on x.application_id = a.application_id and x.{key} = $3 \
+         left join {table} c on c.service_id = s.service_id \
+         and c.{column} = x.{id} and c.method_name = $4"
+    ))
+    .bind(app)
+    .bind(service)
+    .bind(subject_key)
+    .bind(method)
+    .fetch_one(conn)
+    .await?;
+    Ok(Located {
+        service_id: row.service_id,
+        method_known: row.method_known > 0,
+        subject: row.subject_id.zip(row.subject_name),
+        stored: row.effect.map(|effect| (effect, row.until_at)),
+    })
+}
+
 /// One cell's state now (Inherit when there is no row or it has ended).
 pub async fn read(
     conn: &mut Conn,

@@ -106,8 +106,10 @@ struct Resolved {
     subject: String,
 }
 
-/// What [`Names::resolve`] answers for one cell, by indexed lookups
-/// instead of loading every name (one click must not read 10,000 users).
+/// What [`Names::resolve`] answers for one cell, from one indexed read
+/// instead of loading every name (one click must not read 10,000 users):
+/// the cell's ids and its state now; errors name what is unknown, the
+/// service first.
 async fn resolve_one(
     conn: &mut Conn,
     app: &str,
@@ -115,38 +117,30 @@ async fn resolve_one(
     kind: SubjectKind,
     subject: &str,
     method: &str,
-) -> Result<Resolved, Error> {
-    let service_id = store::services::id_of(conn, app, service)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("unknown service `{service}`")))?;
-    if method != ALL_METHODS && !store::services::method_exists(conn, &service_id, method).await? {
+) -> Result<(Resolved, Result<Cell, store::StoreError>), Error> {
+    let located = store::permissions::locate(conn, app, service, kind, subject, method).await?;
+    let Some(service_id) = located.service_id.clone() else {
+        return Err(Error::NotFound(format!("unknown service `{service}`")));
+    };
+    if method != ALL_METHODS && !located.method_known {
         return Err(Error::NotFound(format!(
             "unknown method `{method}` in service `{service}`"
         )));
     }
-    let unknown = || Error::NotFound(format!("unknown {} `{subject}`", kind.singular()));
-    let (subject_id, name) = match kind {
-        SubjectKind::Users => {
-            let email = normalize_email(subject);
-            let id = store::users::id_for_email(conn, app, &email)
-                .await?
-                .ok_or_else(unknown)?;
-            (id, email)
-        }
-        SubjectKind::Roles => {
-            let role = store::roles::find(conn, app, subject)
-                .await?
-                .ok_or_else(unknown)?;
-            (role.role_id, role.name)
-        }
+    let Some((subject_id, name)) = located.subject.clone() else {
+        return Err(Error::NotFound(format!(
+            "unknown {} `{subject}`",
+            kind.singular()
+        )));
     };
-    Ok(Resolved {
+    let resolved = Resolved {
         ids: CellIds {
             service_id,
             subject_id,
         },
         subject: name,
-    })
+    };
+    Ok((resolved, located.cell()))
 }
 
 /// What these cell changes do to who may call what, judged on the
@@ -263,14 +257,14 @@ pub async fn set_cell(
     expire_ended(&mut change, &console.app, now).await?;
     // read once every earlier change has committed
     let snapshot = console.app_snapshot()?;
-    let resolved = resolve_one(change.conn(), &console.app, service, kind, subject, method).await?;
+    let (resolved, before) =
+        resolve_one(change.conn(), &console.app, service, kind, subject, method).await?;
     // a cell whose stored effect is unreadable is repaired by setting it
-    let (before, unreadable) =
-        match store::permissions::read(change.conn(), kind, &resolved.ids, method).await {
-            Ok(before) => (before, None),
-            Err(store::StoreError::Unreadable(bad)) => (Cell::from(Effect::Inherit), Some(bad.0)),
-            Err(other) => return Err(other.into()),
-        };
+    let (before, unreadable) = match before {
+        Ok(before) => (before, None),
+        Err(store::StoreError::Unreadable(bad)) => (Cell::from(Effect::Inherit), Some(bad.0)),
+        Err(other) => return Err(other.into()),
+    };
     let cell_change = CellChange {
         service: service.to_string(),
         kind,
