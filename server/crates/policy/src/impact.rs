@@ -51,29 +51,23 @@ pub struct ServiceImpact {
     pub methods: Vec<MethodImpact>,
 }
 
-/// The subjects whose assignments differ, and the methods that may answer
-/// differently: every method if some All Methods state changed.
+/// A subject with its assignments before and after a change.
+pub type Pair<'a> = (&'a Subject, &'a Assignments, &'a Assignments);
+
+/// Of these subjects' assignments before and after, the subjects whose
+/// assignments differ, and the methods that may answer differently: every
+/// method if some All Methods state changed.
 fn changed<'a>(
-    before: &'a ServicePolicy,
-    after: &'a ServicePolicy,
-) -> (Vec<&'a Subject>, BTreeSet<String>, bool) {
-    let empty = Assignments::default();
+    pairs: impl IntoIterator<Item = Pair<'a>>,
+) -> (Vec<Pair<'a>>, BTreeSet<&'a str>, bool) {
     let mut subjects = Vec::new();
     let mut methods = BTreeSet::new();
     let mut all = false;
-    let keys = before.assignments.keys().chain(
-        after
-            .assignments
-            .keys()
-            .filter(|key| !before.assignments.contains_key(*key)),
-    );
-    for subject in keys {
-        let old = before.assignments.get(subject).unwrap_or(&empty);
-        let new = after.assignments.get(subject).unwrap_or(&empty);
+    for (subject, old, new) in pairs {
         if old == new {
             continue;
         }
-        subjects.push(subject);
+        subjects.push((subject, old, new));
         all |= old.all_methods != new.all_methods;
         for (method, effect) in old.methods.iter().chain(&new.methods) {
             let other = if old.methods.get(method) == Some(effect) {
@@ -82,7 +76,7 @@ fn changed<'a>(
                 old.methods.get(method)
             };
             if other != Some(effect) {
-                methods.insert(method.clone());
+                methods.insert(method.as_str());
             }
         }
     }
@@ -156,11 +150,38 @@ pub fn service_impact<'a>(
     users: impl IntoIterator<Item = &'a [Subject]>,
     key_roles: &[Subject],
 ) -> Vec<MethodImpact> {
-    let (subjects, methods, all) = changed(before, after);
+    let empty = Assignments::default();
+    let keys = before.assignments.keys().chain(
+        after
+            .assignments
+            .keys()
+            .filter(|key| !before.assignments.contains_key(*key)),
+    );
+    let pairs = keys.map(|subject| {
+        (
+            subject,
+            before.assignments.get(subject).unwrap_or(&empty),
+            after.assignments.get(subject).unwrap_or(&empty),
+        )
+    });
+    subjects_impact(before, pairs, users, key_roles)
+}
+
+/// [`service_impact`] of a change to a few subjects of `service` (the
+/// state before): each changed subject's assignments before and after, so
+/// a one-cell change neither copies the service nor compares every other
+/// subject's assignments.
+pub fn subjects_impact<'a, 'b>(
+    service: &'b ServicePolicy,
+    pairs: impl IntoIterator<Item = Pair<'b>>,
+    users: impl IntoIterator<Item = &'a [Subject]>,
+    key_roles: &[Subject],
+) -> Vec<MethodImpact> {
+    let (subjects, methods, all) = changed(pairs);
     if subjects.is_empty() {
         return Vec::new();
     }
-    let mut names: Vec<&str> = after.methods.iter().map(String::as_str).collect();
+    let mut names: Vec<&str> = service.methods.iter().map(String::as_str).collect();
     names.sort_unstable();
     let index: HashMap<&str, usize> = names
         .iter()
@@ -171,12 +192,12 @@ pub fn service_impact<'a>(
     // the changed subjects' denials, before and after
     let changed_masks: HashMap<&Subject, (Mask, Mask)> = subjects
         .iter()
-        .map(|subject| {
+        .map(|(subject, old, new)| {
             (
                 *subject,
                 (
-                    Mask::denied(before.assignments.get(*subject), &index, count),
-                    Mask::denied(after.assignments.get(*subject), &index, count),
+                    Mask::denied(Some(old), &index, count),
+                    Mask::denied(Some(new), &index, count),
                 ),
             )
         })
@@ -191,7 +212,7 @@ pub fn service_impact<'a>(
                 now.or(new);
             } else {
                 let mask = unchanged.entry(subject).or_insert_with(|| {
-                    Mask::denied(before.assignments.get(subject), &index, count)
+                    Mask::denied(service.assignments.get(subject), &index, count)
                 });
                 was.or(mask);
                 now.or(mask);
@@ -202,7 +223,10 @@ pub fn service_impact<'a>(
     let mut gained = vec![0usize; count];
     let mut lost = vec![0usize; count];
     for held in users {
-        if !held.iter().any(|subject| subjects.contains(&subject)) {
+        if !held
+            .iter()
+            .any(|subject| changed_masks.contains_key(subject))
+        {
             continue;
         }
         let (was, now) = judge(held);

@@ -2,17 +2,16 @@
 //! swapped as a whole. Loading it fails closed: a stored effect that cannot
 //! be read stops the load (the last good snapshot stays in force).
 
-use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use policy::cells::SubjectKind;
 use policy::compiled::{CompiledPolicy, CompiledService, SubjectId, SubjectIds};
 use policy::decision::{
-    caller_subjects, decide_as, Decision, Effect, Policy, ServicePolicy, Subject,
+    caller_subjects, decide_as, Assignments, Decision, Effect, Policy, ServicePolicy, Subject,
 };
-use policy::impact::{service_impact, MethodImpact};
+use policy::impact::{subjects_impact, MethodImpact};
 use policy::routes::Route;
 use policy::wire::Verb;
 use store::apps::StoredSettings;
@@ -130,6 +129,41 @@ pub struct Snapshot {
     /// the runtime compares it with the clock before every decision and
     /// answers from [`Snapshot::expired`] from that instant on.
     pub next_expiry: i64,
+    /// The enabled users holding each subject, built when a change's
+    /// impact is first asked of these users: shared, like them, between
+    /// snapshots until a user changes.
+    holders: Arc<OnceLock<Holders>>,
+}
+
+/// The enabled users of one users map, by the subjects they hold.
+struct Holders {
+    /// the map they were read from (kept, so it is never another one at
+    /// the same address)
+    users: Arc<HashMap<String, Arc<SnapshotUser>>>,
+    by_subject: HashMap<SubjectId, Vec<Arc<SnapshotUser>>>,
+}
+
+impl Holders {
+    fn of(users: &Arc<HashMap<String, Arc<SnapshotUser>>>) -> Holders {
+        let mut by_subject: HashMap<SubjectId, Vec<Arc<SnapshotUser>>> = HashMap::new();
+        for user in users.values().filter(|user| user.enabled) {
+            for id in user.ids.iter() {
+                by_subject.entry(*id).or_default().push(user.clone());
+            }
+        }
+        Holders {
+            users: users.clone(),
+            by_subject,
+        }
+    }
+}
+
+impl std::fmt::Debug for Holders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Holders")
+            .field("subjects", &self.by_subject.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A time-limited cell's end.
@@ -193,6 +227,7 @@ impl Default for Snapshot {
             anonymous: anonymous_subjects(),
             expiries: Arc::default(),
             next_expiry: i64::MAX,
+            holders: Arc::default(),
         }
     }
 }
@@ -363,43 +398,65 @@ impl Snapshot {
         let Some(current) = self.policy.services.get(service) else {
             return Vec::new();
         };
-        let mut after = ServicePolicy::clone(current);
+        // only the edited subjects are copied, each as it was before the
+        // edits (their `before`: usually the snapshot's own state) and after
+        let mut edited: Vec<(&Subject, Assignments, Assignments)> = Vec::new();
         for edit in edits {
-            after.set(&edit.subject, &edit.method, edit.after);
+            let at = match edited
+                .iter()
+                .position(|(subject, ..)| *subject == &edit.subject)
+            {
+                Some(at) => at,
+                None => {
+                    let own = current
+                        .assignments
+                        .get(&edit.subject)
+                        .cloned()
+                        .unwrap_or_default();
+                    edited.push((&edit.subject, own.clone(), own));
+                    edited.len() - 1
+                }
+            };
+            let (_, before, after) = &mut edited[at];
+            before.set(&edit.method, edit.before);
+            after.set(&edit.method, edit.after);
         }
-        // the edits are usually weighed against the snapshot they started
-        // from: then it is the state before, and is not copied
-        let before = if edits
-            .iter()
-            .all(|edit| current.cell(&edit.subject, &edit.method) == edit.before)
-        {
-            Cow::Borrowed(&**current)
-        } else {
-            let mut before = ServicePolicy::clone(current);
-            for edit in edits {
-                before.set(&edit.subject, &edit.method, edit.before);
-            }
-            Cow::Owned(before)
-        };
         let mut key_roles: Vec<Subject> = self.keys.values().map(|key| key.role.clone()).collect();
         key_roles.sort();
         key_roles.dedup();
         // only the holders of an edited subject can gain or lose: they are
         // found by number, without reading every user's names
-        let edited: Vec<SubjectId> = {
+        let numbered: Vec<SubjectId> = {
             let numbers = subject_ids();
             edits
                 .iter()
                 .filter_map(|edit| numbers.get(&edit.subject))
                 .collect()
         };
-        service_impact(
-            &before,
-            &after,
+        let holders = self.holders.get_or_init(|| Holders::of(&self.users));
+        let mut users: Vec<&SnapshotUser> = if Arc::ptr_eq(&holders.users, &self.users) {
+            numbered
+                .iter()
+                .filter_map(|id| holders.by_subject.get(id))
+                .flatten()
+                .map(|user| &**user)
+                .collect()
+        } else {
             self.users
                 .values()
-                .filter(|user| user.enabled && user.ids.iter().any(|id| edited.contains(id)))
-                .map(|user| &*user.subjects),
+                .filter(|user| user.enabled && user.ids.iter().any(|id| numbered.contains(id)))
+                .map(|user| &**user)
+                .collect()
+        };
+        // a user holding two edited subjects is one caller
+        users.sort_unstable_by_key(|user| std::ptr::from_ref(*user));
+        users.dedup_by_key(|user| std::ptr::from_ref(*user));
+        subjects_impact(
+            current,
+            edited
+                .iter()
+                .map(|(subject, before, after)| (*subject, before, after)),
+            users.iter().map(|user| &*user.subjects),
             &key_roles,
         )
     }
@@ -418,6 +475,7 @@ impl Snapshot {
         }
         Snapshot {
             users: Arc::new(users),
+            holders: Arc::default(),
             ..self.clone()
         }
     }
@@ -777,5 +835,124 @@ mod tests {
         snapshot = snapshot.with_users(changed);
         assert!(snapshot.subjects(Some(&fixture.users[2].email)).is_none());
         assert_check_is_the_rule(&snapshot, &fixture, "users changed");
+    }
+
+    /// The impact of edits, judged by every enabled user of the snapshot
+    /// with the general comparison of two whole services (itself checked
+    /// against the rule caller by caller in `policy`).
+    fn impact_by_every_user(
+        snapshot: &Snapshot,
+        service: &str,
+        edits: &[CellEdit],
+    ) -> Vec<MethodImpact> {
+        let before = ServicePolicy::clone(&snapshot.policy.services[service]);
+        let mut after = before.clone();
+        for edit in edits {
+            after.set(&edit.subject, &edit.method, edit.after);
+        }
+        let users: Vec<Arc<SnapshotUser>> = snapshot
+            .users
+            .values()
+            .filter(|user| user.enabled)
+            .cloned()
+            .collect();
+        policy::impact::service_impact(
+            &before,
+            &after,
+            users.iter().map(|user| &*user.subjects),
+            &[],
+        )
+    }
+
+    #[test]
+    fn a_changes_impact_counts_the_holders_of_its_subjects_as_the_users_are_now() {
+        let size = Size {
+            users: 80,
+            roles: 6,
+            services: 2,
+            methods_per_service: 10,
+        };
+        let fixture = Fixture::generate(size, 0x1A4C);
+        let mut snapshot = generated(&fixture);
+        let (service, methods) = &fixture.services[0];
+        let role = Subject::Role(fixture.roles[0].clone());
+        let edit = |snapshot: &Snapshot, subject: &Subject, method: &str, after: Effect| CellEdit {
+            subject: subject.clone(),
+            method: method.to_string(),
+            before: snapshot.policy.services[service.as_str()].cell(subject, method),
+            after,
+        };
+        let holders = |snapshot: &Snapshot| {
+            snapshot
+                .users
+                .values()
+                .filter(|user| user.enabled && user.roles.contains(&fixture.roles[0]))
+                .count()
+        };
+        let denied = [edit(&snapshot, &role, "*", Effect::Deny)];
+        let impact = snapshot.impact(service, &denied);
+        assert_eq!(impact, impact_by_every_user(&snapshot, service, &denied));
+        assert!(holders(&snapshot) > 0, "the fixture gives the role holders");
+        assert!(!impact.is_empty());
+
+        let mut changed = HashMap::new();
+        // the users change after the holders were indexed: every holder of
+        // the role is disabled (the first) or gone, and one other joins it
+        let (holding, not_holding): (Vec<_>, Vec<_>) = fixture
+            .users
+            .iter()
+            .partition(|user| user.roles.contains(&fixture.roles[0]));
+        // one who may call a method here, so has something to lose
+        let joiner = not_holding
+            .iter()
+            .find(|user| {
+                let caller = snapshot.users[&user.email].caller();
+                methods
+                    .iter()
+                    .any(|method| snapshot.decide(None, &caller, service, method).is_allowed())
+            })
+            .expect("a user who may call something");
+        let mut joined = SnapshotUser::clone(&snapshot.users[&joiner.email]);
+        joined.roles.push(fixture.roles[0].clone());
+        changed.insert(
+            joiner.email.clone(),
+            Some(Arc::new(joined.with_subjects(&mut subject_ids()))),
+        );
+        for (n, user) in holding.iter().enumerate() {
+            let mut disabled = SnapshotUser::clone(&snapshot.users[&user.email]);
+            disabled.enabled = false;
+            let changed_user = (n > 0).then(|| Arc::new(disabled));
+            changed.insert(user.email.clone(), changed_user);
+        }
+        snapshot = snapshot.with_users(changed);
+        assert_eq!(holders(&snapshot), 1, "the one who joined");
+        for edits in [
+            vec![edit(&snapshot, &role, "*", Effect::Deny)],
+            vec![edit(&snapshot, &role, &methods[1], Effect::Deny)],
+            // two subjects a user may hold both of: counted once
+            vec![
+                edit(&snapshot, &role, &methods[2], Effect::Deny),
+                edit(
+                    &snapshot,
+                    &Subject::Role(policy::names::AUTHENTICATED.to_string()),
+                    &methods[2],
+                    Effect::Deny,
+                ),
+                edit(
+                    &snapshot,
+                    &Subject::User(joiner.email.clone()),
+                    "*",
+                    Effect::Deny,
+                ),
+            ],
+        ] {
+            let impact = snapshot.impact(service, &edits);
+            assert_eq!(
+                impact,
+                impact_by_every_user(&snapshot, service, &edits),
+                "{edits:?}"
+            );
+            assert!(!impact.is_empty(), "{edits:?}");
+        }
     }
 }

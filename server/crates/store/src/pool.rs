@@ -89,6 +89,11 @@ pub async fn connect_and_migrate_until(
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(5));
     if engine == Engine::Sqlite {
+        // a SQLite connection is a file opened in this process: it cannot
+        // go stale while it waits in the pool, so it is not pinged on
+        // every acquire (a round trip to its thread before every change
+        // and every admin key check)
+        options = options.test_before_acquire(false);
         options = options.after_connect(|conn, _meta| {
             Box::pin(async move {
                 // reads through a memory map (up to 256 MiB of the file,
