@@ -229,7 +229,8 @@ fn static_files(dir: &std::path::Path) -> Router {
                 let files = files.clone();
                 async move {
                     let read = matches!(*request.method(), Method::GET | Method::HEAD);
-                    let file = match request.uri().path().strip_prefix('/') {
+                    let path = request.uri().path().to_string();
+                    let file = match path.strip_prefix('/') {
                         Some(name) if read => files.get(name).await,
                         _ => None,
                     };
@@ -246,6 +247,15 @@ fn static_files(dir: &std::path::Path) -> Router {
                     let mut response = next.run(request).await;
                     let status = response.status();
                     if status.is_success() || status == StatusCode::NOT_MODIFIED {
+                        // a file kept a year must be the file hashed: one
+                        // rewritten in place (a deploy's copy over the
+                        // folder) between the hash's check and the file
+                        // server's read may be sent cut short, so it is
+                        // sent to be asked for again instead
+                        let file = match file {
+                            Some(file) if file.content_named => files.unchanged(file, &path).await,
+                            other => other,
+                        };
                         let headers = response.headers_mut();
                         if file.is_some() {
                             headers.remove(header::LAST_MODIFIED);
@@ -404,6 +414,18 @@ impl SiteFiles {
                 .insert(name.to_string(), file.clone());
         }
         Some(file)
+    }
+}
+
+impl SiteFiles {
+    /// `file` if the file and its copies are still the ones it was hashed
+    /// from (`path` as asked for: `/<name>`), `None` if not.
+    async fn unchanged(&self, file: SiteFile, path: &str) -> Option<SiteFile> {
+        let full = self.dir.join(path.strip_prefix('/')?);
+        let seen = tokio::task::spawn_blocking(move || Seen::of(&full))
+            .await
+            .ok()??;
+        (seen == file.seen).then_some(file)
     }
 }
 
@@ -754,6 +776,26 @@ mod tests {
             assert!(!is_site_file_name(name), "{name}");
         }
         assert!(is_site_file_name("console.js"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_file_kept_a_year_is_sent_as_such_only_while_it_is_the_file_hashed() {
+        use base64::Engine;
+        use md5::Digest;
+        let bytes = b"a chunk";
+        let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(md5::Md5::digest(bytes));
+        let named = format!("chunk.{hash}.wasm");
+        let dir = site("rewritten", &[(&named, bytes)]);
+        let files = SiteFiles::read(&dir);
+        let file = files.get(&named).await.unwrap();
+        assert!(file.content_named);
+        let path = format!("/{named}");
+        assert!(files.unchanged(file.clone(), &path).await.is_some());
+        // rewritten in place meanwhile, as a copy over the folder does
+        std::fs::write(dir.join(".staged"), b"a chu").unwrap();
+        std::fs::rename(dir.join(".staged"), dir.join(&named)).unwrap();
+        assert!(files.unchanged(file, &path).await.is_none());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

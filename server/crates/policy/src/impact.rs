@@ -177,7 +177,14 @@ pub fn subjects_impact<'a, 'b>(
     users: impl IntoIterator<Item = &'a [Subject]>,
     key_roles: &[Subject],
 ) -> Vec<MethodImpact> {
-    let (subjects, methods, all) = changed(pairs);
+    let pairs: Vec<Pair<'b>> = pairs.into_iter().collect();
+    // an edited subject is read as its edits have it before, even when
+    // they leave it as it was (the snapshot may lag what they started from)
+    let edited_before: HashMap<&Subject, &Assignments> = pairs
+        .iter()
+        .map(|(subject, before, _)| (*subject, *before))
+        .collect();
+    let (subjects, methods, all) = changed(pairs.iter().copied());
     if subjects.is_empty() {
         return Vec::new();
     }
@@ -212,7 +219,11 @@ pub fn subjects_impact<'a, 'b>(
                 now.or(new);
             } else {
                 let mask = unchanged.entry(subject).or_insert_with(|| {
-                    Mask::denied(service.assignments.get(subject), &index, count)
+                    let before = edited_before
+                        .get(subject)
+                        .copied()
+                        .or_else(|| service.assignments.get(subject));
+                    Mask::denied(before, &index, count)
                 });
                 was.or(mask);
                 now.or(mask);

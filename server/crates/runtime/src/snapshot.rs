@@ -131,7 +131,9 @@ pub struct Snapshot {
     pub next_expiry: i64,
     /// The enabled users holding each subject, built when a change's
     /// impact is first asked of these users: shared, like them, between
-    /// snapshots until a user changes.
+    /// snapshots until a user changes. The first impact after a user
+    /// changes pays for it (a pass over every user's subjects); each later
+    /// one reads only the holders of what it changes.
     holders: Arc<OnceLock<Holders>>,
 }
 
@@ -839,15 +841,17 @@ mod tests {
 
     /// The impact of edits, judged by every enabled user of the snapshot
     /// with the general comparison of two whole services (itself checked
-    /// against the rule caller by caller in `policy`).
+    /// against the rule caller by caller in `policy`): the service as the
+    /// edits have it before, and after.
     fn impact_by_every_user(
         snapshot: &Snapshot,
         service: &str,
         edits: &[CellEdit],
     ) -> Vec<MethodImpact> {
-        let before = ServicePolicy::clone(&snapshot.policy.services[service]);
+        let mut before = ServicePolicy::clone(&snapshot.policy.services[service]);
         let mut after = before.clone();
         for edit in edits {
+            before.set(&edit.subject, &edit.method, edit.before);
             after.set(&edit.subject, &edit.method, edit.after);
         }
         let users: Vec<Arc<SnapshotUser>> = snapshot
@@ -954,5 +958,31 @@ mod tests {
             );
             assert!(!impact.is_empty(), "{edits:?}");
         }
+
+        // edits weighed against a state the snapshot does not show yet: a
+        // role's deny (not in the snapshot) set again with a new end, and
+        // the joiner's own deny, which then loses them nothing
+        let stale = [
+            CellEdit {
+                subject: role.clone(),
+                method: "*".to_string(),
+                before: Effect::Deny,
+                after: Effect::Deny,
+            },
+            edit(
+                &snapshot,
+                &Subject::User(joiner.email.clone()),
+                "*",
+                Effect::Deny,
+            ),
+        ];
+        assert_ne!(
+            snapshot.policy.services[service.as_str()].cell(&role, "*"),
+            Effect::Deny,
+            "the snapshot lags the edits"
+        );
+        let impact = snapshot.impact(service, &stale);
+        assert_eq!(impact, impact_by_every_user(&snapshot, service, &stale));
+        assert!(impact.is_empty(), "{impact:?}");
     }
 }
