@@ -639,6 +639,43 @@ async fn unknown_services_and_methods_are_404(engine: &str) {
 
 async fn verbs_bodies_and_arguments_are_checked(engine: &str) {
     let rt = runtime(engine).await;
+    // a 405 names the verbs the method takes; HEAD is not GET here
+    for (verb, path, allow) in [
+        ("PUT", "/api/services/calculator/add", "GET, POST"),
+        ("HEAD", "/api/services/calculator/add", "GET, POST"),
+        ("GET", "/api/services/calculator/sum", "POST"),
+        ("PATCH", "/api/services/orders/deleteOrder", "DELETE, POST"),
+        // and so does a route of the API's own
+        ("GET", "/api/users/login", "POST"),
+    ] {
+        let reply = common::send(
+            &rt.router,
+            Request::builder()
+                .method(verb)
+                .uri(path)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{verb} {path}"
+        );
+        assert_eq!(
+            reply
+                .headers
+                .get(header::ALLOW)
+                .and_then(|value| value.to_str().ok()),
+            Some(allow),
+            "{verb} {path}"
+        );
+        if verb == "HEAD" {
+            assert!(reply.text.is_empty(), "a HEAD answer has no body");
+        } else {
+            assert_eq!(reply.json["code"], 8005, "{verb} {path}");
+        }
+    }
     // another verb than the method's own: 405, unless it is POST by name
     assert_error(
         &rt.call("PUT", "/api/services/calculator/add", None).await,

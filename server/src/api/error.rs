@@ -63,6 +63,8 @@ pub struct ApiError {
     pub details: Option<Value>,
     /// Seconds the client should wait (`Retry-After`).
     pub retry_after: Option<u64>,
+    /// The verbs the path takes (`Allow`), on a 405.
+    pub allow: Option<String>,
 }
 
 impl ApiError {
@@ -73,6 +75,7 @@ impl ApiError {
             message: message.into(),
             details: None,
             retry_after: None,
+            allow: None,
         }
     }
 
@@ -136,6 +139,14 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        if let Some(allow) = self
+            .allow
+            .and_then(|verbs| axum::http::HeaderValue::from_str(&verbs).ok())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::ALLOW, allow);
         }
         response
     }

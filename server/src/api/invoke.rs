@@ -102,14 +102,19 @@ async fn builtin(
     // its own verb, or POST by name with the arguments as the JSON body:
     // the Backendless SDKs' `invoke` always posts, whatever the verb
     if http_method.as_str() != descriptor.verb.as_str() && *http_method != Method::POST {
-        return Err(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            code::WRONG_VERB,
-            format!(
-                "`{service}.{method}` is called with {} (or POST by name), not {http_method}",
-                descriptor.verb.as_str()
-            ),
-        ));
+        // a 405 names the verbs the method takes (RFC 9110)
+        let verb = descriptor.verb.as_str();
+        return Err(ApiError {
+            allow: Some(match verb {
+                "POST" => verb.to_string(),
+                _ => format!("{verb}, POST"),
+            }),
+            ..ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                code::WRONG_VERB,
+                format!("`{service}.{method}` is called with {verb} (or POST by name), not {http_method}"),
+            )
+        });
     }
     allowed(&decision)?;
 
@@ -169,6 +174,7 @@ fn denied(decision: &Decision, cell: (policy::cells::SubjectKind, String, String
         message: decision.to_string(),
         details: Some(json!({"deniedBy": {"kind": kind.singular(), "name": name, "scope": scope}})),
         retry_after: None,
+        allow: None,
     }
 }
 
