@@ -229,8 +229,8 @@ fn static_files(dir: &std::path::Path) -> Router {
                 let files = files.clone();
                 async move {
                     let read = matches!(*request.method(), Method::GET | Method::HEAD);
-                    let path = request.uri().path().to_string();
-                    let file = match path.strip_prefix('/') {
+                    let name = request.uri().path().strip_prefix('/').map(str::to_owned);
+                    let file = match &name {
                         Some(name) if read => files.get(name).await,
                         _ => None,
                     };
@@ -252,9 +252,11 @@ fn static_files(dir: &std::path::Path) -> Router {
                         // folder) between the hash's check and the file
                         // server's read may be sent cut short, so it is
                         // sent to be asked for again instead
-                        let file = match file {
-                            Some(file) if file.content_named => files.unchanged(file, &path).await,
-                            other => other,
+                        let file = match (file, &name) {
+                            (Some(file), Some(name)) if file.content_named => {
+                                files.unchanged(file, name).await
+                            }
+                            (other, _) => other,
                         };
                         let headers = response.headers_mut();
                         if file.is_some() {
@@ -415,13 +417,11 @@ impl SiteFiles {
         }
         Some(file)
     }
-}
 
-impl SiteFiles {
-    /// `file` if the file and its copies are still the ones it was hashed
-    /// from (`path` as asked for: `/<name>`), `None` if not.
-    async fn unchanged(&self, file: SiteFile, path: &str) -> Option<SiteFile> {
-        let full = self.dir.join(path.strip_prefix('/')?);
+    /// `file`, the file named `name`, if it and its copies are still the
+    /// ones it was hashed from; `None` if not.
+    async fn unchanged(&self, file: SiteFile, name: &str) -> Option<SiteFile> {
+        let full = self.dir.join(name);
         let seen = tokio::task::spawn_blocking(move || Seen::of(&full))
             .await
             .ok()??;
@@ -438,7 +438,6 @@ impl SiteFile {
     /// content (a year's cache would keep an old script that imports a
     /// loader a new build no longer has).
     fn hash(path: &std::path::Path, name: &str) -> Option<SiteFile> {
-        use base64::Engine;
         use md5::Digest;
         if !is_site_file_name(name) {
             return None;
@@ -448,8 +447,6 @@ impl SiteFile {
         let seen = Seen::of(path)?;
         let bytes = std::fs::read(path).ok()?;
         let own = md5::Md5::digest(&bytes);
-        let encode =
-            |digest: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
         let mut version = md5::Md5::new();
         version.update(own);
         for extension in COPIES {
@@ -463,8 +460,8 @@ impl SiteFile {
         }
         Some(SiteFile {
             seen,
-            content_named: name.contains(&format!(".{}.", encode(&own))),
-            opaque: format!("\"{}\"", encode(&version.finalize())),
+            content_named: name.contains(&format!(".{}.", base64url(&own))),
+            opaque: format!("\"{}\"", base64url(&version.finalize())),
         })
     }
 
@@ -479,6 +476,12 @@ impl SiteFile {
             .map(|tag| tag.trim())
             .any(|tag| tag == "*" || tag.trim_start_matches("W/") == self.opaque)
     }
+}
+
+/// A digest as file names and tags carry it: base64url, unpadded.
+fn base64url(digest: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
 }
 
 /// How long a browser may keep a file of the site (`None`: not one the
@@ -672,10 +675,9 @@ mod tests {
 
     #[tokio::test]
     async fn only_a_file_named_by_its_bytes_is_kept_a_year() {
-        use base64::Engine;
         use md5::Digest;
         let bytes = b"a chunk of the site";
-        let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(md5::Md5::digest(bytes));
+        let hash = base64url(&md5::Md5::digest(bytes));
         let named = format!("chunk.{hash}.wasm");
         let dir = site(
             "named",
@@ -781,21 +783,19 @@ mod tests {
 
     #[tokio::test]
     async fn a_file_kept_a_year_is_sent_as_such_only_while_it_is_the_file_hashed() {
-        use base64::Engine;
         use md5::Digest;
         let bytes = b"a chunk";
-        let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(md5::Md5::digest(bytes));
+        let hash = base64url(&md5::Md5::digest(bytes));
         let named = format!("chunk.{hash}.wasm");
         let dir = site("rewritten", &[(&named, bytes)]);
         let files = SiteFiles::read(&dir);
         let file = files.get(&named).await.unwrap();
         assert!(file.content_named);
-        let path = format!("/{named}");
-        assert!(files.unchanged(file.clone(), &path).await.is_some());
+        assert!(files.unchanged(file.clone(), &named).await.is_some());
         // rewritten in place meanwhile, as a copy over the folder does
         std::fs::write(dir.join(".staged"), b"a chu").unwrap();
         std::fs::rename(dir.join(".staged"), dir.join(&named)).unwrap();
-        assert!(files.unchanged(file, &path).await.is_none());
+        assert!(files.unchanged(file, &named).await.is_none());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -402,24 +402,16 @@ impl Snapshot {
         };
         // only the edited subjects are copied, each as it was before the
         // edits (their `before`: usually the snapshot's own state) and after
-        let mut edited: Vec<(&Subject, Assignments, Assignments)> = Vec::new();
+        let mut edited: HashMap<&Subject, (Assignments, Assignments)> = HashMap::new();
         for edit in edits {
-            let at = match edited
-                .iter()
-                .position(|(subject, ..)| *subject == &edit.subject)
-            {
-                Some(at) => at,
-                None => {
-                    let own = current
-                        .assignments
-                        .get(&edit.subject)
-                        .cloned()
-                        .unwrap_or_default();
-                    edited.push((&edit.subject, own.clone(), own));
-                    edited.len() - 1
-                }
-            };
-            let (_, before, after) = &mut edited[at];
+            let (before, after) = edited.entry(&edit.subject).or_insert_with(|| {
+                let own = current
+                    .assignments
+                    .get(&edit.subject)
+                    .cloned()
+                    .unwrap_or_default();
+                (own.clone(), own)
+            });
             before.set(&edit.method, edit.before);
             after.set(&edit.method, edit.after);
         }
@@ -457,7 +449,7 @@ impl Snapshot {
             current,
             edited
                 .iter()
-                .map(|(subject, before, after)| (*subject, before, after)),
+                .map(|(subject, (before, after))| (*subject, before, after)),
             users.iter().map(|user| &*user.subjects),
             &key_roles,
         )

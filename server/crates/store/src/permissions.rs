@@ -271,17 +271,6 @@ pub struct Located {
 }
 
 impl Located {
-    /// The cell's ids, when its service and subject exist.
-    pub fn ids(&self) -> Option<CellIds> {
-        match (&self.service_id, &self.subject) {
-            (Some(service_id), Some((subject_id, _))) => Some(CellIds {
-                service_id: service_id.clone(),
-                subject_id: subject_id.clone(),
-            }),
-            _ => None,
-        }
-    }
-
     /// The cell's state now (Inherit when there is no row or it has ended).
     pub fn cell(&self) -> Result<Cell, StoreError> {
         Ok(cell_at(self.stored.clone(), now_millis())?)

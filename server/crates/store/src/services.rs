@@ -292,20 +292,6 @@ pub async fn insert_method(
     Ok(())
 }
 
-pub async fn method_exists(
-    conn: &mut Conn,
-    service_id: &str,
-    name: &str,
-) -> Result<bool, StoreError> {
-    let found: Option<String> =
-        sqlx::query_scalar("select name from service_method where service_id = $1 and name = $2")
-            .bind(service_id)
-            .bind(name)
-            .fetch_optional(conn)
-            .await?;
-    Ok(found.is_some())
-}
-
 /// (service id, service name, method name) of every method of an application.
 pub async fn all_methods(
     conn: &mut Conn,

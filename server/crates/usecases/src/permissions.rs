@@ -119,7 +119,8 @@ async fn resolve_one(
     method: &str,
 ) -> Result<(Resolved, Result<Cell, store::StoreError>), Error> {
     let located = store::permissions::locate(conn, app, service, kind, subject, method).await?;
-    let Some(service_id) = located.service_id.clone() else {
+    let before = located.cell();
+    let Some(service_id) = located.service_id else {
         return Err(Error::NotFound(format!("unknown service `{service}`")));
     };
     if method != ALL_METHODS && !located.method_known {
@@ -127,7 +128,7 @@ async fn resolve_one(
             "unknown method `{method}` in service `{service}`"
         )));
     }
-    let Some((subject_id, name)) = located.subject.clone() else {
+    let Some((subject_id, name)) = located.subject else {
         return Err(Error::NotFound(format!(
             "unknown {} `{subject}`",
             kind.singular()
@@ -140,7 +141,7 @@ async fn resolve_one(
         },
         subject: name,
     };
-    Ok((resolved, located.cell()))
+    Ok((resolved, before))
 }
 
 /// What these cell changes do to who may call what, judged on the
