@@ -39,6 +39,7 @@ use fixture::Size;
 use http::{Request, StatusCode};
 use serde_json::{json, Value};
 use server::services::{Caller, Invocation, Registry};
+use server::Gateway;
 use tower::ServiceExt;
 use usecases::Actor;
 
@@ -578,7 +579,7 @@ fn load_json(load: &Load) -> Value {
 /// call alone, sorted.
 async fn propagation(
     state: &usecases::Console,
-    router: &Router,
+    router: &Gateway,
     email: &str,
     token: &str,
 ) -> (Vec<f64>, Vec<f64>) {

@@ -25,10 +25,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::Router;
 use http::{Request, StatusCode};
 use serde_json::{json, Value};
 use server::services::Registry;
+use server::Gateway;
 use sqlx::{Connection, Executor};
 use usecases::Actor;
 
@@ -66,7 +66,7 @@ fn json_request(method: &str, uri: &str, key: Option<&str>, body: Value) -> Requ
 }
 
 /// A user's login through A: their token and id.
-async fn log_in(router: &Router, email: &str) -> (String, String) {
+async fn log_in(router: &Gateway, email: &str) -> (String, String) {
     let (status, user) = send(
         router,
         json_request(
@@ -85,7 +85,7 @@ async fn log_in(router: &Router, email: &str) -> (String, String) {
 }
 
 /// Enables or disables a user through A's admin API.
-async fn set_status(router: &Router, key: &str, id: &str, status: &str) {
+async fn set_status(router: &Gateway, key: &str, id: &str, status: &str) {
     let (answer, body) = send(
         router,
         json_request(

@@ -10,6 +10,8 @@ pub mod demo_upstream;
 pub mod services;
 pub mod upstream;
 
+pub use api::dispatch::Gateway;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -501,24 +503,25 @@ fn describe(file: Option<&SiteFile>, headers: &mut axum::http::HeaderMap) {
 }
 
 /// The whole HTTP surface: runtime API, admin API, console pages, server
-/// functions, static files.
+/// functions, static files; the runtime's service calls are dispatched
+/// before the router ([`api::dispatch`]).
 pub fn router(
     console: Console,
     registry: Arc<services::Registry>,
     options: LeptosOptions,
-) -> Router {
+) -> Gateway {
     let upstreams = upstream::Upstreams::new(
         console.settings.upstream_max_body_bytes,
         console.settings.upstream_max_response_bytes,
     )
     .map_err(|error| tracing::error!(%error, "cannot build the HTTP client for upstream services"))
     .ok();
-    let apis = api::router(api::ApiState::new(console.clone(), registry, upstreams))
-        .merge(admin_api::router(console.clone()));
+    let api_state = api::ApiState::new(console.clone(), registry, upstreams);
+    let apis = api::router(api_state.clone()).merge(admin_api::router(console.clone()));
     let routes = generate_route_list(App);
     let context_console = console.clone();
     let assets = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .nest_service("/pkg", static_files(&assets))
         .leptos_routes_with_context(
@@ -534,7 +537,8 @@ pub fn router(
         .layer(middleware::from_fn_with_state(console, page_guard))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .with_state(options)
-        .merge(apis)
+        .merge(apis);
+    Gateway::new(api_state, router)
 }
 
 /// Console pages need a signed-in admin: without one, the browser goes to

@@ -81,7 +81,9 @@ async fn run(cli: Cli) -> Result<(), String> {
     // client addresses feed the sign-in throttle
     axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+            std::net::SocketAddr,
+        >(app),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await

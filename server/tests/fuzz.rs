@@ -14,11 +14,11 @@
 mod common;
 
 use axum::body::Body;
-use axum::Router;
 use http::{HeaderValue, Request, StatusCode};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::Value;
+use server::Gateway;
 
 /// Each fuzz test, once per engine.
 macro_rules! on_both_engines {
@@ -44,7 +44,7 @@ const CASES: u32 = 400;
 
 struct Fixture {
     runtime: tokio::runtime::Runtime,
-    router: Router,
+    router: Gateway,
     token: String,
 }
 
@@ -79,7 +79,7 @@ fn fixture_with(engine: &str, settings: usecases::Settings) -> Fixture {
 }
 
 /// The status and JSON body of the answer; an answer that is not JSON fails.
-async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
+async fn send(router: &Gateway, request: Request<Body>) -> (StatusCode, Value) {
     let reply = common::send(router, request).await;
     assert!(
         reply.is_json(),

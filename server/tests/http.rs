@@ -11,9 +11,9 @@ mod common;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::Router;
 use http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
+use server::Gateway;
 use tower::ServiceExt;
 use usecases::admins::create_admin;
 
@@ -32,7 +32,7 @@ on_every_engine!(
 
 const HOST: &str = "127.0.0.1:3000";
 
-async fn console(engine: &str) -> Router {
+async fn console(engine: &str) -> Gateway {
     let state = common::state_for(engine, Duration::from_secs(3600)).await;
     create_admin(&state, "ops@example.com", "password-1")
         .await
@@ -68,7 +68,7 @@ async fn body_text(response: axum::response::Response) -> String {
 }
 
 /// Signs in through the server function and returns the `name=value` cookie.
-async fn signed_in_cookie(app: &Router) -> String {
+async fn signed_in_cookie(app: &Gateway) -> String {
     let response = app
         .clone()
         .oneshot(server_fn(

@@ -15,11 +15,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::Router;
 use http::{header, Request, StatusCode};
 use policy::cells::SubjectKind;
 use policy::decision::{decide, Effect, Subject};
 use serde_json::{json, Value};
+use server::Gateway;
 use sqlx::{Connection, Executor};
 use usecases::Actor;
 use usecases::{Console, Settings};
@@ -27,12 +27,12 @@ use usecases::{Console, Settings};
 const POLL: Duration = Duration::from_millis(50);
 
 /// One "server": its own pool, gateway, refresher and router.
-async fn instance(url: &str) -> (Console, Router) {
+async fn instance(url: &str) -> (Console, Gateway) {
     instance_polling(url, POLL).await
 }
 
 /// [`instance`] whose refresher polls every `every`.
-async fn instance_polling(url: &str, every: Duration) -> (Console, Router) {
+async fn instance_polling(url: &str, every: Duration) -> (Console, Gateway) {
     let (pool, engine) = store::connect_and_migrate(url).await.expect("connect");
     let settings = Settings {
         registration: true,
@@ -92,7 +92,7 @@ async fn within(mut condition: impl FnMut() -> bool) -> Duration {
 }
 
 /// The status and JSON body of the answer (`Null` when it is not JSON).
-async fn call(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
+async fn call(router: &Gateway, request: Request<Body>) -> (StatusCode, Value) {
     let reply = common::send(router, request).await;
     (reply.status, reply.json)
 }
@@ -252,7 +252,7 @@ fn json_post(uri: &str, body: Value) -> Request<Body> {
         .expect("request")
 }
 
-async fn log_in(router: &Router, email: &str) -> String {
+async fn log_in(router: &Gateway, email: &str) -> String {
     let (status, user) = call(
         router,
         json_post(
@@ -265,7 +265,7 @@ async fn log_in(router: &Router, email: &str) -> String {
     user["user-token"].as_str().expect("token").to_string()
 }
 
-async fn register(router: &Router, email: &str) {
+async fn register(router: &Gateway, email: &str) {
     let (status, body) = call(
         router,
         json_post(
@@ -286,7 +286,7 @@ fn log_out(token: &str) -> Request<Body> {
 }
 
 /// Polls `router` with `token` until it answers `status` (up to 5 s).
-async fn until_status(router: &Router, token: &str, status: StatusCode) -> Duration {
+async fn until_status(router: &Gateway, token: &str, status: StatusCode) -> Duration {
     let started = Instant::now();
     loop {
         if call(router, whoami(token)).await.0 == status {

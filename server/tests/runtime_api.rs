@@ -12,12 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::Router;
 use http::{header, Request, StatusCode};
 use policy::cells::SubjectKind;
 use policy::decision::Effect;
 use policy::wire::{NewUser, UserChanges, UserStatus};
 use serde_json::{json, Value};
+use server::Gateway;
 use usecases::Actor;
 use usecases::{Console, Settings};
 
@@ -51,13 +51,14 @@ on_every_engine!(
     the_keyed_form_carries_the_key_role,
     unknown_applications_and_keys_are_401,
     key_roles_are_system_roles,
+    the_gateway_answers_as_its_router,
 );
 
 const PASSWORD: &str = "password-1";
 
 struct Runtime {
     state: Console,
-    router: Router,
+    router: Gateway,
 }
 
 async fn runtime(engine: &str) -> Runtime {
@@ -1538,4 +1539,113 @@ async fn key_roles_are_system_roles(engine: &str) {
         .call("GET", &format!("/{app}/{}/info", fresh.key), None)
         .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Service calls are dispatched before the router, whose routes for them
+/// stay registered: every form, verb, escape and caller gets the same
+/// answer from both, to the byte and header.
+async fn the_gateway_answers_as_its_router(engine: &str) {
+    let rt = runtime(engine).await;
+    rt.user("kim@example.com", &["Staff"]).await;
+    rt.set("echo", SubjectKind::Roles, "Staff", "echo", Effect::Deny)
+        .await;
+    let token = rt.token("kim@example.com").await;
+    let (app, keys) = app_keys(&rt).await;
+    let key = &keys["REST"];
+    let paths = [
+        "/api/services/echo/whoami".to_string(),
+        "/api/services/echo/whoami?a=1&b=two".to_string(),
+        "/api/services/echo/echo".to_string(),
+        "/api/services/e%63ho/wh%6Fami".to_string(),
+        "/api/services/echo/whoami/".to_string(),
+        "/api/services/echo//whoami".to_string(),
+        "/api/services/echo/who%2Fami".to_string(),
+        "/api/services/echo/%FF".to_string(),
+        "/api/services/%FF/whoami".to_string(),
+        "/api/services/echo/%ZZ".to_string(),
+        "/api/services/nothing/whoami".to_string(),
+        "/api/services/echo/nothing".to_string(),
+        "/api/services/calculator/add?a=1&b=2".to_string(),
+        "/api/services/calculator/add?a=%FF".to_string(),
+        "/api/services/echo".to_string(),
+        "/api/services//whoami".to_string(),
+        format!("/{app}/{key}/services/echo/whoami"),
+        format!("/{app}/{key}/services/echo/echo"),
+        format!("/{}/{key}/services/echo/whoami", app.to_lowercase()),
+        format!("/{app}/{key}/services/echo/who%2Fami"),
+        format!("/{app}/not-a-key/services/echo/whoami"),
+        format!("/{app}/%FF/services/echo/whoami"),
+        format!("/{app}/{key}/services/%FF/whoami"),
+        format!("/{app}/{key}/services/echo"),
+        format!("/{app}/{key}/services/nothing/whoami"),
+        format!("/00000000-0000-0000-0000-000000000000/{key}/services/echo/whoami"),
+        "/apps/x/services/echo/permissions".to_string(),
+    ];
+    let verbs = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+    let tokens = [None, Some(token.as_str()), Some("not-a-token"), Some("")];
+    let bodies = [
+        None,
+        Some(("application/json", r#"{"x": 1}"#)),
+        Some(("application/json", "{oops")),
+        Some(("text/plain", "x")),
+    ];
+    let request = |verb: &str, path: &str, token: Option<&str>, body: Option<(&str, &str)>| {
+        let mut request = Request::builder().method(verb).uri(path);
+        if let Some(token) = token {
+            request = request.header("user-token", token);
+        }
+        let body = match body {
+            Some((kind, text)) => {
+                request = request.header(header::CONTENT_TYPE, kind);
+                Body::from(text.to_string())
+            }
+            None => Body::empty(),
+        };
+        request.body(body).expect("request")
+    };
+    let mut dispatched = 0;
+    for path in &paths {
+        for verb in verbs {
+            for token in tokens {
+                for body in bodies {
+                    if body.is_some() && matches!(verb, "GET" | "HEAD" | "OPTIONS") {
+                        continue;
+                    }
+                    let probe = request(verb, path, token, body);
+                    if rt.router.dispatches(&probe) {
+                        dispatched += 1;
+                    }
+                    let gateway = common::send(&rt.router, probe).await;
+                    let router =
+                        common::send(rt.router.router(), request(verb, path, token, body)).await;
+                    let case = format!("{verb} {path} token {token:?} body {body:?}");
+                    assert_eq!(gateway.status, router.status, "{case}: {}", gateway.text);
+                    assert_eq!(gateway.text, router.text, "{case}");
+                    assert_eq!(gateway.headers, router.headers, "{case}");
+                }
+            }
+        }
+    }
+    // the fast path is taken: every verb but HEAD and OPTIONS, on the
+    // paths that name a call of a known application
+    assert_eq!(dispatched, 22 * (4 + 4 * 4 * 4), "calls dispatched");
+    // and answers as the API says
+    let (_, body) = rt.call("GET", "/api/services/e%63ho/wh%6Fami", None).await;
+    assert_eq!(body["roles"], json!(["NotAuthenticatedUser"]), "{body}");
+    let invalid = format!("/{app}/%FF/services/echo/whoami");
+    assert_error(
+        &rt.call("GET", &invalid, None).await,
+        StatusCode::BAD_REQUEST,
+        8003,
+    );
+    let unknown_key = format!("/{app}/not-a-key/services/echo/whoami");
+    assert_error(
+        &rt.call("GET", &unknown_key, None).await,
+        StatusCode::UNAUTHORIZED,
+        8014,
+    );
+    let denied = rt
+        .call("POST", "/api/services/echo/echo", Some(&token))
+        .await;
+    assert_error(&denied, StatusCode::FORBIDDEN, 8000);
 }

@@ -15,10 +15,10 @@ mod common;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::Router;
 use http::{header, Request, StatusCode};
 use policy::wire::NewUser;
 use serde_json::{json, Value};
+use server::Gateway;
 use usecases::{Actor, Console, Settings};
 
 on_every_engine!(
@@ -37,7 +37,7 @@ on_every_engine!(
 
 const PASSWORD: &str = "password-1";
 
-async fn console(engine: &str, max_failed_logins: i64, lockout: Duration) -> (Console, Router) {
+async fn console(engine: &str, max_failed_logins: i64, lockout: Duration) -> (Console, Gateway) {
     let state = common::state_with(
         engine,
         Settings {
@@ -62,7 +62,7 @@ async fn console(engine: &str, max_failed_logins: i64, lockout: Duration) -> (Co
     (state, router)
 }
 
-async fn login(router: &Router, email: &str, password: &str) -> (StatusCode, Value) {
+async fn login(router: &Gateway, email: &str, password: &str) -> (StatusCode, Value) {
     let reply = common::send(
         router,
         Request::post("/api/users/login")
@@ -279,7 +279,7 @@ async fn a_document_naming_anything_twice_is_refused(engine: &str) {
     );
 }
 
-async fn admin_sign_in(router: &Router, email: &str, password: &str) -> common::Reply {
+async fn admin_sign_in(router: &Gateway, email: &str, password: &str) -> common::Reply {
     common::send(
         router,
         Request::post("/console/api/session")

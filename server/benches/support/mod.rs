@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::Router;
 use fixture::{Fixture, Size};
 use http::{Request, StatusCode};
 use serde_json::Value;
 use server::services::Registry;
+use server::Gateway;
 use tower::ServiceExt;
 use usecases::Console;
 
@@ -87,7 +87,7 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// One request through the router in this process: the status and the
 /// JSON body (`Null` when it is not JSON).
 #[allow(dead_code, reason = "not every benchmark sends requests")]
-pub async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
+pub async fn send(router: &Gateway, request: Request<Body>) -> (StatusCode, Value) {
     let response = router
         .clone()
         .oneshot(request)

@@ -28,6 +28,18 @@ pub struct MethodPath {
 pub async fn invoke(
     State(state): State<ApiState>,
     ApiPath(MethodPath { service, route }): ApiPath<MethodPath>,
+    caller: Caller,
+    request: Request,
+) -> Result<Response, ApiError> {
+    call(state, service, route, caller, request).await
+}
+
+/// A call of `service` at `route` (both decoded) by `caller`, however it
+/// was routed here: the router's [`invoke`] or the gateway's dispatch.
+pub async fn call(
+    state: ApiState,
+    service: String,
+    route: String,
     mut caller: Caller,
     request: Request,
 ) -> Result<Response, ApiError> {

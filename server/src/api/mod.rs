@@ -4,6 +4,7 @@
 //! do the rest.
 
 pub mod body;
+pub mod dispatch;
 pub mod error;
 mod forward;
 mod invoke;
@@ -165,25 +166,46 @@ impl CallKey {
     }
 }
 
+impl CallKey {
+    /// The `/api/...` form: the default application, without a key.
+    fn default_app(state: &ApiState) -> Result<CallKey, ApiError> {
+        state
+            .console
+            .runtime
+            .snapshot(&state.console.app)
+            .map(|snapshot| CallKey {
+                snapshot,
+                key: None,
+                named: None,
+            })
+            .ok_or_else(|| ApiError::from(usecases::Error::Internal))
+    }
+
+    /// `/{application-id}/{api-key}/...`, the application's snapshot found:
+    /// the key as that snapshot has it, or a 401 (8014).
+    fn keyed(snapshot: Arc<Snapshot>, api_key: String) -> Result<CallKey, ApiError> {
+        let key = snapshot
+            .key(&api_key)
+            .cloned()
+            .ok_or_else(ApiError::unknown_app_key)?;
+        Ok(CallKey {
+            snapshot,
+            key: Some(key),
+            named: Some(api_key),
+        })
+    }
+}
+
 impl FromRequestParts<ApiState> for CallKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<CallKey, ApiError> {
-        let runtime = &state.console.runtime;
-        let default = || {
-            runtime
-                .snapshot(&state.console.app)
-                .map(|snapshot| CallKey {
-                    snapshot,
-                    key: None,
-                    named: None,
-                })
-                .ok_or_else(|| ApiError::from(usecases::Error::Internal))
-        };
         let params = match RawPathParams::from_request_parts(parts, state).await {
             Ok(params) => params,
             // a route without parameters: the `/api/...` form
-            Err(RawPathParamsRejection::MissingPathParams(_)) => return default(),
+            Err(RawPathParamsRejection::MissingPathParams(_)) => {
+                return CallKey::default_app(state)
+            }
             // a key that is not even text names no key
             Err(_) => return Err(ApiError::unknown_app_key()),
         };
@@ -191,24 +213,18 @@ impl FromRequestParts<ApiState> for CallKey {
             params
                 .iter()
                 .find(|(key, _)| *key == name)
-                .map(|(_, value)| value.to_string())
+                .map(|(_, value)| value)
         };
         match (param("app_id"), param("api_key")) {
             (Some(application_id), Some(api_key)) => {
-                let snapshot = runtime
-                    .snapshot(&application_id)
+                let snapshot = state
+                    .console
+                    .runtime
+                    .snapshot(application_id)
                     .ok_or_else(ApiError::unknown_app_key)?;
-                let key = snapshot
-                    .key(&api_key)
-                    .cloned()
-                    .ok_or_else(ApiError::unknown_app_key)?;
-                Ok(CallKey {
-                    snapshot,
-                    key: Some(key),
-                    named: Some(api_key),
-                })
+                CallKey::keyed(snapshot, api_key.to_string())
             }
-            _ => default(),
+            _ => CallKey::default_app(state),
         }
     }
 }
@@ -308,17 +324,22 @@ fn current(
     Ok((now, key))
 }
 
-impl FromRequestParts<ApiState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Caller, ApiError> {
+impl Caller {
+    /// The caller of a call made with `key` and `headers`: anonymous
+    /// without a `user-token`, else the user of a live session of the
+    /// key's application (a 401 otherwise).
+    pub async fn identify(
+        state: &ApiState,
+        headers: &HeaderMap,
+        key: CallKey,
+    ) -> Result<Caller, ApiError> {
         let CallKey {
             snapshot,
             key,
             named,
-        } = CallKey::from_request_parts(parts, state).await?;
+        } = key;
         let console = &state.console;
-        let Some(token) = user_token(&parts.headers)? else {
+        let Some(token) = user_token(headers)? else {
             return Caller::judged_by(snapshot, (key, named), None, None);
         };
         let timeout = console.settings_with(snapshot.settings).session_timeout;
@@ -341,6 +362,15 @@ impl FromRequestParts<ApiState> for Caller {
             Some(session.user_id),
             session.impersonated_by,
         )
+    }
+}
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Caller, ApiError> {
+        let key = CallKey::from_request_parts(parts, state).await?;
+        Caller::identify(state, &parts.headers, key).await
     }
 }
 

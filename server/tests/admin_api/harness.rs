@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::Router;
 use http::{header, Request, StatusCode};
 use serde_json::{json, Value};
+use server::Gateway;
 use usecases::admins::create_admin;
 use usecases::Console as State;
 
@@ -157,7 +157,7 @@ pub(crate) fn empty_document() -> Value {
     }})
 }
 
-pub(crate) async fn sign_in(app: &Router, email: &str, password: &str) -> Reply {
+pub(crate) async fn sign_in(app: &Gateway, email: &str, password: &str) -> Reply {
     send(
         app,
         with_json(
@@ -169,13 +169,13 @@ pub(crate) async fn sign_in(app: &Router, email: &str, password: &str) -> Reply 
 }
 
 /// Signs in and returns the `console_session=...` cookie.
-pub(crate) async fn session_cookie(app: &Router, email: &str, password: &str) -> String {
+pub(crate) async fn session_cookie(app: &Gateway, email: &str, password: &str) -> String {
     let reply = sign_in(app, email, password).await;
     assert_eq!(reply.status, StatusCode::OK, "sign-in: {}", reply.text);
     cookie_pair(&reply.set_cookie().expect("a session cookie"))
 }
 
-pub(crate) async fn new_key(app: &Router, auth: Auth<'_>, name: &str) -> String {
+pub(crate) async fn new_key(app: &Gateway, auth: Auth<'_>, name: &str) -> String {
     let reply = send(
         app,
         with_json(
@@ -190,7 +190,7 @@ pub(crate) async fn new_key(app: &Router, auth: Auth<'_>, name: &str) -> String 
 
 /// A console with one admin, signed in (cookie) and holding an API key.
 pub(crate) struct Console {
-    pub(crate) app: Router,
+    pub(crate) app: Gateway,
     pub(crate) state: State,
     pub(crate) cookie: String,
     pub(crate) key: String,

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::Router;
 use http::{header, HeaderMap, Request, StatusCode};
 use serde_json::Value;
 use sqlx::{Connection, Executor};
@@ -119,7 +118,7 @@ macro_rules! on_every_engine {
 }
 
 /// The whole router over `state`, with the demo services.
-pub fn router_for(state: &Console) -> axum::Router {
+pub fn router_for(state: &Console) -> server::Gateway {
     let config = server::config::Config {
         database_url: String::new(),
         site_addr: "127.0.0.1:3000".parse().expect("addr"),
@@ -172,8 +171,13 @@ impl Reply {
     }
 }
 
-/// Runs one request through `router` and reads the whole answer.
-pub async fn send(router: &Router, request: Request<Body>) -> Reply {
+/// Runs one request through `router` (the gateway, or a router of a
+/// test's own) and reads the whole answer.
+pub async fn send<S>(router: &S, request: Request<Body>) -> Reply
+where
+    S: tower::Service<Request<Body>, Response = axum::response::Response> + Clone,
+    S::Error: std::fmt::Debug,
+{
     let response = router.clone().oneshot(request).await.expect("response");
     let status = response.status();
     let headers = response.headers().clone();
