@@ -355,10 +355,20 @@ impl Runtime {
 
     /// Brings every application up to its count in the database: reloads
     /// those that moved, loads new ones, drops deleted ones. What the
-    /// policy task does when the global counter moved.
+    /// policy task does when the global counter moved; nothing (0) while
+    /// the feed has events to read that were committed up to the counts
+    /// read here, even since the task took the lock: they may be cells
+    /// it patches (see `feed_goes_first`), and it wakes the task again.
     pub(crate) async fn sync_apps_locked(&self) -> Result<usize, StoreError> {
         let versions = store::counters::read(&self.pool).await?;
         let stored = store::counters::app_versions(&self.pool).await?;
+        // read after the counts: an event of a change they hold is seen
+        if self.feed_goes_first(store::counters::read(&self.pool).await?.sessions) {
+            return Ok(0);
+        }
+        // the cells of the events it read since this task took the lock:
+        // left to this task, which patches them before it compares
+        self.patch_pending_cells_locked(Vec::new()).await;
         let current = self.apps.load_full();
         let mut reloaded = 0;
         // one application that cannot be read holds back no other

@@ -234,7 +234,7 @@ impl Runtime {
     /// lately) holds nothing back, and under a steady stream of events
     /// (logins and logouts elsewhere) the feed is always a little behind:
     /// the policy task waits for it [`FEED_FIRST_MAX_MS`] at most.
-    fn feed_goes_first(&self, latest: i64) -> bool {
+    pub(crate) fn feed_goes_first(&self, latest: i64) -> bool {
         let behind = self.feed_followed.load(Ordering::SeqCst)
             && !self.feed_is_stale()
             && latest > self.events_seen.load(Ordering::SeqCst);
