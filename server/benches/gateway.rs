@@ -329,7 +329,7 @@ async fn run() {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let serving = router.clone();
-    tokio::spawn(async move { axum::serve(listener, serving).await });
+    tokio::spawn(async move { axum::serve(listener, serving.into_make_service()).await });
 
     // a fixture user with three roles: the check looks at five subjects
     let caller = &fixture.users[0];

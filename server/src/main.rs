@@ -79,15 +79,10 @@ async fn run(cli: Cli) -> Result<(), String> {
         println!("Demo admin: {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}");
     }
     // client addresses feed the sign-in throttle
-    axum::serve(
-        listener,
-        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-            std::net::SocketAddr,
-        >(app),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|error| format!("server stopped: {error}"))
+    axum::serve(listener, app.into_make_service())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|error| format!("server stopped: {error}"))
 }
 
 async fn shutdown_signal() {

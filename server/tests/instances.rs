@@ -576,6 +576,83 @@ async fn a_change_in_one_application_reloads_no_other() {
     ));
 }
 
+/// A change that needs a reload reaches the other server while a steady
+/// stream of events (user changes, each read by its feed) goes on: its
+/// policy task waits for the feed a bounded time, never for the stream
+/// to stop (the bound itself: runtime's
+/// `the_wait_for_the_feed_is_bounded_across_questions`).
+#[tokio::test]
+async fn a_reload_is_not_starved_by_a_stream_of_events() {
+    let url = common::postgres_url().await;
+    let (a, router_a) = instance(&url).await;
+    let (b, _) = instance(&url).await;
+    register(&router_a, "busy@example.com").await;
+    let busy = usecases::users::id_for_email(&a, "busy@example.com")
+        .await
+        .expect("lookup")
+        .expect("user");
+    let streaming = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let stream = tokio::spawn({
+        let (a, streaming) = (a.clone(), streaming.clone());
+        async move {
+            let mut n = 0u64;
+            while streaming.load(std::sync::atomic::Ordering::SeqCst) {
+                n += 1;
+                usecases::users::update(
+                    &a,
+                    &Actor::System,
+                    &busy,
+                    policy::wire::UserChanges {
+                        name: Some(format!("Busy {n}")),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .expect("rename");
+            }
+            n
+        }
+    });
+    tokio::time::sleep(POLL * 4).await;
+    for round in 0..3 {
+        let role = format!("Streamed{round}");
+        usecases::roles::create(&a, &Actor::System, &role)
+            .await
+            .expect("role");
+        usecases::permissions::set_cell(
+            &a,
+            &Actor::System,
+            "calculator",
+            SubjectKind::Roles,
+            &role,
+            "add",
+            Effect::Deny,
+        )
+        .await
+        .expect("deny");
+        // a rename cannot be patched in: only a reload brings it
+        let renamed = format!("Renamed{round}");
+        usecases::roles::rename(&a, &Actor::System, &role, &renamed)
+            .await
+            .expect("rename");
+        let seen = within(|| {
+            let snapshot = b.app_snapshot().expect("snapshot");
+            !decide(
+                &snapshot.policy,
+                &[Subject::Role(renamed.as_str().into())],
+                "calculator",
+                "add",
+            )
+            .is_allowed()
+        })
+        .await;
+        println!("B read role {role} after {seen:?} under the stream");
+    }
+    streaming.store(false, std::sync::atomic::Ordering::SeqCst);
+    let events = stream.await.expect("stream");
+    assert!(events > 20, "the stream made {events} events");
+}
+
 #[tokio::test]
 async fn one_cell_reaches_the_other_server_without_a_reload() {
     let url = common::postgres_url().await;

@@ -1552,6 +1552,34 @@ async fn the_gateway_answers_as_its_router(engine: &str) {
     let token = rt.token("kim@example.com").await;
     let (app, keys) = app_keys(&rt).await;
     let key = &keys["REST"];
+    // a second application, where anonymous callers are denied whoami
+    let second = usecases::apps::create(
+        &rt.state,
+        &Actor::System,
+        policy::wire::NewApp {
+            name: "Second".into(),
+            clone_from: None,
+            with_users: false,
+        },
+    )
+    .await
+    .expect("app")
+    .id;
+    let in_second = rt.state.in_app(&second).expect("console");
+    usecases::permissions::set_cell(
+        &in_second,
+        &Actor::System,
+        "echo",
+        SubjectKind::Roles,
+        "NotAuthenticatedUser",
+        "whoami",
+        Effect::Deny,
+    )
+    .await
+    .expect("deny");
+    let second_key = usecases::apps::keys(&in_second).await.expect("keys")[0]
+        .key
+        .clone();
     let paths = [
         "/api/services/echo/whoami".to_string(),
         "/api/services/echo/whoami?a=1&b=two".to_string(),
@@ -1580,6 +1608,8 @@ async fn the_gateway_answers_as_its_router(engine: &str) {
         format!("/{app}/{key}/services/nothing/whoami"),
         format!("/00000000-0000-0000-0000-000000000000/{key}/services/echo/whoami"),
         "/apps/x/services/echo/permissions".to_string(),
+        format!("/{second}/{second_key}/services/echo/whoami"),
+        format!("/{second}/{key}/services/echo/whoami"),
     ];
     let verbs = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
     let tokens = [None, Some(token.as_str()), Some("not-a-token"), Some("")];
@@ -1628,7 +1658,7 @@ async fn the_gateway_answers_as_its_router(engine: &str) {
     }
     // the fast path is taken: every verb but HEAD and OPTIONS, on the
     // paths that name a call of a known application
-    assert_eq!(dispatched, 22 * (4 + 4 * 4 * 4), "calls dispatched");
+    assert_eq!(dispatched, 24 * (4 + 4 * 4 * 4), "calls dispatched");
     // and answers as the API says
     let (_, body) = rt.call("GET", "/api/services/e%63ho/wh%6Fami", None).await;
     assert_eq!(body["roles"], json!(["NotAuthenticatedUser"]), "{body}");
@@ -1648,4 +1678,38 @@ async fn the_gateway_answers_as_its_router(engine: &str) {
         .call("POST", "/api/services/echo/echo", Some(&token))
         .await;
     assert_error(&denied, StatusCode::FORBIDDEN, 8000);
+
+    // a gateway over a router with no routes at all answers the calls
+    // itself: the fast path is the one taken, each in its application
+    let alone = server::Gateway::new(
+        server::api::ApiState::new(
+            rt.state.clone(),
+            Arc::new(server::services::Registry::with_demo_services()),
+            None,
+        ),
+        axum::Router::new(),
+    );
+    let get = |path: String, token: Option<&str>| {
+        let mut request = Request::get(path);
+        if let Some(token) = token {
+            request = request.header("user-token", token);
+        }
+        common::send(&alone, request.body(Body::empty()).expect("request"))
+    };
+    let reply = get(format!("/{app}/{key}/services/echo/whoami"), None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json["roles"], json!(["NotAuthenticatedUser"]));
+    let reply = get("/api/services/echo/whoami".into(), Some(&token)).await;
+    assert_eq!(
+        reply.json["email"],
+        json!("kim@example.com"),
+        "{}",
+        reply.text
+    );
+    let reply = get(format!("/{second}/{second_key}/services/echo/whoami"), None).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text);
+    assert_eq!(reply.json["code"], json!(8000));
+    // what it leaves to the router is the router's: here, nothing
+    let reply = get("/api/users/isvalidusertoken/x".into(), None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }

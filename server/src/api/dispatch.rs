@@ -84,13 +84,26 @@ impl Gateway {
     }
 
     /// This gateway with `routes` of the caller's own beside the others
-    /// (the demo upstream, a benchmark's bare handler).
+    /// (the demo upstream, a benchmark's bare handler). A route shaped
+    /// like a service call (`/api/services/...`, or `/{id}/{key}/services/...`
+    /// with the id of an application) is never reached: the gateway
+    /// answers those itself.
     #[must_use]
     pub fn merge(self, routes: Router) -> Gateway {
         Gateway {
             router: self.router.merge(routes),
             ..self
         }
+    }
+
+    /// What `axum::serve` takes: every connection served by a clone, with
+    /// its client's address in `ConnectInfo` (the sign-in throttle counts
+    /// failures by it).
+    pub fn into_make_service(
+        self,
+    ) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Gateway, std::net::SocketAddr>
+    {
+        axum::ServiceExt::<Request>::into_make_service_with_connect_info(self)
     }
 
     /// The router alone: every route, service calls included.
@@ -184,22 +197,6 @@ impl Service<Request> for Gateway {
             }
             Ok(response)
         }))
-    }
-}
-
-/// `axum::serve(listener, gateway)`: every connection is served by a
-/// clone, as with a router.
-impl<L: axum::serve::Listener> Service<axum::serve::IncomingStream<'_, L>> for Gateway {
-    type Response = Gateway;
-    type Error = Infallible;
-    type Future = std::future::Ready<Result<Gateway, Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _stream: axum::serve::IncomingStream<'_, L>) -> Self::Future {
-        std::future::ready(Ok(self.clone()))
     }
 }
 

@@ -317,6 +317,8 @@ impl Runtime {
         if !self.reload_everything.load(Ordering::SeqCst) {
             self.policy_seen.store(policy, Ordering::SeqCst);
         }
+        // caught up: the next change's wait for the feed starts afresh
+        self.feed_waited_since.store(-1, Ordering::SeqCst);
     }
 
     /// Reads one application again (and forgets it, and its sessions, if
@@ -713,6 +715,44 @@ impl Runtime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The policy task's wait for the feed has one clock per catch-up, not
+    /// per question: once it ran out, the task's next question (the second
+    /// of the same run) does not wait anew, so a feed always a little
+    /// behind cannot hold a reload off for ever.
+    #[tokio::test]
+    async fn the_wait_for_the_feed_is_bounded_across_questions() {
+        let dir = std::env::temp_dir().join(format!(
+            "runtime-wait-{}-{}",
+            std::process::id(),
+            now_millis()
+        ));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let url = format!("sqlite://{}/console.db", dir.display());
+        let (pool, _) = store::connect_and_migrate(&url).await.expect("pool");
+        let runtime = Runtime::open(pool).await.expect("runtime");
+        runtime.feed_followed.store(true, Ordering::SeqCst);
+        runtime.events_seen.store(0, Ordering::SeqCst);
+        let fresh = || runtime.feed_read_at.store(now_millis(), Ordering::SeqCst);
+        fresh();
+        assert!(runtime.feed_goes_first(5), "behind: the task waits");
+        assert!(runtime.feed_goes_first(5), "still within the wait");
+        tokio::time::sleep(Duration::from_millis(
+            u64::try_from(sync::FEED_FIRST_MAX_MS).expect("ms") + 20,
+        ))
+        .await;
+        fresh();
+        assert!(!runtime.feed_goes_first(5), "the wait ran out");
+        assert!(!runtime.feed_goes_first(6), "and is not started again");
+        // caught up: the next change waits for the feed again
+        runtime.mark_policy_seen(1);
+        assert!(runtime.feed_goes_first(7), "a fresh wait");
+        // a feed that is not behind resets the clock too
+        runtime.events_seen.store(7, Ordering::SeqCst);
+        assert!(!runtime.feed_goes_first(7));
+        assert!(runtime.feed_goes_first(8));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn a_cell_event_reads_back_whatever_its_names_hold() {

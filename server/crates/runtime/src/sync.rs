@@ -233,7 +233,10 @@ impl Runtime {
     /// policy task would otherwise reload. A feed that is not read (or not
     /// lately) holds nothing back, and under a steady stream of events
     /// (logins and logouts elsewhere) the feed is always a little behind:
-    /// the policy task waits for it [`FEED_FIRST_MAX_MS`] at most.
+    /// the policy task waits for it [`FEED_FIRST_MAX_MS`] at most. The
+    /// wait's clock runs until the feed is not behind or the task has
+    /// caught up (`mark_policy_seen`), not per question: both of a run's
+    /// questions share it, so a task asking again never waits anew.
     pub(crate) fn feed_goes_first(&self, latest: i64) -> bool {
         let behind = self.feed_followed.load(Ordering::SeqCst)
             && !self.feed_is_stale()
@@ -253,11 +256,7 @@ impl Runtime {
             Ok(_) => now,
             Err(since) => since,
         };
-        if now.saturating_sub(since) < FEED_FIRST_MAX_MS {
-            return true;
-        }
-        self.feed_waited_since.store(-1, Ordering::SeqCst);
-        false
+        now.saturating_sub(since) < FEED_FIRST_MAX_MS
     }
 
     /// Follows the feed and the policy every `every`, in two tasks, and at
