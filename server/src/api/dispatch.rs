@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 
 use axum::body::HttpBody;
 use axum::extract::Request;
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::future::RouteFuture;
 use axum::Router;
@@ -20,7 +20,7 @@ use futures_util::future::Either;
 use percent_encoding::percent_decode_str;
 use tower::Service;
 
-use super::error::{code, ApiError};
+use super::error::ApiError;
 use super::{ApiState, CallKey, Caller};
 
 /// A service call's path as sent (still percent-encoded).
@@ -136,13 +136,7 @@ impl Gateway {
             percent_decode_str(segment)
                 .decode_utf8()
                 .map(|text| text.into_owned())
-                .map_err(|_| {
-                    ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        code::BAD_ARGUMENTS,
-                        "the path holds characters that are not valid here",
-                    )
-                })
+                .map_err(|_| ApiError::bad_path())
         };
         let claimed = (|| {
             let (service, route) = (decoded(call.service)?, decoded(call.route)?);

@@ -95,6 +95,15 @@ impl ApiError {
         )
     }
 
+    /// A path segment that is not UTF-8 once percent-decoded.
+    pub fn bad_path() -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code::BAD_ARGUMENTS,
+            "the path holds characters that are not valid here",
+        )
+    }
+
     pub fn admin_required() -> ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -210,11 +219,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(value)) => Ok(ApiPath(value)),
-            Err(_) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                code::BAD_ARGUMENTS,
-                "the path holds characters that are not valid here",
-            )),
+            Err(_) => Err(ApiError::bad_path()),
         }
     }
 }
