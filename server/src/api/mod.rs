@@ -1,7 +1,8 @@
 //! The runtime REST API (DESIGN section 3): login, logout, token checks,
-//! registration, and the permission-checked service calls. Handlers hold
-//! no SQL: the [`Caller`] extractor identifies the caller, the use cases
-//! do the rest.
+//! registration, and the permission-checked service calls, which
+//! [`dispatch`] answers before the router. Handlers hold no SQL: a
+//! [`Caller`] (an extractor, or [`Caller::identify`] on the dispatched
+//! calls) identifies the caller, the use cases do the rest.
 
 pub mod body;
 pub mod dispatch;
