@@ -46,23 +46,42 @@ const gateway = read(join(benchDir, "gateway.json"));
 if (gateway) {
   const load = (l) => `${n(l.requests_per_sec)} req/s, p50 ${n(l.p50_ms, 2)} ms, p99 ${n(l.p99_ms, 2)} ms`;
   row("echo handler mounted bare, as the user", load(gateway.bare_user), "1x", "anchor", undefined);
-  const checked = gateway.checked.requests_per_sec / gateway.bare_user.requests_per_sec;
-  row("echo via /api/services, token + full check", load(gateway.checked), x(checked), ">= 0.9x bare", checked >= 0.9);
+  // a ratio is the median of turns in which the path and its anchor ran
+  // one after the other (gateway.rs, `alternating`); the loads shown are
+  // that turn's
+  const ratio = (given, measured, anchor) => given ?? measured.requests_per_sec / anchor.requests_per_sec;
+  const turns = gateway.turns ? ` (median of ${gateway.turns} turns)` : "";
+  const checked = ratio(gateway.checked_ratio, gateway.checked, gateway.bare_user);
+  row("echo via /api/services, token + full check", load(gateway.checked), `${x(checked)}${turns}`, ">= 0.9x bare", checked >= 0.9);
   row("echo handler mounted bare, anonymous", load(gateway.bare), "1x", "anchor", undefined);
-  const anonymous = gateway.anonymous.requests_per_sec / gateway.bare.requests_per_sec;
-  row("echo via /api/services, anonymous", load(gateway.anonymous), x(anonymous), ">= 0.95x bare", anonymous >= 0.95);
+  const anonymous = ratio(gateway.anonymous_ratio, gateway.anonymous, gateway.bare);
+  row("echo via /api/services, anonymous", load(gateway.anonymous), `${x(anonymous)}${turns}`, ">= 0.95x bare", anonymous >= 0.95);
   if (gateway.upstream_direct && gateway.upstream_checked) {
     row("HTTP upstream called directly", load(gateway.upstream_direct), "1x", "anchor", undefined);
-    const via = gateway.upstream_checked.requests_per_sec / gateway.upstream_direct.requests_per_sec;
-    row("HTTP upstream via the gateway, token + check + signed forward", load(gateway.upstream_checked), x(via), ">= 0.8x direct", via >= 0.8);
+    const via = ratio(gateway.upstream_ratio, gateway.upstream_checked, gateway.upstream_direct);
+    row("HTTP upstream via the gateway, token + check + signed forward", load(gateway.upstream_checked), `${x(via)}${turns}`, ">= 0.8x direct", via >= 0.8);
+    // the latency the hop adds is measured at a steady rate both paths
+    // serve (gateway.rs, PACED_*); at full load it is mostly the slower
+    // path's queue, shown beside it as a report
+    const paced = gateway.upstream_direct_paced && gateway.upstream_checked_paced;
+    if (paced) {
+      const [direct, via] = [gateway.upstream_direct_paced, gateway.upstream_checked_paced];
+      const added = via.p99_ms - direct.p99_ms;
+      row(
+        "HTTP upstream via the gateway: p99 added at a steady rate (16 connections, 2 ms apart)",
+        `${n(added, 2)} ms (p99 ${n(via.p99_ms, 2)} vs ${n(direct.p99_ms, 2)} ms, at ${n(via.requests_per_sec)} vs ${n(direct.requests_per_sec)} req/s)`,
+        "", "<= 1 ms", added <= 1);
+    }
     const added = gateway.upstream_checked.p99_ms - gateway.upstream_direct.p99_ms;
-    row("HTTP upstream via the gateway: p99 added", `${n(added, 2)} ms`, "", "<= 1 ms", added <= 1);
+    row(`HTTP upstream via the gateway: p99 added at full load${paced ? " (the queue of the slower path)" : ""}`, `${n(added, 2)} ms`, "",
+      paced ? "" : "<= 1 ms", paced ? undefined : added <= 1);
   }
-  const flood = gateway.checked_during_logins.requests_per_sec / gateway.checked.requests_per_sec;
+  const before = gateway.checked_before_logins ?? gateway.checked;
+  const flood = gateway.checked_during_logins.requests_per_sec / before.requests_per_sec;
   row(
     "checked echo during a login flood",
     `${load(gateway.checked_during_logins)}; ${n(gateway.logins_per_sec, 1)} logins/s`,
-    `${x(flood)} of checked`,
+    `${x(flood)} of checked${gateway.checked_before_logins ? " just before" : ""}`,
     ">= 0.8x",
     flood >= 0.8,
   );

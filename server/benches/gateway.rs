@@ -6,7 +6,9 @@
 //!   `/api/services/...` (with a token, and anonymous) and against the same
 //!   handler mounted bare (answering for the same user, and anonymous);
 //! - upstream: a small HTTP upstream called directly and through
-//!   `/api/services/...` with a token (checked, signed, forwarded);
+//!   `/api/services/...` with a token (checked, signed, forwarded), at
+//!   full load and at a steady rate both serve (for the latency added);
+//!   the upstream runs on the load generator's core, not the gateway's;
 //! - login flood: the checked call again while a second `wrk` posts logins;
 //! - change propagation: an admin API change, then runtime calls until one
 //!   reflects it;
@@ -70,7 +72,7 @@ fn memory_kib() -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Load {
     requests_per_sec: f64,
     p50_ms: f64,
@@ -139,6 +141,47 @@ fn pinned() -> Option<Cores> {
     CORES.get().copied().flatten()
 }
 
+/// Pins the calling thread alone (not its process) to `core`.
+fn pin_this_thread(core: usize) {
+    // "/proc/thread-self" links to "{pid}/task/{tid}"
+    let link = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
+    let tid = link.file_name().expect("a thread id").to_owned();
+    let status = Command::new("taskset")
+        .args(["-p", "-c", &core.to_string()])
+        .arg(tid)
+        .stdout(Stdio::null())
+        .status()
+        .expect("taskset (util-linux) is installed");
+    assert!(status.success(), "taskset could not pin the upstream");
+}
+
+/// The upstream behind the gateway stands for another team's service on
+/// a machine of its own, so it must not take the gateway's core: it runs
+/// on a thread of its own (one-threaded runtime) beside the load
+/// generator, whose core it then shares in both runs, direct and through
+/// the gateway, so each meets the upstream in the same conditions.
+fn spawn_upstream(app: Router) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    listener
+        .set_nonblocking(true)
+        .expect("a non-blocking listener");
+    std::thread::spawn(move || {
+        if let Some(cores) = pinned() {
+            pin_this_thread(cores.load);
+        }
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("the upstream's runtime")
+            .block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                axum::serve(listener, app).await
+            })
+    });
+    addr
+}
+
 /// wrk's threads: one per core it has.
 fn wrk_threads() -> &'static str {
     if pinned().is_some() {
@@ -178,7 +221,11 @@ fn finish(child: std::process::Child, what: &str) -> Load {
 }
 
 fn load_run(url: &str, token: Option<&str>, what: &str) -> Load {
-    let duration = format!("{}s", seconds());
+    load_for(url, token, what, seconds())
+}
+
+fn load_for(url: &str, token: Option<&str>, what: &str, seconds: u64) -> Load {
+    let duration = format!("{seconds}s");
     let header = token.map(|token| format!("user-token: {token}"));
     let mut args = vec![
         wrk_threads(),
@@ -187,6 +234,116 @@ fn load_run(url: &str, token: Option<&str>, what: &str) -> Load {
         "-d",
         &duration,
         "--latency",
+    ];
+    if let Some(header) = &header {
+        args.extend(["-H", header.as_str()]);
+    }
+    args.push(url);
+    let load = finish(wrk(&args), what);
+    assert_eq!(load.non_2xx, 0, "{what}: error answers under load");
+    load
+}
+
+/// Turns of a measured path and its anchor (`BENCH_TURNS`, 5 by default).
+fn turns() -> usize {
+    std::env::var("BENCH_TURNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5)
+        .max(1)
+}
+
+/// Seconds of each run in a turn (`BENCH_TURN_SECS`, 4 by default).
+fn turn_seconds() -> u64 {
+    std::env::var("BENCH_TURN_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4)
+}
+
+/// A path under load: its URL, the `user-token` it sends, and its name.
+struct Target {
+    url: String,
+    token: Option<String>,
+    what: &'static str,
+}
+
+/// A measured path and its anchor, and the ratio of their rates.
+struct Paired {
+    anchor: Load,
+    measured: Load,
+    ratio: f64,
+}
+
+/// The anchor and the measured path in turns, anchor first, `turns()`
+/// times each. Each turn's ratio compares two runs seconds apart, so when
+/// the machine slows down or speeds up during the benchmark (its cores
+/// are shared with others; a rate moved by 20% between two runs minutes
+/// apart here) both runs of a turn move together; the median turn's ratio
+/// is the figure, with that turn's two loads.
+fn alternating(anchor: &Target, measured: &Target) -> Paired {
+    let mut turns: Vec<Paired> = (0..turns())
+        .map(|_| {
+            let anchor = load_for(
+                &anchor.url,
+                anchor.token.as_deref(),
+                anchor.what,
+                turn_seconds(),
+            );
+            let measured = load_for(
+                &measured.url,
+                measured.token.as_deref(),
+                measured.what,
+                turn_seconds(),
+            );
+            Paired {
+                ratio: measured.requests_per_sec / anchor.requests_per_sec,
+                anchor,
+                measured,
+            }
+        })
+        .collect();
+    turns.sort_by(|a, b| a.ratio.total_cmp(&b.ratio));
+    let ratios: Vec<String> = turns
+        .iter()
+        .map(|turn| format!("{:.3}", turn.ratio))
+        .collect();
+    eprintln!("{} / {}: {}", measured.what, anchor.what, ratios.join(" "));
+    turns.swap_remove(turns.len() / 2)
+}
+
+/// A steady load for the upstream's latency: PACED_CONNECTIONS connections,
+/// each waiting PACED_DELAY_MS after an answer before its next request
+/// (wrk's `delay`), about 7,000 calls a second here, a fifth of what the
+/// gateway serves at full load. At full load the latency of the slower
+/// path is mostly its queue (64 connections over its rate), which the
+/// throughput ratio already says; at a rate both paths serve, the
+/// difference of the p99s is what the hop adds to each call. Fewer
+/// connections than the full-load runs, because wrk sends the paced
+/// requests of all its connections in step, and 64 at once would
+/// measure a burst's queue again.
+const PACED_CONNECTIONS: &str = "16";
+const PACED_DELAY_MS: u32 = 2;
+
+/// `url` under the steady load of PACED_CONNECTIONS and PACED_DELAY_MS.
+fn paced_run(url: &str, token: Option<&str>, script: &std::path::Path, what: &str) -> Load {
+    std::fs::write(
+        script,
+        format!("function delay()\n  return {PACED_DELAY_MS}\nend\n"),
+    )
+    .expect("the pacing script");
+    let duration = format!("{}s", seconds());
+    let script = script.display().to_string();
+    let header = token.map(|token| format!("user-token: {token}"));
+    let mut args = vec![
+        wrk_threads(),
+        "-c",
+        PACED_CONNECTIONS,
+        "-d",
+        &duration,
+        "--latency",
+        "-s",
+        &script,
     ];
     if let Some(header) = &header {
         args.extend(["-H", header.as_str()]);
@@ -420,28 +577,33 @@ async fn run() {
     let run = |url: String, token: Option<String>, what: &'static str| {
         tokio::task::spawn_blocking(move || load_run(&url, token.as_deref(), what))
     };
-    let bare_load = run(bare_url.clone(), None, "bare").await.expect("bare");
-    let bare_user_load = run(bare_user_url.clone(), None, "bare as the user")
-        .await
-        .expect("bare as the user");
-    let checked = run(checked_url.clone(), Some(token.clone()), "checked")
-        .await
-        .expect("checked");
-    let anonymous = run(checked_url.clone(), None, "anonymous")
-        .await
-        .expect("anonymous");
+    let target = |url: &str, token: Option<&str>, what: &'static str| Target {
+        url: url.to_string(),
+        token: token.map(str::to_string),
+        what,
+    };
+    let pair = |anchor: Target, measured: Target| {
+        tokio::task::spawn_blocking(move || alternating(&anchor, &measured))
+    };
+    let with_token = pair(
+        target(&bare_user_url, None, "bare as the user"),
+        target(&checked_url, Some(&token), "checked"),
+    )
+    .await
+    .expect("checked");
+    let anonymous = pair(
+        target(&bare_url, None, "bare"),
+        target(&checked_url, None, "anonymous"),
+    )
+    .await
+    .expect("anonymous");
 
     // an HTTP upstream: one small answer, called directly and through the
     // gateway (token, decision, signed identity headers, pooled client)
-    let upstream_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let upstream_addr = upstream_listener.local_addr().expect("addr");
-    let upstream_app = Router::new().route(
+    let upstream_addr = spawn_upstream(Router::new().route(
         "/item",
         get(|| async { Json(json!({"id": "1", "name": "item", "stock": 7})) }),
-    );
-    tokio::spawn(async move { axum::serve(upstream_listener, upstream_app).await });
+    ));
     usecases::upstreams::create(
         &state,
         &Actor::System,
@@ -464,20 +626,48 @@ async fn run() {
     )
     .await
     .expect("the upstream service");
-    let upstream_direct = run(
+    let upstream = pair(
+        target(
+            &format!("http://{upstream_addr}/item"),
+            None,
+            "upstream directly",
+        ),
+        target(
+            &format!("{base}/api/services/bench-upstream/item"),
+            Some(&token),
+            "upstream through the gateway",
+        ),
+    )
+    .await
+    .expect("upstream");
+    let paced = |url: String, token: Option<String>, what: &'static str| {
+        let script = dir.join("paced.lua");
+        tokio::task::spawn_blocking(move || paced_run(&url, token.as_deref(), &script, what))
+    };
+    let upstream_direct_paced = paced(
         format!("http://{upstream_addr}/item"),
         None,
-        "upstream directly",
+        "upstream directly, paced",
     )
     .await
-    .expect("upstream directly");
-    let upstream_checked = run(
+    .expect("upstream directly, paced");
+    let upstream_checked_paced = paced(
         format!("{base}/api/services/bench-upstream/item"),
         Some(token.clone()),
-        "upstream through the gateway",
+        "upstream through the gateway, paced",
     )
     .await
-    .expect("upstream through the gateway");
+    .expect("upstream through the gateway, paced");
+
+    // the checked call just before the flood, as its anchor: the runs
+    // above were minutes ago
+    let before_flood = run(
+        checked_url.clone(),
+        Some(token.clone()),
+        "checked before logins",
+    )
+    .await
+    .expect("checked before logins");
 
     // logins from another wrk while the checked call runs, each for the
     // next of 1,000 users (one email's parallel attempts are capped at
@@ -535,12 +725,20 @@ async fn run() {
         },
         "connections": 64,
         "seconds": seconds(),
-        "bare": load_json(&bare_load),
-        "bare_user": load_json(&bare_user_load),
-        "checked": load_json(&checked),
-        "anonymous": load_json(&anonymous),
-        "upstream_direct": load_json(&upstream_direct),
-        "upstream_checked": load_json(&upstream_checked),
+        "turns": turns(),
+        "turn_seconds": turn_seconds(),
+        "bare": load_json(&anonymous.anchor),
+        "bare_user": load_json(&with_token.anchor),
+        "checked": load_json(&with_token.measured),
+        "checked_ratio": with_token.ratio,
+        "anonymous": load_json(&anonymous.measured),
+        "anonymous_ratio": anonymous.ratio,
+        "upstream_direct": load_json(&upstream.anchor),
+        "upstream_checked": load_json(&upstream.measured),
+        "upstream_ratio": upstream.ratio,
+        "upstream_direct_paced": load_json(&upstream_direct_paced),
+        "upstream_checked_paced": load_json(&upstream_checked_paced),
+        "checked_before_logins": load_json(&before_flood),
         "checked_during_logins": load_json(&under_flood),
         "logins_per_sec": flood.requests_per_sec,
         "propagation_ms": {
