@@ -6,16 +6,18 @@
 //!   a runtime shares, so a caller's subjects are resolved to numbers once
 //!   (per user, per snapshot of the users), not once per call.
 //! * Each service is compiled on its own ([`CompiledService`]): its methods
-//!   numbered, one row per subject holding its All Methods state and the
-//!   slice of its method-level cells, all cells of the service in one flat
-//!   list. A check costs two name lookups (service, method) and, per
-//!   subject, one integer lookup and a scan of a few packed cells.
+//!   numbered in a flat table of names, one row per subject holding its
+//!   All Methods state and its method-level cells (up to two in the row,
+//!   more as a slice of the service's one list). A check costs two name
+//!   lookups (service, method) and, per subject, one integer lookup and a
+//!   scan of a few packed cells.
 //!
 //! The answer is the one [`decide_as`](crate::decision::decide_as) gives
 //! on the policy it was compiled from, reason included; the tests hold the
 //! two together on the whole truth table and on random policies.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher as _;
 use std::sync::Arc;
 
 use crate::decision::{Assignments, Decision, Effect, Policy, Scope, ServicePolicy, Subject};
@@ -74,14 +76,86 @@ impl SubjectIds {
 }
 
 /// One subject's assignments in a compiled service, in 16 bytes: four
-/// rows share a cache line.
+/// rows share a cache line. A subject's method-level cells are few (a
+/// role's or a user's exceptions to its All Methods state), so up to two
+/// are kept in the row itself and a check reads no other memory for it;
+/// more are a slice of the service's flat list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Row {
+    /// [`SubjectId::EXHAUSTED`] marks a vacant slot of [`Rows`].
     subject: SubjectId,
-    /// Its method-level cells: `cells[start..start + len]`, by method.
-    start: u32,
-    len: u32,
-    all_methods: Effect,
+    /// How many method-level cells, and the All Methods state in the two
+    /// low bits (see [`Row::all_methods`]).
+    head: u32,
+    /// Up to two cells: the cells themselves; more: `[start, 0]` in the
+    /// service's list.
+    near: [u32; 2],
+}
+
+/// The most cells a row keeps in itself.
+const NEAR: usize = 2;
+
+impl Row {
+    const VACANT: Row = Row {
+        subject: SubjectId::EXHAUSTED,
+        head: 0,
+        near: [0; 2],
+    };
+
+    /// The row of `own` (packed and sorted), whose cells are at `start`
+    /// of the service's list when they do not fit in the row.
+    fn new(subject: SubjectId, own: &[u32], start: usize, all_methods: Effect) -> Row {
+        let code = match all_methods {
+            Effect::Inherit => 0,
+            Effect::Grant => 1,
+            Effect::Deny => 2,
+        };
+        // at most MAX_METHODS cells, so the count fits its 30 bits
+        let len = u32::try_from(own.len()).unwrap_or(u32::MAX);
+        let near = match own {
+            [] => [0, 0],
+            [one] => [*one, 0],
+            [one, two] => [*one, *two],
+            _ => [u32::try_from(start).unwrap_or(u32::MAX), 0],
+        };
+        Row {
+            subject,
+            head: (len << 2) | code,
+            near,
+        }
+    }
+
+    fn len(&self) -> usize {
+        (self.head >> 2) as usize
+    }
+
+    fn all_methods(&self) -> Effect {
+        match self.head & 3 {
+            0 => Effect::Inherit,
+            1 => Effect::Grant,
+            _ => Effect::Deny,
+        }
+    }
+
+    /// Its method-level cells: in the row, or `cells[start..start + len]`.
+    fn own<'a>(&'a self, cells: &'a [u32]) -> &'a [u32] {
+        let len = self.len();
+        if len <= NEAR {
+            &self.near[..len]
+        } else {
+            let start = self.near[0] as usize;
+            cells.get(start..start + len).unwrap_or_default()
+        }
+    }
+
+    /// The cells it keeps in the service's list (none when in the row).
+    fn listed(&self) -> usize {
+        if self.len() <= NEAR {
+            0
+        } else {
+            self.len()
+        }
+    }
 }
 
 /// The rows of a service by subject number: open addressing with linear
@@ -92,7 +166,7 @@ struct Row {
 /// steered into long probes.
 #[derive(Debug, Clone, Default)]
 struct Rows {
-    slots: Vec<Option<Row>>,
+    slots: Vec<Row>,
     /// 64 minus the table's size in bits: the hash's top bits pick a slot.
     shift: u32,
 }
@@ -104,18 +178,23 @@ impl Rows {
         }
         let size = (rows.len() * 2).next_power_of_two();
         let mut table = Rows {
-            slots: vec![None; size],
+            slots: vec![Row::VACANT; size],
             shift: 64 - size.trailing_zeros(),
         };
-        for row in rows {
+        // the shared number of subjects past four billion denies before
+        // any row is looked up, and would read as a vacant slot
+        for row in rows
+            .into_iter()
+            .filter(|row| row.subject != SubjectId::EXHAUSTED)
+        {
             let mut at = table.home(row.subject);
-            while let Some(taken) = table.slots[at] {
-                if taken.subject == row.subject {
+            while table.slots[at].subject != SubjectId::EXHAUSTED {
+                if table.slots[at].subject == row.subject {
                     break;
                 }
                 at = (at + 1) & (size - 1);
             }
-            table.slots[at] = Some(row);
+            table.slots[at] = row;
         }
         table
     }
@@ -123,26 +202,31 @@ impl Rows {
     /// The table with `row` in place of the subject's row (added if it had
     /// none); `None` when adding it would fill the table past half.
     fn with_row(&self, row: Row) -> Option<Rows> {
-        let mut table = self.clone();
-        let size = table.slots.len();
-        if size == 0 {
+        let size = self.slots.len();
+        if size == 0 || row.subject == SubjectId::EXHAUSTED {
             return None;
         }
+        let mut table = self.clone();
         let mut at = table.home(row.subject);
         loop {
-            match table.slots[at] {
-                Some(taken) if taken.subject != row.subject => at = (at + 1) & (size - 1),
-                Some(_) => break,
-                None => {
-                    let used = table.slots.iter().filter(|slot| slot.is_some()).count();
-                    if (used + 1) * 2 > size {
-                        return None;
-                    }
-                    break;
-                }
+            let taken = table.slots[at].subject;
+            if taken == row.subject {
+                break;
             }
+            if taken == SubjectId::EXHAUSTED {
+                let used = table
+                    .slots
+                    .iter()
+                    .filter(|slot| slot.subject != SubjectId::EXHAUSTED)
+                    .count();
+                if (used + 1) * 2 > size {
+                    return None;
+                }
+                break;
+            }
+            at = (at + 1) & (size - 1);
         }
-        table.slots[at] = Some(row);
+        table.slots[at] = row;
         Some(table)
     }
 
@@ -152,17 +236,20 @@ impl Rows {
     }
 
     fn get(&self, subject: SubjectId) -> Option<&Row> {
-        if self.slots.is_empty() {
+        if self.slots.is_empty() || subject == SubjectId::EXHAUSTED {
             return None;
         }
         let mask = self.slots.len() - 1;
         let mut at = self.home(subject);
         loop {
-            match &self.slots[at] {
-                Some(row) if row.subject == subject => return Some(row),
-                Some(_) => at = (at + 1) & mask,
-                None => return None,
+            let row = &self.slots[at];
+            if row.subject == subject {
+                return Some(row);
             }
+            if row.subject == SubjectId::EXHAUSTED {
+                return None;
+            }
+            at = (at + 1) & mask;
         }
     }
 }
@@ -173,16 +260,110 @@ fn pack(method: u32, effect: Effect) -> u32 {
     (method << 1) | u32::from(effect == Effect::Deny)
 }
 
-/// The largest number of methods a service can have compiled (31 bits).
-const MAX_METHODS: usize = 1 << 31;
+/// The largest number of methods a service can have compiled: a row
+/// counts its cells in 30 bits.
+const MAX_METHODS: usize = 1 << 29;
+
+/// One slot of a [`MethodTable`]: the method's number (`u32::MAX`: vacant),
+/// a tag from its name's hash and where its name is in the table's text.
+#[derive(Debug, Clone, Copy)]
+struct MethodSlot {
+    tag: u32,
+    number: u32,
+    start: u32,
+    len: u32,
+}
+
+impl MethodSlot {
+    const VACANT: MethodSlot = MethodSlot {
+        tag: 0,
+        number: u32::MAX,
+        start: 0,
+        len: 0,
+    };
+}
+
+/// Method numbers by name, for the lookup every call makes: open
+/// addressing over 16-byte slots at most half full, and every name in one
+/// text. A lookup mostly reads one slot and the name's bytes among its
+/// neighbours', where a map of `String`s reads its control bytes, a
+/// bucket and the key's own allocation, each a cache miss once the
+/// snapshot outgrows the cache. Names are an admin's (or an imported
+/// document's), and the hash is keyed per process, so no one can choose
+/// names that pile up in one place of the table.
+#[derive(Debug, Clone, Default)]
+struct MethodTable {
+    slots: Arc<[MethodSlot]>,
+    text: Arc<str>,
+    hasher: foldhash::fast::RandomState,
+    /// 64 minus the table's size in bits: the hash's top bits pick a slot.
+    shift: u32,
+}
+
+impl MethodTable {
+    /// The table of `names`, each numbered by its place.
+    fn new(names: &[String]) -> MethodTable {
+        let hasher = foldhash::fast::RandomState::default();
+        if names.is_empty() {
+            return MethodTable::default();
+        }
+        let size = (names.len() * 2).next_power_of_two();
+        let shift = 64 - size.trailing_zeros();
+        let mut slots = vec![MethodSlot::VACANT; size];
+        let mut text = String::with_capacity(names.iter().map(String::len).sum());
+        for (name, number) in names.iter().zip(0_u32..) {
+            let hash = hasher.hash_one(name.as_str());
+            let mut at = (hash >> shift) as usize;
+            while slots[at].number != u32::MAX {
+                at = (at + 1) & (size - 1);
+            }
+            slots[at] = MethodSlot {
+                tag: hash as u32,
+                number,
+                start: u32::try_from(text.len()).unwrap_or(u32::MAX),
+                len: u32::try_from(name.len()).unwrap_or(u32::MAX),
+            };
+            text.push_str(name);
+        }
+        MethodTable {
+            slots: slots.into(),
+            text: text.into(),
+            hasher,
+            shift,
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let hash = self.hasher.hash_one(name);
+        let tag = hash as u32;
+        let mask = self.slots.len() - 1;
+        let mut at = (hash >> self.shift) as usize;
+        loop {
+            let slot = &self.slots[at];
+            if slot.number == u32::MAX {
+                return None;
+            }
+            if slot.tag == tag {
+                let start = slot.start as usize;
+                if self.text.get(start..start + slot.len as usize) == Some(name) {
+                    return Some(slot.number);
+                }
+            }
+            at = (at + 1) & mask;
+        }
+    }
+}
 
 /// One service of a compiled snapshot.
 #[derive(Debug, Clone, Default)]
 pub struct CompiledService {
     /// Method names by number (shared by the services patched from this one).
     names: Arc<[String]>,
-    /// Method numbers by name.
-    methods: Arc<HashMap<String, u32>>,
+    /// Method numbers by name (shared likewise).
+    methods: MethodTable,
     rows: Rows,
     cells: Vec<u32>,
     /// Cells no row points at any more (left by [`CompiledService::with_subject`]).
@@ -190,26 +371,17 @@ pub struct CompiledService {
 }
 
 /// A subject's method-level cells, packed and sorted by method.
-fn method_cells(methods: &HashMap<String, u32>, assignments: &Assignments) -> Vec<u32> {
+fn method_cells(methods: &MethodTable, assignments: &Assignments) -> Vec<u32> {
     let mut cells: Vec<u32> = assignments
         .methods
         .iter()
         // a cell of a method the catalog lacks never decides (the method
         // is unknown) and Inherit is no cell
         .filter(|(_, effect)| **effect != Effect::Inherit)
-        .filter_map(|(method, effect)| methods.get(method).map(|number| pack(*number, *effect)))
+        .filter_map(|(method, effect)| methods.get(method).map(|number| pack(number, *effect)))
         .collect();
     cells.sort_unstable();
     cells
-}
-
-fn row_of(subject: SubjectId, start: usize, own: &[u32], all_methods: Effect) -> Row {
-    Row {
-        subject,
-        start: u32::try_from(start).unwrap_or(u32::MAX),
-        len: u32::try_from(own.len()).unwrap_or(0),
-        all_methods,
-    }
 }
 
 impl CompiledService {
@@ -217,26 +389,25 @@ impl CompiledService {
     pub fn compile(service: &ServicePolicy, ids: &mut SubjectIds) -> CompiledService {
         let mut names: Vec<String> = service.methods.iter().take(MAX_METHODS).cloned().collect();
         names.sort();
-        let methods: HashMap<String, u32> = names
-            .iter()
-            .zip(0_u32..)
-            .map(|(name, number)| (name.clone(), number))
-            .collect();
+        let methods = MethodTable::new(&names);
         let mut rows = Vec::with_capacity(service.assignments.len());
         let mut cells = Vec::new();
         for (subject, assignments) in &service.assignments {
             let own = method_cells(&methods, assignments);
-            rows.push(row_of(
+            let row = Row::new(
                 ids.intern(subject),
-                cells.len(),
                 &own,
+                cells.len(),
                 assignments.all_methods,
-            ));
-            cells.extend(own);
+            );
+            if row.listed() > 0 {
+                cells.extend(own);
+            }
+            rows.push(row);
         }
         CompiledService {
             names: names.into(),
-            methods: Arc::new(methods),
+            methods,
             rows: Rows::with_rows(rows),
             cells,
             stale: 0,
@@ -256,16 +427,19 @@ impl CompiledService {
         let empty = Assignments::default();
         let assignments = assignments.unwrap_or(&empty);
         let own = method_cells(&self.methods, assignments);
-        let replaced = self.rows.get(subject).map_or(0, |row| row.len as usize);
+        let replaced = self.rows.get(subject).map_or(0, Row::listed);
         let stale = self.stale + replaced;
-        if stale * 2 > self.cells.len() + own.len() {
+        let row = Row::new(subject, &own, self.cells.len(), assignments.all_methods);
+        let listed = row.listed();
+        if stale * 2 > self.cells.len() + listed {
             return None;
         }
-        let row = row_of(subject, self.cells.len(), &own, assignments.all_methods);
         let rows = self.rows.with_row(row)?;
-        let mut cells = Vec::with_capacity(self.cells.len() + own.len());
+        let mut cells = Vec::with_capacity(self.cells.len() + listed);
         cells.extend_from_slice(&self.cells);
-        cells.extend(own);
+        if listed > 0 {
+            cells.extend(own);
+        }
         Some(CompiledService {
             names: self.names.clone(),
             methods: self.methods.clone(),
@@ -284,11 +458,7 @@ impl CompiledService {
         let Some(row) = self.rows.get(subject) else {
             return (Effect::Inherit, false);
         };
-        let start = row.start as usize;
-        let own = self
-            .cells
-            .get(start..start + row.len as usize)
-            .unwrap_or_default();
+        let own = row.own(&self.cells);
         // a subject has a few method-level cells in a service: a scan of
         // packed numbers beats a search until there are many
         let found = if own.len() <= 16 {
@@ -303,7 +473,7 @@ impl CompiledService {
             Some(cell) if cell & 1 == 1 => (Effect::Deny, true),
             Some(_) => (Effect::Grant, true),
             // nothing on the method: All Methods decides (which may be Inherit too)
-            None => (row.all_methods, false),
+            None => (row.all_methods(), false),
         }
     }
 
@@ -317,7 +487,7 @@ impl CompiledService {
         ids: &[SubjectId],
         method: &str,
     ) -> Decision {
-        let Some(number) = self.methods.get(method).copied() else {
+        let Some(number) = self.methods.get(method) else {
             return Decision::UnknownMethod;
         };
         if subjects.len() != ids.len() {
