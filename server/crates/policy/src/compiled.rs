@@ -14,10 +14,14 @@
 //!
 //! The answer is the one [`decide_as`](crate::decision::decide_as) gives
 //! on the policy it was compiled from, reason included; the tests hold the
-//! two together on the whole truth table and on random policies.
+//! two together on the whole truth table and on random policies. Where a
+//! snapshot outgrows what its tables can number (subjects past four
+//! billion, methods past [`MAX_METHODS`], names or cells past four
+//! gigabytes) the compiled answer is stricter: those subjects deny and
+//! those methods are unknown, never allowed.
 
 use std::collections::HashMap;
-use std::hash::BuildHasher as _;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use crate::decision::{Assignments, Decision, Effect, Policy, Scope, ServicePolicy, Subject};
@@ -87,37 +91,62 @@ struct Row {
     /// How many method-level cells, and the All Methods state in the two
     /// low bits (see [`Row::all_methods`]).
     head: u32,
-    /// Up to two cells: the cells themselves; more: `[start, 0]` in the
-    /// service's list.
-    near: [u32; 2],
+    /// Up to NEAR cells: the cells themselves; more: where they start in
+    /// the service's list, in `near[0]`.
+    near: [u32; NEAR],
 }
 
 /// The most cells a row keeps in itself.
 const NEAR: usize = 2;
+const _: () = assert!(
+    NEAR >= 1,
+    "a row with listed cells keeps their start in near[0]"
+);
+
+/// The most method-level cells a row counts (30 bits).
+const MAX_ROW_CELLS: usize = (1 << 30) - 1;
 
 impl Row {
     const VACANT: Row = Row {
         subject: SubjectId::EXHAUSTED,
         head: 0,
-        near: [0; 2],
+        near: [0; NEAR],
     };
 
     /// The row of `own` (packed and sorted), whose cells are at `start`
-    /// of the service's list when they do not fit in the row.
+    /// of the service's list when they do not fit in the row. Cells the
+    /// row cannot number (a list past four billion cells) make a row that
+    /// denies every method of the service: stricter, never looser.
     fn new(subject: SubjectId, own: &[u32], start: usize, all_methods: Effect) -> Row {
         let code = match all_methods {
             Effect::Inherit => 0,
             Effect::Grant => 1,
             Effect::Deny => 2,
         };
-        // at most MAX_METHODS cells, so the count fits its 30 bits
-        let len = u32::try_from(own.len()).unwrap_or(u32::MAX);
-        let near = match own {
-            [] => [0, 0],
-            [one] => [*one, 0],
-            [one, two] => [*one, *two],
-            _ => [u32::try_from(start).unwrap_or(u32::MAX), 0],
-        };
+        let mut near = [0; NEAR];
+        if own.len() <= NEAR {
+            near[..own.len()].copy_from_slice(own);
+        } else {
+            let end = start.checked_add(own.len());
+            match u32::try_from(start) {
+                Ok(start)
+                    if own.len() <= MAX_ROW_CELLS
+                        && end.is_some_and(|end| u32::try_from(end).is_ok()) =>
+                {
+                    near[0] = start;
+                }
+                _ => {
+                    return Row {
+                        subject,
+                        head: 2,
+                        near,
+                    }
+                }
+            }
+        }
+        // at most MAX_ROW_CELLS (checked above when listed), so the
+        // count fits its 30 bits
+        let len = own.len() as u32;
         Row {
             subject,
             head: (len << 2) | code,
@@ -137,14 +166,16 @@ impl Row {
         }
     }
 
-    /// Its method-level cells: in the row, or `cells[start..start + len]`.
-    fn own<'a>(&'a self, cells: &'a [u32]) -> &'a [u32] {
+    /// Its method-level cells: in the row, or `cells[start..start + len]`;
+    /// `None` when the list does not hold them (a broken snapshot, which
+    /// denies).
+    fn own<'a>(&'a self, cells: &'a [u32]) -> Option<&'a [u32]> {
         let len = self.len();
         if len <= NEAR {
-            &self.near[..len]
+            self.near.get(..len)
         } else {
             let start = self.near[0] as usize;
-            cells.get(start..start + len).unwrap_or_default()
+            cells.get(start..start.checked_add(len)?)
         }
     }
 
@@ -200,7 +231,9 @@ impl Rows {
     }
 
     /// The table with `row` in place of the subject's row (added if it had
-    /// none); `None` when adding it would fill the table past half.
+    /// none); `None` when adding it would fill the table past half, when
+    /// the table is empty, or for the number of subjects past four
+    /// billion (which has no row): the service is then compiled anew.
     fn with_row(&self, row: Row) -> Option<Rows> {
         let size = self.slots.len();
         if size == 0 || row.subject == SubjectId::EXHAUSTED {
@@ -288,14 +321,20 @@ impl MethodSlot {
 /// text. A lookup mostly reads one slot and the name's bytes among its
 /// neighbours', where a map of `String`s reads its control bytes, a
 /// bucket and the key's own allocation, each a cache miss once the
-/// snapshot outgrows the cache. Names are an admin's (or an imported
-/// document's), and the hash is keyed per process, so no one can choose
-/// names that pile up in one place of the table.
+/// snapshot outgrows the cache.
+///
+/// What keeps probes short: the names are a service's catalog, set by an
+/// admin or an imported document and validated (at most 2,000 per
+/// service); a caller chooses only the name looked up, whose probe ends
+/// at the first vacant slot of a table at most half full; and the hash
+/// (foldhash, seeded per table from the address space's randomization and
+/// the clock) is not one a document's author can aim at. A tag that
+/// matches is always confirmed by comparing the name itself.
 #[derive(Debug, Clone, Default)]
-struct MethodTable {
+struct MethodTable<S = foldhash::fast::RandomState> {
     slots: Arc<[MethodSlot]>,
     text: Arc<str>,
-    hasher: foldhash::fast::RandomState,
+    hasher: S,
     /// 64 minus the table's size in bits: the hash's top bits pick a slot.
     shift: u32,
 }
@@ -303,15 +342,29 @@ struct MethodTable {
 impl MethodTable {
     /// The table of `names`, each numbered by its place.
     fn new(names: &[String]) -> MethodTable {
-        let hasher = foldhash::fast::RandomState::default();
+        MethodTable::with_hasher(names, foldhash::fast::RandomState::default())
+    }
+}
+
+impl<S: BuildHasher + Default> MethodTable<S> {
+    /// The table of `names` hashed by `hasher`. A name whose place in the
+    /// text would pass four gigabytes is left out: unknown, never allowed.
+    fn with_hasher(names: &[String], hasher: S) -> MethodTable<S> {
         if names.is_empty() {
             return MethodTable::default();
         }
         let size = (names.len() * 2).next_power_of_two();
         let shift = 64 - size.trailing_zeros();
         let mut slots = vec![MethodSlot::VACANT; size];
-        let mut text = String::with_capacity(names.iter().map(String::len).sum());
+        let mut text = String::new();
         for (name, number) in names.iter().zip(0_u32..) {
+            let (Ok(start), Ok(len)) = (u32::try_from(text.len()), u32::try_from(name.len()))
+            else {
+                continue;
+            };
+            if start.checked_add(len).is_none() {
+                continue;
+            }
             let hash = hasher.hash_one(name.as_str());
             let mut at = (hash >> shift) as usize;
             while slots[at].number != u32::MAX {
@@ -320,8 +373,8 @@ impl MethodTable {
             slots[at] = MethodSlot {
                 tag: hash as u32,
                 number,
-                start: u32::try_from(text.len()).unwrap_or(u32::MAX),
-                len: u32::try_from(name.len()).unwrap_or(u32::MAX),
+                start,
+                len,
             };
             text.push_str(name);
         }
@@ -393,13 +446,13 @@ impl CompiledService {
         let mut rows = Vec::with_capacity(service.assignments.len());
         let mut cells = Vec::new();
         for (subject, assignments) in &service.assignments {
+            let id = ids.intern(subject);
+            if id == SubjectId::EXHAUSTED {
+                // denies before any row is looked up
+                continue;
+            }
             let own = method_cells(&methods, assignments);
-            let row = Row::new(
-                ids.intern(subject),
-                &own,
-                cells.len(),
-                assignments.all_methods,
-            );
+            let row = Row::new(id, &own, cells.len(), assignments.all_methods);
             if row.listed() > 0 {
                 cells.extend(own);
             }
@@ -458,7 +511,9 @@ impl CompiledService {
         let Some(row) = self.rows.get(subject) else {
             return (Effect::Inherit, false);
         };
-        let own = row.own(&self.cells);
+        let Some(own) = row.own(&self.cells) else {
+            return (Effect::Deny, false);
+        };
         // a subject has a few method-level cells in a service: a scan of
         // packed numbers beats a search until there are many
         let found = if own.len() <= 16 {
@@ -648,6 +703,17 @@ mod tests {
                     CompiledService::compile(&service, &mut ids)
                 }
             };
+            // the list holds the rows' cells and the stale ones, and is
+            // compiled anew before half of it is stale
+            let listed: usize = compiled
+                .rows
+                .slots
+                .iter()
+                .filter(|row| row.subject != SubjectId::EXHAUSTED)
+                .map(Row::listed)
+                .sum();
+            assert_eq!(compiled.cells.len() - compiled.stale, listed);
+            assert!(compiled.stale * 2 <= compiled.cells.len());
             let policy = Policy {
                 services: [("s".to_string(), Arc::new(service.clone()))]
                     .into_iter()
@@ -714,5 +780,101 @@ mod tests {
                 "{method}"
             );
         }
+    }
+
+    /// Every name hashes alike: each lookup is decided by the names
+    /// themselves, after probing past the table's end.
+    #[derive(Debug, Clone, Default)]
+    struct Colliding;
+
+    struct Stuck;
+
+    impl std::hash::Hasher for Stuck {
+        fn finish(&self) -> u64 {
+            u64::MAX
+        }
+
+        fn write(&mut self, _: &[u8]) {}
+    }
+
+    impl BuildHasher for Colliding {
+        type Hasher = Stuck;
+
+        fn build_hasher(&self) -> Stuck {
+            Stuck
+        }
+    }
+
+    #[test]
+    fn method_names_are_compared_whatever_their_hashes() {
+        let names: Vec<String> = ["e", "é", "e\u{301}", "ée", "", "m1", "m10"]
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let table = MethodTable::with_hasher(&names, Colliding);
+        for (name, number) in names.iter().zip(0_u32..) {
+            assert_eq!(table.get(name), Some(number), "{name:?}");
+        }
+        for absent in ["ë", "e\u{300}", "E", "ée ", "m", "m100", "é\u{301}"] {
+            assert_eq!(table.get(absent), None, "{absent:?}");
+        }
+        let seeded = MethodTable::new(&names);
+        for (name, number) in names.iter().zip(0_u32..) {
+            assert_eq!(seeded.get(name), Some(number), "{name:?}");
+        }
+        assert_eq!(seeded.get("ë"), None);
+        assert_eq!(MethodTable::new(&[]).get("e"), None);
+    }
+
+    #[test]
+    fn the_exhausted_number_has_no_row() {
+        let row = |subject| Row::new(subject, &[pack(0, Effect::Grant)], 0, Effect::Grant);
+        let rows = Rows::with_rows(vec![row(SubjectId::EXHAUSTED), row(SubjectId(3))]);
+        assert!(rows.get(SubjectId::EXHAUSTED).is_none());
+        assert!(rows.get(SubjectId(3)).is_some());
+        assert!(rows.with_row(row(SubjectId::EXHAUSTED)).is_none());
+        assert!(rows.with_row(row(SubjectId(4))).is_some());
+        assert!(Rows::default().with_row(row(SubjectId(4))).is_none());
+    }
+
+    #[test]
+    fn cells_a_row_cannot_find_deny() {
+        let cells = [
+            pack(0, Effect::Grant),
+            pack(1, Effect::Grant),
+            pack(2, Effect::Grant),
+        ];
+        // cells past what a row can number: the row denies everything
+        let broken = Row::new(SubjectId(0), &cells, u32::MAX as usize, Effect::Grant);
+        assert_eq!((broken.all_methods(), broken.len()), (Effect::Deny, 0));
+        let names: Vec<String> = vec!["m0".into(), "m1".into(), "m2".into()];
+        let service = |row: Row, cells: Vec<u32>| CompiledService {
+            names: names.clone().into(),
+            methods: MethodTable::new(&names),
+            rows: Rows::with_rows(vec![row]),
+            cells,
+            stale: 0,
+        };
+        let subjects = [role("R")];
+        let grants = service(
+            Row::new(SubjectId(0), &cells, 0, Effect::Inherit),
+            cells.to_vec(),
+        );
+        assert!(grants
+            .decide(None, &subjects, &[SubjectId(0)], "m1")
+            .is_allowed());
+        // a list that lacks the row's cells (a snapshot broken some other
+        // way) denies too
+        let lost = service(
+            Row::new(SubjectId(0), &cells, 0, Effect::Inherit),
+            Vec::new(),
+        );
+        assert!(!lost
+            .decide(None, &subjects, &[SubjectId(0)], "m1")
+            .is_allowed());
+        let broken = service(broken, cells.to_vec());
+        assert!(!broken
+            .decide(None, &subjects, &[SubjectId(0)], "m1")
+            .is_allowed());
     }
 }
