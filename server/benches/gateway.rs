@@ -7,8 +7,9 @@
 //!   handler mounted bare (answering for the same user, and anonymous);
 //! - upstream: a small HTTP upstream called directly and through
 //!   `/api/services/...` with a token (checked, signed, forwarded), at
-//!   full load and at a steady rate both serve (for the latency added);
-//!   the upstream runs on the load generator's core, not the gateway's;
+//!   full load and one call at a time (for the latency added); the
+//!   upstream runs on a thread of its own, on the idle server's core when
+//!   called directly and on wrk's when the gateway has the server's core;
 //! - login flood: the checked call again while a second `wrk` posts logins;
 //! - change propagation: an admin API change, then runtime calls until one
 //!   reflects it;
@@ -16,9 +17,11 @@
 //!   thousand cached sessions add.
 //!
 //! On a machine of two or more cores the server (this process, every
-//! thread of it) runs on core 1 and `wrk` on core 0 (`taskset`), so the two
-//! stop fighting for the same cores and a ratio measures the gateway, not
-//! the scheduler. `BENCH_NO_PIN=1` shares the cores as before.
+//! thread of it but the upstream's) runs on core 1 and `wrk` on core 0
+//! (`taskset`), so the two stop fighting for the same cores and a ratio
+//! measures the gateway, not the scheduler. `BENCH_NO_PIN=1` shares the
+//! cores as before. Each ratio is the median of `BENCH_TURNS` turns (5) of
+//! the path and its anchor, `BENCH_TURN_SECS` (4) each.
 //!
 //! `make bench` runs it and prints the figures it writes to `BENCH_OUT`.
 
@@ -141,44 +144,65 @@ fn pinned() -> Option<Cores> {
     CORES.get().copied().flatten()
 }
 
-/// Pins the calling thread alone (not its process) to `core`.
-fn pin_this_thread(core: usize) {
-    // "/proc/thread-self" links to "{pid}/task/{tid}"
-    let link = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
-    let tid = link.file_name().expect("a thread id").to_owned();
+/// Pins one thread (`tid`), not its process, to `core`.
+fn pin_thread(tid: &str, core: usize) {
     let status = Command::new("taskset")
-        .args(["-p", "-c", &core.to_string()])
-        .arg(tid)
+        .args(["-p", "-c", &core.to_string(), tid])
         .stdout(Stdio::null())
         .status()
         .expect("taskset (util-linux) is installed");
-    assert!(status.success(), "taskset could not pin the upstream");
+    assert!(status.success(), "taskset could not pin thread {tid}");
 }
 
-/// The upstream behind the gateway stands for another team's service on
-/// a machine of its own, so it must not take the gateway's core: it runs
-/// on a thread of its own (one-threaded runtime) beside the load
-/// generator, whose core it then shares in both runs, direct and through
-/// the gateway, so each meets the upstream in the same conditions.
+/// The thread the benchmark's upstream runs on, to move it between runs.
+static UPSTREAM_THREAD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Where the upstream runs while `target` is loaded: called directly, on
+/// the server's core, idle then, so the upstream has a core of its own
+/// as on a machine of its own; through the gateway, beside the load
+/// generator, so the gateway keeps its core. (Inside the server's
+/// process, as before, the upstream took the gateway's core in the one
+/// run and a core of its own in the other; beside wrk in both, the
+/// direct run's rate would be wrk's and the upstream's together.)
+fn place_upstream(target: &Target) {
+    if let (Some(core), Some(tid)) = (target.upstream_core, UPSTREAM_THREAD.get()) {
+        pin_thread(tid, core);
+    }
+}
+
+/// The benchmark's upstream, a service of another team: a one-threaded
+/// runtime on a thread of its own, so it can be moved from core to core
+/// (`place_upstream`). Returns once it listens.
 fn spawn_upstream(app: Router) -> std::net::SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     listener
         .set_nonblocking(true)
         .expect("a non-blocking listener");
+    let (ready, started) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        if let Some(cores) = pinned() {
-            pin_this_thread(cores.load);
-        }
-        tokio::runtime::Builder::new_current_thread()
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .expect("the upstream's runtime")
-            .block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                axum::serve(listener, app).await
-            })
+            .expect("the upstream's runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            // "/proc/thread-self" links to "{pid}/task/{tid}"
+            let tid = std::fs::read_link("/proc/thread-self")
+                .ok()
+                .and_then(|link| {
+                    link.file_name()
+                        .map(|tid| tid.to_string_lossy().into_owned())
+                });
+            let _ = ready.send(tid);
+            axum::serve(listener, app).await
+        })
     });
+    let tid = started
+        .recv()
+        .expect("the upstream starts")
+        .expect("the upstream's thread id (/proc/thread-self)");
+    let _ = UPSTREAM_THREAD.set(tid);
     addr
 }
 
@@ -221,20 +245,18 @@ fn finish(child: std::process::Child, what: &str) -> Load {
 }
 
 fn load_run(url: &str, token: Option<&str>, what: &str) -> Load {
-    load_for(url, token, what, seconds())
+    load_for(url, token, what, seconds(), CONNECTIONS)
 }
 
-fn load_for(url: &str, token: Option<&str>, what: &str, seconds: u64) -> Load {
+fn load_for(url: &str, token: Option<&str>, what: &str, seconds: u64, connections: &str) -> Load {
     let duration = format!("{seconds}s");
     let header = token.map(|token| format!("user-token: {token}"));
-    let mut args = vec![
-        wrk_threads(),
-        "-c",
-        CONNECTIONS,
-        "-d",
-        &duration,
-        "--latency",
-    ];
+    let threads = if connections == "1" {
+        "-t1"
+    } else {
+        wrk_threads()
+    };
+    let mut args = vec![threads, "-c", connections, "-d", &duration, "--latency"];
     if let Some(header) = &header {
         args.extend(["-H", header.as_str()]);
     }
@@ -244,13 +266,14 @@ fn load_for(url: &str, token: Option<&str>, what: &str, seconds: u64) -> Load {
     load
 }
 
-/// Turns of a measured path and its anchor (`BENCH_TURNS`, 5 by default).
+/// Turns of a measured path and its anchor (`BENCH_TURNS`, 5 by default;
+/// always odd, so one turn is the median).
 fn turns() -> usize {
-    std::env::var("BENCH_TURNS")
+    let turns: usize = std::env::var("BENCH_TURNS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(5)
-        .max(1)
+        .unwrap_or(5);
+    turns.max(1) | 1
 }
 
 /// Seconds of each run in a turn (`BENCH_TURN_SECS`, 4 by default).
@@ -259,99 +282,108 @@ fn turn_seconds() -> u64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(4)
+        .max(1)
 }
 
-/// A path under load: its URL, the `user-token` it sends, and its name.
+/// A path under load: its URL, the `user-token` it sends, its name, and
+/// where the benchmark's upstream runs meanwhile (see `place_upstream`).
+#[derive(Clone)]
 struct Target {
     url: String,
     token: Option<String>,
     what: &'static str,
+    upstream_core: Option<usize>,
 }
 
-/// A measured path and its anchor, and the ratio of their rates.
-struct Paired {
+/// One turn: the anchor's run and the measured path's, seconds apart.
+struct Turn {
     anchor: Load,
     measured: Load,
-    ratio: f64,
 }
 
-/// The anchor and the measured path in turns, anchor first, `turns()`
-/// times each. Each turn's ratio compares two runs seconds apart, so when
-/// the machine slows down or speeds up during the benchmark (its cores
-/// are shared with others; a rate moved by 20% between two runs minutes
-/// apart here) both runs of a turn move together; the median turn's ratio
-/// is the figure, with that turn's two loads.
-fn alternating(anchor: &Target, measured: &Target) -> Paired {
-    let mut turns: Vec<Paired> = (0..turns())
-        .map(|_| {
-            let anchor = load_for(
-                &anchor.url,
-                anchor.token.as_deref(),
-                anchor.what,
-                turn_seconds(),
-            );
-            let measured = load_for(
-                &measured.url,
-                measured.token.as_deref(),
-                measured.what,
-                turn_seconds(),
-            );
-            Paired {
-                ratio: measured.requests_per_sec / anchor.requests_per_sec,
-                anchor,
-                measured,
+/// The anchor and the measured path in turns, `turns()` of them, on
+/// `connections` connections: each turn's two runs are seconds apart, so
+/// when the machine slows down or speeds up during the benchmark (its
+/// cores are shared with others; a rate moved by 20% between runs
+/// minutes apart here) both move together. Every other turn runs the
+/// measured path first, so a drift within a turn does not always favour
+/// one side.
+fn alternating(anchor: &Target, measured: &Target, connections: &str) -> Vec<Turn> {
+    (0..turns())
+        .map(|turn| {
+            let run = |target: &Target| {
+                place_upstream(target);
+                load_for(
+                    &target.url,
+                    target.token.as_deref(),
+                    target.what,
+                    turn_seconds(),
+                    connections,
+                )
+            };
+            if turn % 2 == 0 {
+                let anchor = run(anchor);
+                Turn {
+                    anchor,
+                    measured: run(measured),
+                }
+            } else {
+                let measured = run(measured);
+                Turn {
+                    anchor: run(anchor),
+                    measured,
+                }
             }
         })
-        .collect();
-    turns.sort_by(|a, b| a.ratio.total_cmp(&b.ratio));
-    let ratios: Vec<String> = turns
-        .iter()
-        .map(|turn| format!("{:.3}", turn.ratio))
-        .collect();
-    eprintln!("{} / {}: {}", measured.what, anchor.what, ratios.join(" "));
-    turns.swap_remove(turns.len() / 2)
+        .collect()
 }
 
-/// A steady load for the upstream's latency: PACED_CONNECTIONS connections,
-/// each waiting PACED_DELAY_MS after an answer before its next request
-/// (wrk's `delay`), about 7,000 calls a second here, a fifth of what the
-/// gateway serves at full load. At full load the latency of the slower
-/// path is mostly its queue (64 connections over its rate), which the
-/// throughput ratio already says; at a rate both paths serve, the
-/// difference of the p99s is what the hop adds to each call. Fewer
-/// connections than the full-load runs, because wrk sends the paced
-/// requests of all its connections in step, and 64 at once would
-/// measure a burst's queue again.
-const PACED_CONNECTIONS: &str = "16";
-const PACED_DELAY_MS: u32 = 2;
+/// The median turn by `figure`, and every turn's figure in order.
+fn median_turn(mut turns: Vec<Turn>, figure: fn(&Turn) -> f64) -> (Turn, Vec<f64>) {
+    let figures: Vec<f64> = turns.iter().map(figure).collect();
+    turns.sort_by(|a, b| figure(a).total_cmp(&figure(b)));
+    (turns.swap_remove(turns.len() / 2), figures)
+}
 
-/// `url` under the steady load of PACED_CONNECTIONS and PACED_DELAY_MS.
-fn paced_run(url: &str, token: Option<&str>, script: &std::path::Path, what: &str) -> Load {
-    std::fs::write(
-        script,
-        format!("function delay()\n  return {PACED_DELAY_MS}\nend\n"),
-    )
-    .expect("the pacing script");
-    let duration = format!("{}s", seconds());
-    let script = script.display().to_string();
-    let header = token.map(|token| format!("user-token: {token}"));
-    let mut args = vec![
-        wrk_threads(),
-        "-c",
-        PACED_CONNECTIONS,
-        "-d",
-        &duration,
-        "--latency",
-        "-s",
-        &script,
-    ];
-    if let Some(header) = &header {
-        args.extend(["-H", header.as_str()]);
-    }
-    args.push(url);
-    let load = finish(wrk(&args), what);
-    assert_eq!(load.non_2xx, 0, "{what}: error answers under load");
-    load
+fn ratio(turn: &Turn) -> f64 {
+    turn.measured.requests_per_sec / turn.anchor.requests_per_sec
+}
+
+fn p99_added(turn: &Turn) -> f64 {
+    turn.measured.p99_ms - turn.anchor.p99_ms
+}
+
+/// A measured path against its anchor at full load: the median turn by
+/// the ratio of their rates, with its two loads, and every turn's ratio.
+fn paired(anchor: &Target, measured: &Target) -> serde_json::Value {
+    let (turn, ratios) = median_turn(alternating(anchor, measured, CONNECTIONS), ratio);
+    eprintln!("{} / {}: {ratios:.3?}", measured.what, anchor.what);
+    json!({
+        "anchor": load_json(&turn.anchor),
+        "measured": load_json(&turn.measured),
+        "ratio": ratio(&turn),
+        "ratios": ratios,
+    })
+}
+
+/// What a call through the gateway adds to an upstream's latency: one
+/// connection, one request at a time, so neither path's figure holds a
+/// queue (at full load, a closed loop's latency is its connections over
+/// its rate, which the throughput ratio already judges). The median turn
+/// by the difference of the p99s, and every turn's difference.
+fn latency_added(anchor: &Target, measured: &Target) -> serde_json::Value {
+    let (turn, added) = median_turn(alternating(anchor, measured, "1"), p99_added);
+    eprintln!(
+        "{} over {}, p99 added (ms): {added:.3?}",
+        measured.what, anchor.what
+    );
+    json!({
+        "connections": 1,
+        "anchor": load_json(&turn.anchor),
+        "measured": load_json(&turn.measured),
+        "p99_added_ms": p99_added(&turn),
+        "p99_added_turns_ms": added,
+    })
 }
 
 /// The echo handler with nothing in front of it: no token, no decision.
@@ -581,9 +613,10 @@ async fn run() {
         url: url.to_string(),
         token: token.map(str::to_string),
         what,
+        upstream_core: None,
     };
     let pair = |anchor: Target, measured: Target| {
-        tokio::task::spawn_blocking(move || alternating(&anchor, &measured))
+        tokio::task::spawn_blocking(move || paired(&anchor, &measured))
     };
     let with_token = pair(
         target(&bare_user_url, None, "bare as the user"),
@@ -626,38 +659,31 @@ async fn run() {
     )
     .await
     .expect("the upstream service");
-    let upstream = pair(
-        target(
+    let direct = Target {
+        upstream_core: pinned().map(|cores| cores.server),
+        ..target(
             &format!("http://{upstream_addr}/item"),
             None,
             "upstream directly",
-        ),
-        target(
+        )
+    };
+    let through = Target {
+        upstream_core: pinned().map(|cores| cores.load),
+        ..target(
             &format!("{base}/api/services/bench-upstream/item"),
             Some(&token),
             "upstream through the gateway",
-        ),
-    )
+        )
+    };
+    let upstream = tokio::task::spawn_blocking(move || {
+        json!({
+            "full_load": paired(&direct, &through),
+            "one_at_a_time": latency_added(&direct, &through),
+            "cores": pinned().map(|cores| json!({"direct": cores.server, "through": cores.load})),
+        })
+    })
     .await
     .expect("upstream");
-    let paced = |url: String, token: Option<String>, what: &'static str| {
-        let script = dir.join("paced.lua");
-        tokio::task::spawn_blocking(move || paced_run(&url, token.as_deref(), &script, what))
-    };
-    let upstream_direct_paced = paced(
-        format!("http://{upstream_addr}/item"),
-        None,
-        "upstream directly, paced",
-    )
-    .await
-    .expect("upstream directly, paced");
-    let upstream_checked_paced = paced(
-        format!("{base}/api/services/bench-upstream/item"),
-        Some(token.clone()),
-        "upstream through the gateway, paced",
-    )
-    .await
-    .expect("upstream through the gateway, paced");
 
     // the checked call just before the flood, as its anchor: the runs
     // above were minutes ago
@@ -727,17 +753,9 @@ async fn run() {
         "seconds": seconds(),
         "turns": turns(),
         "turn_seconds": turn_seconds(),
-        "bare": load_json(&anonymous.anchor),
-        "bare_user": load_json(&with_token.anchor),
-        "checked": load_json(&with_token.measured),
-        "checked_ratio": with_token.ratio,
-        "anonymous": load_json(&anonymous.measured),
-        "anonymous_ratio": anonymous.ratio,
-        "upstream_direct": load_json(&upstream.anchor),
-        "upstream_checked": load_json(&upstream.measured),
-        "upstream_ratio": upstream.ratio,
-        "upstream_direct_paced": load_json(&upstream_direct_paced),
-        "upstream_checked_paced": load_json(&upstream_checked_paced),
+        "echo_with_token": with_token,
+        "echo_anonymous": anonymous,
+        "upstream": upstream,
         "checked_before_logins": load_json(&before_flood),
         "checked_during_logins": load_json(&under_flood),
         "logins_per_sec": flood.requests_per_sec,
