@@ -75,7 +75,7 @@ fn memory_kib() -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 struct Load {
     requests_per_sec: f64,
     p50_ms: f64,
@@ -130,13 +130,7 @@ fn pin_server() -> Option<Cores> {
         return None;
     }
     let pinned = Cores { server: 1, load: 0 };
-    let status = Command::new("taskset")
-        .args(["-p", "-c", &pinned.server.to_string()])
-        .arg(std::process::id().to_string())
-        .stdout(Stdio::null())
-        .status()
-        .expect("taskset (util-linux) is installed");
-    assert!(status.success(), "taskset could not pin the server");
+    pin_thread(&std::process::id().to_string(), pinned.server);
     Some(pinned)
 }
 
@@ -144,7 +138,8 @@ fn pinned() -> Option<Cores> {
     CORES.get().copied().flatten()
 }
 
-/// Pins one thread (`tid`), not its process, to `core`.
+/// Pins one thread (`tid`; the process's id names its main thread), not
+/// the threads it has already started, to `core`.
 fn pin_thread(tid: &str, core: usize) {
     let status = Command::new("taskset")
         .args(["-p", "-c", &core.to_string(), tid])

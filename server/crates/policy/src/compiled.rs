@@ -189,6 +189,14 @@ impl Row {
     }
 }
 
+/// The size of an open-addressed table of `entries` kept at most half
+/// full (a power of two), and the shift that takes a 64-bit hash's top
+/// bits to a slot of it.
+fn half_full(entries: usize) -> (usize, u32) {
+    let size = (entries * 2).next_power_of_two();
+    (size, 64 - size.trailing_zeros())
+}
+
 /// The rows of a service by subject number: open addressing with linear
 /// probing over a table at most half full, so a lookup mostly reads one
 /// cache line (a map of names, or a general hash map's separate control
@@ -207,10 +215,10 @@ impl Rows {
         if rows.is_empty() {
             return Rows::default();
         }
-        let size = (rows.len() * 2).next_power_of_two();
+        let (size, shift) = half_full(rows.len());
         let mut table = Rows {
             slots: vec![Row::VACANT; size],
-            shift: 64 - size.trailing_zeros(),
+            shift,
         };
         // the shared number of subjects past four billion denies before
         // any row is looked up, and would read as a vacant slot
@@ -353,8 +361,7 @@ impl<S: BuildHasher + Default> MethodTable<S> {
         if names.is_empty() {
             return MethodTable::default();
         }
-        let size = (names.len() * 2).next_power_of_two();
-        let shift = 64 - size.trailing_zeros();
+        let (size, shift) = half_full(names.len());
         let mut slots = vec![MethodSlot::VACANT; size];
         let mut text = String::new();
         for (name, number) in names.iter().zip(0_u32..) {
