@@ -47,7 +47,14 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        match value {
+            // arguments a call sent that the function cannot read: the
+            // caller's input, answered 400 like any other
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                AppError::BadInput(value.to_string())
+            }
+            _ => AppError::Transport(value.to_string()),
+        }
     }
 }
 

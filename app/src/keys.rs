@@ -53,7 +53,11 @@ pub async fn create_api_key(name: String, days: String) -> Result<NewKey, AppErr
 #[leptos::server(prefix = "/console/fn", endpoint = "revoke_api_key")]
 pub async fn revoke_api_key(id: String) -> Result<(), AppError> {
     crate::guard::as_admin(move |console, actor| async move {
-        usecases::admins::revoke_api_key(&console, &actor, &id).await
+        let caller = match &actor {
+            usecases::Actor::Admin(email) => email.clone(),
+            _ => return Err(usecases::Error::Unauthenticated),
+        };
+        usecases::admins::revoke_api_key(&console, &actor, &caller, &id).await
     })
     .await
 }

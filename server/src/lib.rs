@@ -535,10 +535,31 @@ pub fn router(
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(middleware::from_fn_with_state(console, page_guard))
+        .layer(middleware::from_fn(server_fn_status))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .with_state(options)
         .merge(apis);
     Gateway::new(api_state, router)
+}
+
+/// A server function whose arguments cannot be read fails before it runs,
+/// where the framework answers every error 500: the error it carries says
+/// which status it is (400 for arguments), as the functions' own errors do.
+async fn server_fn_status(request: Request, next: Next) -> Response {
+    let server_fn = request.uri().path().starts_with("/console/fn/");
+    let response = next.run(request).await;
+    if !server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // an error is a few hundred bytes; anything else is left a 500
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+        parts.status = error.status_code();
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Console pages need a signed-in admin: without one, the browser goes to
@@ -556,6 +577,10 @@ async fn page_guard(State(console): State<Console>, request: Request, next: Next
     ];
     if exempt.iter().any(|prefix| path.starts_with(prefix)) {
         return next.run(request).await;
+    }
+    // a runtime call under an application's key that no route took
+    if let Some(answer) = api::unknown_keyed_call(&console, path) {
+        return answer;
     }
     // a DNS-rebinding page reaches the console under a host name of its own
     if !host_allowed(request.headers(), &console.settings.public_origins) {

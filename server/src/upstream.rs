@@ -7,6 +7,7 @@
 //! Redirects are not followed. One pooled keep-alive client (reqwest, rustls)
 //! serves every upstream.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,37 +65,77 @@ fn named_by_connection(headers: &HeaderMap) -> Vec<String> {
         .collect()
 }
 
-/// Client claims about the connection that only a proxy in front may make;
-/// the upstream never sees the client's.
-const FORWARDING: [&str; 5] = [
+/// Client claims about the connection that only a proxy in front may make
+/// (with every `x-forwarded-*`), and the verb and URL overrides some
+/// frameworks honour in place of the request line (the check was made on
+/// the verb and path the gateway saw): the upstream never sees the
+/// client's.
+const FORWARDING: [&str; 13] = [
     "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-proto",
     "x-real-ip",
+    "true-client-ip",
+    "x-client-ip",
+    "cf-connecting-ip",
+    "fastly-client-ip",
+    "x-cluster-client-ip",
+    "x-original-uri",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-original-url",
+    "x-rewrite-url",
 ];
 
-/// What a client sends that the upstream never sees.
+/// What a client sends that the upstream never sees. Servers that read
+/// headers the CGI way take `_` for `-` (`X_Caller_Id` arrives as
+/// `HTTP_X_CALLER_ID`, like `X-Caller-Id`), so a name is judged with its
+/// underscores read as dashes too.
 fn withheld(name: &HeaderName, connection: &[String]) -> bool {
-    let name = name.as_str();
+    let sent = name.as_str();
+    let dashed: Cow<'_, str> = if sent.contains('_') {
+        Cow::Owned(sent.replace('_', "-"))
+    } else {
+        Cow::Borrowed(sent)
+    };
+    let name = dashed.as_ref();
     HOP_BY_HOP.contains(&name)
         || IDENTITY_HEADERS.contains(&name)
         || FORWARDING.contains(&name)
+        || name.starts_with("x-forwarded-")
         || name == TIMESTAMP_HEADER
         || name == SIGNATURE_HEADER
         || matches!(name, "host" | "cookie" | "user-token")
         // all x-caller-* are ours, whatever a client names
         || name.starts_with("x-caller-")
-        || connection.iter().any(|named| named == name)
+        || connection.iter().any(|named| named == sent || named == name)
 }
 
+/// Answer headers that act on the whole origin, which the gateway shares
+/// with the console: an upstream may not set the console's cookies, wipe
+/// its storage, pin its transport or reporting, or make the browser ask
+/// for credentials on its behalf.
+const ORIGIN_WIDE: [&str; 13] = [
+    "set-cookie",
+    "set-login",
+    "accept-ch",
+    "critical-ch",
+    "origin-agent-cluster",
+    "refresh",
+    "clear-site-data",
+    "strict-transport-security",
+    "nel",
+    "report-to",
+    "reporting-endpoints",
+    "www-authenticate",
+    "alt-svc",
+];
+
 /// What an upstream answers that the client never sees: hop-by-hop
-/// headers, and cookies (the gateway shares its origin with the console,
-/// whose cookies an upstream may not set).
+/// headers and those that act on the whole origin.
 fn withheld_answer(name: &HeaderName, connection: &[String]) -> bool {
     let name = name.as_str();
     HOP_BY_HOP.contains(&name)
-        || name == "set-cookie"
+        || ORIGIN_WIDE.contains(&name)
         || connection.iter().any(|named| named == name)
 }
 

@@ -434,6 +434,7 @@ async fn every_console_function_refuses_without_a_session_or_from_another_origin
         .expect("response");
     assert_eq!(allowed.status(), StatusCode::OK);
     let listed = app
+        .clone()
         .oneshot(server_fn(
             "list_users",
             CONSOLE_FUNCTIONS[5].1,
@@ -444,6 +445,33 @@ async fn every_console_function_refuses_without_a_session_or_from_another_origin
         .expect("response");
     assert_eq!(listed.status(), StatusCode::OK);
     assert!(body_text(listed).await.contains("\"total\":0"));
+    // arguments a function cannot read are the caller's 400, signed in or not
+    for cookie in [None, Some(cookie.as_str())] {
+        let unreadable = app
+            .clone()
+            .oneshot(server_fn(
+                "update_user",
+                "app=",
+                Some("http://127.0.0.1:3000"),
+                cookie,
+            ))
+            .await
+            .expect("response");
+        assert_eq!(unreadable.status(), StatusCode::BAD_REQUEST);
+        assert!(body_text(unreadable).await.contains("BadInput"));
+    }
+    // and a key's name holds no control character
+    let hidden = app
+        .clone()
+        .oneshot(server_fn(
+            "create_api_key",
+            "name=nul%00key&days=",
+            Some("http://127.0.0.1:3000"),
+            Some(&cookie),
+        ))
+        .await
+        .expect("response");
+    assert_eq!(hidden.status(), StatusCode::BAD_REQUEST);
 }
 
 /// An older server started without `calculator.add`: the service page marks

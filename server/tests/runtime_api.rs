@@ -371,6 +371,13 @@ async fn token_validity_is_reported(engine: &str) {
             .await,
         (StatusCode::OK, json!(false))
     );
+    // a token that is not text once decoded: the path's 400, not a key's 401
+    assert_error(
+        &rt.call("GET", "/api/users/isvalidusertoken/%FF", None)
+            .await,
+        StatusCode::BAD_REQUEST,
+        8003,
+    );
     rt.call("GET", "/api/users/logout", Some(&token)).await;
     assert_eq!(
         rt.call("GET", &format!("/api/users/isvalidusertoken/{token}"), None)
@@ -748,6 +755,27 @@ async fn verbs_bodies_and_arguments_are_checked(engine: &str) {
             .await,
         StatusCode::BAD_REQUEST,
         8003,
+    );
+    // a result past what a number holds is the arguments' fault, never null
+    for path in [
+        "/api/services/calculator/add?a=1e308&b=1e308",
+        "/api/services/calculator/divide?a=1&b=1e-320",
+    ] {
+        assert_error(
+            &rt.call("GET", path, None).await,
+            StatusCode::BAD_REQUEST,
+            8003,
+        );
+    }
+    let (status, body) = rt
+        .send(post_json(
+            "/api/services/calculator/sum",
+            json!({"numbers": [1e308, 1e308]}),
+        ))
+        .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!(8003))
     );
     let big = Request::builder()
         .method("POST")
@@ -1451,6 +1479,17 @@ async fn unknown_applications_and_keys_are_401(engine: &str) {
             );
         }
     }
+    // a token that is not text under a good key: the path's 400
+    assert_error(
+        &rt.call(
+            "GET",
+            &format!("/{app}/{}/users/isvalidusertoken/%FF", keys["REST"]),
+            None,
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        8003,
+    );
     // a key that is not text, and paths under a key that lead nowhere
     let (status, body) = rt.call("GET", &format!("/{app}/%FF/info"), None).await;
     assert_eq!(
@@ -1469,6 +1508,13 @@ async fn unknown_applications_and_keys_are_401(engine: &str) {
         ("/services/x/y/z", 8001),
         ("/services/calculator/add/more", 8002),
         ("/users/nothing/here", 8012),
+        // never the console's sign-in page
+        ("/services", 8012),
+        ("/services/calculator/", 8002),
+        ("/users/", 8012),
+        ("/info/", 8012),
+        ("/foo", 8012),
+        ("", 8012),
     ] {
         let (status, body) = rt
             .call("GET", &format!("/{app}/{}{path}", keys["REST"]), None)
@@ -1596,6 +1642,7 @@ async fn the_gateway_answers_as_its_router(engine: &str) {
         "/api/services/calculator/add?a=1&b=2".to_string(),
         "/api/services/calculator/add?a=%FF".to_string(),
         "/api/services/echo".to_string(),
+        "/api/services/echo/".to_string(),
         "/api/services//whoami".to_string(),
         format!("/{app}/{key}/services/echo/whoami"),
         format!("/{app}/{key}/services/echo/echo"),
@@ -1605,6 +1652,7 @@ async fn the_gateway_answers_as_its_router(engine: &str) {
         format!("/{app}/%FF/services/echo/whoami"),
         format!("/{app}/{key}/services/%FF/whoami"),
         format!("/{app}/{key}/services/echo"),
+        format!("/{app}/{key}/services/echo/"),
         format!("/{app}/{key}/services/nothing/whoami"),
         format!("/00000000-0000-0000-0000-000000000000/{key}/services/echo/whoami"),
         "/apps/x/services/echo/permissions".to_string(),
@@ -1658,7 +1706,7 @@ async fn the_gateway_answers_as_its_router(engine: &str) {
     }
     // the fast path is taken: every verb but HEAD and OPTIONS, on the
     // paths that name a call of a known application
-    assert_eq!(dispatched, 24 * (4 + 4 * 4 * 4), "calls dispatched");
+    assert_eq!(dispatched, 26 * (4 + 4 * 4 * 4), "calls dispatched");
     // and answers as the API says
     let (_, body) = rt.call("GET", "/api/services/e%63ho/wh%6Fami", None).await;
     assert_eq!(body["roles"], json!(["NotAuthenticatedUser"]), "{body}");

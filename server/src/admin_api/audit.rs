@@ -10,7 +10,7 @@ use super::{query, AdminCaller, AppConsole};
 use crate::api::error::ApiError;
 
 #[derive(Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct AuditQuery {
     offset: i64,
     limit: i64,

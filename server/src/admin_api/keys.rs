@@ -47,9 +47,9 @@ pub async fn list(
 
 pub async fn revoke(
     State(console): State<Console>,
-    AdminCaller(actor, _): AdminCaller,
+    AdminCaller(actor, caller): AdminCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    usecases::admins::revoke_api_key(&console, &actor, &id).await?;
+    usecases::admins::revoke_api_key(&console, &actor, &caller, &id).await?;
     Ok(Json(json!({"revoked": id})))
 }

@@ -16,9 +16,11 @@ mod services;
 mod session;
 mod users;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, patch, post, put};
 use axum::Router;
 use serde::de::DeserializeOwned;
@@ -37,6 +39,45 @@ const APP_LEVEL: [&str; 6] = [
     "audit",
     "impersonate",
 ];
+
+/// The calls that take a query string, each checking its own parameters.
+const TAKES_QUERY: [(Method, &str); 5] = [
+    (Method::GET, "/console/api/users"),
+    (Method::GET, "/console/api/audit"),
+    (Method::PUT, "/console/api/permissions"),
+    (Method::POST, "/console/api/services/import"),
+    (Method::GET, "/console/api/services/{service}/callers"),
+];
+
+/// Routes that pass the query on as it is: `/console/api/apps/{id}/...` to
+/// the call it selects, and the unknown paths to their 404.
+const PASS_QUERY: [&str; 4] = [
+    "/console/api/apps/{id}/{*rest}",
+    "/console/api",
+    "/console/api/",
+    "/console/api/{*rest}",
+];
+
+/// Any other call with a query string is refused (400 8105), never run as
+/// if it had none: `?dry_run=true` on a call that has no dry run would
+/// otherwise change things for real.
+async fn refuse_stray_query(matched: MatchedPath, request: Request, next: Next) -> Response {
+    let route = matched.as_str();
+    let stray = request.uri().query().is_some_and(|query| !query.is_empty())
+        && !PASS_QUERY.contains(&route)
+        && !TAKES_QUERY
+            .iter()
+            .any(|(method, path)| request.method() == method && route == *path);
+    if stray {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_INPUT,
+            "this call takes no query string",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
 
 pub fn router(console: Console) -> Router {
     // application-level routes: the default application, or the one
@@ -99,6 +140,7 @@ pub fn router(console: Console) -> Router {
         )
         .route("/console/api/audit", get(audit::list))
         .route("/console/api/impersonate", post(impersonate::impersonate))
+        .route_layer(middleware::from_fn(refuse_stray_query))
         .method_not_allowed_fallback(wrong_verb)
         .with_state(console.clone());
     // its own fallback: the merged routes answer unknown paths with the
@@ -147,6 +189,7 @@ pub fn router(console: Console) -> Router {
         .route("/console/api", any(unknown_path))
         .route("/console/api/", any(unknown_path))
         .route("/console/api/{*rest}", any(unknown_path))
+        .route_layer(middleware::from_fn(refuse_stray_query))
         .method_not_allowed_fallback(wrong_verb)
         .with_state(console)
         .merge(app_level)

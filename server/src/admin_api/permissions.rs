@@ -58,7 +58,7 @@ pub async fn export(
 }
 
 #[derive(Deserialize, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ImportQuery {
     pub dry_run: bool,
     /// Apply even if saved permission tests fail.

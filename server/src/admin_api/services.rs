@@ -1,13 +1,14 @@
 //! `/console/api/services`: the catalog, removing what no server offers,
 //! and HTTP upstream services: create, change, delete, rotate the secret.
 
-use axum::extract::RawQuery;
+use axum::extract::{FromRequestParts, RawQuery};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
 use policy::upstream::{ImportRequest, NewService, ServiceChanges};
 use serde_json::{json, Value};
+use usecases::Console;
 
-use super::permissions::ImportQuery;
 use super::{AdminCaller, AppConsole};
 use crate::api::body::AdminJson;
 use crate::api::error::{ApiError, ApiPath};
@@ -91,10 +92,26 @@ pub async fn rotate_secret(
 
 /// `POST /console/api/services/import[?dry_run=true]`: a service from an
 /// OpenAPI document; a dry run answers the diff and writes nothing.
+/// The service import's query: a dry run or not (no `force`: nothing
+/// there is refused for failing tests).
+#[derive(serde::Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct DryRunQuery {
+    dry_run: bool,
+}
+
+impl FromRequestParts<Console> for DryRunQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _console: &Console) -> Result<Self, ApiError> {
+        super::query(parts.uri.query())
+    }
+}
+
 pub async fn import(
     AdminCaller(actor, _): AdminCaller,
     AppConsole(console): AppConsole,
-    q: ImportQuery,
+    q: DryRunQuery,
     AdminJson(request): AdminJson<ImportRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let report = usecases::upstreams::import(&console, &actor, request, q.dry_run).await?;

@@ -11,7 +11,7 @@ use crate::api::body::AdminJson;
 use crate::api::error::{ApiError, ApiPath};
 
 #[derive(Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct UserQuery {
     search: String,
     offset: i64,

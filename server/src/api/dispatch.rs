@@ -36,7 +36,8 @@ pub struct CallPath<'a> {
 }
 
 /// The call `path` names, if it has one of the two forms of a service
-/// call with a service and a route that are not empty. The keyed form is
+/// call with a service that is not empty (an empty route, as in
+/// `/api/services/pets/`, is an upstream's route `/`). The keyed form is
 /// only a candidate: its first segment must still name an application
 /// (a console page such as `/apps/{id}/services/{name}/permissions` has
 /// the same shape).
@@ -53,7 +54,7 @@ pub fn parse_call(path: &str) -> Option<CallPath<'_>> {
         }
     };
     let (service, route) = rest.split_once('/')?;
-    if service.is_empty() || route.is_empty() {
+    if service.is_empty() {
         return None;
     }
     Some(CallPath {
@@ -241,6 +242,11 @@ mod tests {
             parse_call("/api/services/echo//whoami"),
             call(None, "echo", "/whoami")
         );
+        assert_eq!(parse_call("/api/services/echo/"), call(None, "echo", ""));
+        assert_eq!(
+            parse_call("/APP/KEY/services/echo/"),
+            call(Some(("APP", "KEY")), "echo", "")
+        );
     }
 
     #[test]
@@ -251,11 +257,9 @@ mod tests {
             "/api/services",
             "/api/services/",
             "/api/services/echo",
-            "/api/services/echo/",
             "/api/services//whoami",
             "/api/users/login",
             "/APP/KEY/services/echo",
-            "/APP/KEY/services/echo/",
             "/APP/KEY/users/login",
             "/APP/KEY/Services/echo/whoami",
             "//KEY/services/echo/whoami",

@@ -32,6 +32,26 @@ fn bad_arguments(message: String) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, code::BAD_ARGUMENTS, message)
 }
 
+/// The parameter some frameworks (Rails, Laravel, Symfony, Express's
+/// method-override) read as the request's verb in place of its own.
+const VERB_PARAMETER: &str = "_method";
+
+/// Whether a query string holds [`VERB_PARAMETER`], however spelled.
+fn overrides_verb(query: &str) -> bool {
+    query.split('&').any(|pair| {
+        let name = pair.split('=').next().unwrap_or_default().replace('+', " ");
+        percent_encoding::percent_decode_str(&name)
+            .decode_utf8_lossy()
+            .eq_ignore_ascii_case(VERB_PARAMETER)
+    })
+}
+
+fn verb_override() -> ApiError {
+    bad_arguments(format!(
+        "`{VERB_PARAMETER}` would change the verb the upstream sees; the check was made on the verb sent"
+    ))
+}
+
 pub async fn forward(
     state: &ApiState,
     caller: Caller,
@@ -79,9 +99,17 @@ pub async fn forward(
                 .route
                 .expand(params)
                 .map_err(|unsafe_param| bad_arguments(unsafe_param.to_string()))?;
-            (expanded, parts.uri.query().map(str::to_string), body)
+            let query = parts.uri.query();
+            if query.is_some_and(overrides_verb) {
+                return Err(verb_override());
+            }
+            (expanded, query.map(str::to_string), body)
         }
-        Target::ByName(method) => by_name(method, &mut headers, body).await?,
+        Target::ByName(method) => {
+            let (expanded, query, body) = by_name(method, &mut headers, body).await?;
+            routed_as_sent(&caller, upstream, method, &expanded)?;
+            (expanded, query, body)
+        }
     };
     let identity = identity(&caller);
     let Some(upstreams) = &state.upstreams else {
@@ -117,6 +145,31 @@ pub async fn forward(
     answer.map_err(upstream_error)
 }
 
+/// A call by name is judged as well as the call its path makes: values
+/// that spell another method's route (`/pets/{petId}` with `latest`, where
+/// `/pets/latest` is a method of its own) reach the upstream as that
+/// method's call, and need that method's permission too.
+fn routed_as_sent(
+    caller: &Caller,
+    upstream: &UpstreamService,
+    named: &UpstreamMethod,
+    expanded: &str,
+) -> Result<(), ApiError> {
+    let path = split_path(expanded).map_err(bad_arguments)?;
+    let Some(Target::Route(routed, _)) = upstream.find(Some(named.verb), &path) else {
+        return Ok(());
+    };
+    if routed.name == named.name {
+        return Ok(());
+    }
+    allowed(&caller.snapshot.check(
+        caller.key.as_ref(),
+        &caller.subjects,
+        &upstream.name,
+        &routed.name,
+    ))
+}
+
 /// `POST .../{method name}`, as the SDKs invoke: the arguments are a JSON
 /// object; the route's parameters are taken out of it, and the rest is the
 /// query string (GET, DELETE) or the JSON body (the other verbs).
@@ -134,6 +187,12 @@ async fn by_name(
             method.name
         )));
     };
+    if args
+        .keys()
+        .any(|name| name.eq_ignore_ascii_case(VERB_PARAMETER))
+    {
+        return Err(verb_override());
+    }
     let mut params = Vec::new();
     for name in method.route.params() {
         let value = args

@@ -34,6 +34,22 @@ pub async fn invoke(
     call(state, service, route, caller, request).await
 }
 
+/// The service of a call with an empty route (`/api/services/{service}/`).
+#[derive(Deserialize)]
+pub struct ServicePath {
+    service: String,
+}
+
+/// A call of an upstream's route `/`.
+pub async fn invoke_root(
+    State(state): State<ApiState>,
+    ApiPath(ServicePath { service }): ApiPath<ServicePath>,
+    caller: Caller,
+    request: Request,
+) -> Result<Response, ApiError> {
+    call(state, service, String::new(), caller, request).await
+}
+
 /// A call of `service` at `route` (both decoded) by `caller`, however it
 /// was routed here: the router's [`invoke`] or the gateway's dispatch.
 pub async fn call(

@@ -17,6 +17,7 @@ use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use runtime::snapshot::{CallerSubjects, Snapshot, SnapshotKey, SnapshotUser};
@@ -80,6 +81,10 @@ pub fn router(state: ApiState) -> Router {
             &format!("{KEYED}/services/{{service}}/{{*route}}"),
             any(invoke::invoke),
         )
+        .route(
+            &format!("{KEYED}/services/{{service}}/"),
+            any(invoke::invoke_root),
+        )
         // anything else under a key's users or services: JSON, key checked first
         .route(&format!("{KEYED}/users/{{*rest}}"), any(unknown_keyed_path))
         .route(
@@ -94,6 +99,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/users/register", post(users::register))
         .route("/api/services/{service}/{*route}", any(invoke::invoke))
+        .route("/api/services/{service}/", any(invoke::invoke_root))
         .route("/api", any(unknown_path))
         .route("/api/", any(unknown_path))
         .route("/api/{*rest}", any(unknown_path))
@@ -111,6 +117,37 @@ async fn info(_key: CallKey) -> Json<Value> {
 
 async fn unknown_keyed_path(_key: CallKey) -> ApiError {
     unknown_path().await
+}
+
+/// The key a `/{application id}/{key}/...` path names, read from the path
+/// itself; `None` when its first segment names no application (a console
+/// page, say).
+fn key_in_path(console: &Console, path: &str) -> Option<Result<CallKey, ApiError>> {
+    let mut segments = path.strip_prefix('/')?.splitn(3, '/');
+    let (application_id, api_key) = (segments.next()?, segments.next()?);
+    let snapshot = console.runtime.snapshot(application_id)?;
+    Some(
+        percent_encoding::percent_decode_str(api_key)
+            .decode_utf8()
+            .map_err(|_| ApiError::unknown_app_key())
+            .and_then(|api_key| CallKey::keyed(snapshot, api_key.into_owned())),
+    )
+}
+
+/// The answer to `/{application id}/{key}/...` when no route of the
+/// runtime API takes it: the key checked first (401 8014), then 404 8012,
+/// in JSON like every other runtime answer, never the console's sign-in
+/// page. `None` when the first segment names no application.
+pub fn unknown_keyed_call(console: &Console, path: &str) -> Option<Response> {
+    let answer = key_in_path(console, path)?.map_or_else(IntoResponse::into_response, |_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            code::UNKNOWN_PATH,
+            "no such API endpoint",
+        )
+        .into_response()
+    });
+    Some(answer)
 }
 
 async fn unknown_path() -> ApiError {
@@ -207,8 +244,14 @@ impl FromRequestParts<ApiState> for CallKey {
             Err(RawPathParamsRejection::MissingPathParams(_)) => {
                 return CallKey::default_app(state)
             }
-            // a key that is not even text names no key
-            Err(_) => return Err(ApiError::unknown_app_key()),
+            // parameters that are not text once decoded: the key is read
+            // from the path itself (none under `/api`), and what is not
+            // text is the handler's 400
+            Err(_) if parts.uri.path().starts_with("/api/") => return CallKey::default_app(state),
+            Err(_) => {
+                return key_in_path(&state.console, parts.uri.path())
+                    .unwrap_or_else(|| Err(ApiError::unknown_app_key()))
+            }
         };
         let param = |name: &str| {
             params

@@ -43,14 +43,14 @@ impl Service for Calculator {
         Box::pin(async move {
             match call.method {
                 "add" => Ok(
-                    json!({"result": number_arg(&call.args, "a")? + number_arg(&call.args, "b")?}),
+                    json!({"result": finite(number_arg(&call.args, "a")? + number_arg(&call.args, "b")?)?}),
                 ),
                 "divide" => {
                     let divisor = number_arg(&call.args, "b")?;
                     if divisor == 0.0 {
                         return Err(ServiceError::BadArguments("`b` must not be 0".to_string()));
                     }
-                    Ok(json!({"result": number_arg(&call.args, "a")? / divisor}))
+                    Ok(json!({"result": finite(number_arg(&call.args, "a")? / divisor)?}))
                 }
                 "sum" => {
                     let Some(Value::Array(numbers)) = call.args.get("numbers") else {
@@ -66,10 +66,22 @@ impl Service for Calculator {
                             )
                         })?;
                     }
-                    Ok(json!({"result": total, "count": numbers.len()}))
+                    Ok(json!({"result": finite(total)?, "count": numbers.len()}))
                 }
                 other => Err(unknown_method(other)),
             }
         })
+    }
+}
+
+/// A result JSON can hold: one past the largest number (or a division by
+/// a number too small) is the caller's arguments' fault, never a `null`.
+fn finite(result: f64) -> Result<f64, ServiceError> {
+    if result.is_finite() {
+        Ok(result)
+    } else {
+        Err(ServiceError::BadArguments(
+            "the result is too large to be a number".to_string(),
+        ))
     }
 }

@@ -411,4 +411,69 @@ async fn accounts_are_not_managed_with_a_key(engine: &str) {
         .expect("list")
         .iter()
         .all(|admin| admin["enabled"] == true));
+
+    // a key revokes its own admin's keys, never another admin's
+    let second_cookie = session_cookie(&console.app, SECOND, SECOND_PASSWORD).await;
+    let second_key = new_key(&console.app, Auth::Cookie(&second_cookie), "second-key").await;
+    let spare = new_key(&console.app, console.cookie(), "spare").await;
+    let keys = console
+        .ok("GET", "/console/api/keys", console.cookie(), None)
+        .await;
+    let id_of = |name: &str| {
+        keys.as_array()
+            .and_then(|keys| keys.iter().find(|key| key["name"] == name))
+            .and_then(|key| key["id"].as_str())
+            .map(str::to_string)
+            .expect("listed")
+    };
+    let (second_id, spare_id) = (id_of("second-key"), id_of("spare"));
+    let reply = console
+        .call(
+            "DELETE",
+            &format!("/console/api/keys/{second_id}"),
+            console.key(),
+            None,
+        )
+        .await;
+    assert_error(&reply, StatusCode::FORBIDDEN, 8104);
+    console
+        .ok("GET", "/console/api/admins", Auth::Key(&second_key), None)
+        .await;
+    console
+        .ok(
+            "DELETE",
+            &format!("/console/api/keys/{spare_id}"),
+            console.key(),
+            None,
+        )
+        .await;
+    shut_out(&console, Auth::Key(&spare)).await;
+    // from a signed-in session, any admin's key
+    console
+        .ok(
+            "DELETE",
+            &format!("/console/api/keys/{second_id}"),
+            console.cookie(),
+            None,
+        )
+        .await;
+    shut_out(&console, Auth::Key(&second_key)).await;
+
+    // a key's name holds nothing hidden
+    for name in [
+        "nul\u{0}key",
+        "line1\nline2",
+        "red\u{1b}[31m",
+        "abc\u{202e}fed",
+    ] {
+        let reply = console
+            .call(
+                "POST",
+                "/console/api/keys",
+                console.cookie(),
+                Some(json!({ "name": name })),
+            )
+            .await;
+        assert_error(&reply, StatusCode::BAD_REQUEST, 8105);
+    }
 }

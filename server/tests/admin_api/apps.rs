@@ -1081,6 +1081,79 @@ async fn the_application_routes_keep_their_query_and_answer_json(engine: &str) {
         )
         .await;
     assert_eq!(export, empty_document(), "a dry run changed nothing");
+    // a misspelt parameter is refused, never taken for a real run
+    for query in ["dryrun=true", "dryRun=true", "dry_run=true&forse=true"] {
+        let reply = console
+            .call(
+                "PUT",
+                &format!("/console/api/apps/{b}/permissions?{query}"),
+                console.key(),
+                Some(document.clone()),
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.json["code"].clone()),
+            (StatusCode::BAD_REQUEST, json!(8105)),
+            "{query}: {}",
+            reply.text
+        );
+    }
+    // a call that takes no query refuses one, never runs without it
+    for (method, path, body) in [
+        (
+            "PATCH",
+            format!("/console/api/apps/{b}/services/calculator?dry_run=true"),
+            Some(json!({"description": "x"})),
+        ),
+        (
+            "DELETE",
+            "/console/api/roles/Nobody?dry_run=true".to_string(),
+            None,
+        ),
+        (
+            "POST",
+            "/console/api/services/import?force=true".to_string(),
+            Some(json!({})),
+        ),
+        ("GET", "/console/api/keys?all=1".to_string(), None),
+    ] {
+        let reply = console.call(method, &path, console.key(), body).await;
+        assert_eq!(
+            (reply.status, reply.json["code"].clone()),
+            (StatusCode::BAD_REQUEST, json!(8105)),
+            "{method} {path}: {}",
+            reply.text
+        );
+    }
+    let unknown = console
+        .call("GET", "/console/api/nothing?x=1", console.key(), None)
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
+    for path in ["users?serch=a", "audit?limt=1"] {
+        let reply = console
+            .call(
+                "GET",
+                &format!("/console/api/apps/{b}/{path}"),
+                console.key(),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.json["code"].clone()),
+            (StatusCode::BAD_REQUEST, json!(8105)),
+            "{path}: {}",
+            reply.text
+        );
+    }
+    let export = console
+        .ok(
+            "GET",
+            &format!("/console/api/apps/{b}/permissions"),
+            console.key(),
+            None,
+        )
+        .await;
+    assert_eq!(export, empty_document(), "a refused run changed nothing");
     console
         .create_user("zed@example.com", "Zed", "password-z")
         .await;

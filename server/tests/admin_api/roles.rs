@@ -138,7 +138,14 @@ async fn roles_list_create_rename_delete(engine: &str) {
     let items = audit["items"].as_array().expect("items");
     assert_eq!(items[1]["actor"], ADMIN_ACTOR);
     assert_eq!(items[1]["target"], "role:MARKETING");
-    assert_eq!(items[1]["before"], json!({"name": "MARKETING"}));
+    assert_eq!(
+        items[1]["before"],
+        json!({
+            "name": "MARKETING",
+            // what went with the role
+            "cells": [{"service": "orders", "method": "addOrder", "effect": "grant", "until": null}],
+        })
+    );
     assert_eq!(items[3]["target"], "role:Marketing");
     assert_eq!(items[3]["before"], json!({"name": "Sales Team"}));
     assert_eq!(items[3]["after"], json!({"name": "Marketing"}));
@@ -179,6 +186,8 @@ async fn roles_refuse_duplicates_bad_names_and_system_changes(engine: &str) {
         "",
         "   ",
         "*",
+        ".",
+        "..",
         "a/b",
         "semi;colon",
         "<script>",

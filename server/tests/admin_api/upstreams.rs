@@ -81,6 +81,16 @@ impl Upstream {
                     return (
                         [
                             ("set-cookie", "console_session=stolen; Path=/"),
+                            ("clear-site-data", "\"*\""),
+                            (
+                                "strict-transport-security",
+                                "max-age=31536000; includeSubDomains",
+                            ),
+                            ("nel", "{\"report_to\":\"e\",\"max_age\":86400}"),
+                            ("report-to", "{\"group\":\"e\",\"max_age\":86400}"),
+                            ("reporting-endpoints", "e=\"https://evil.example/r\""),
+                            ("www-authenticate", "Basic realm=\"console\""),
+                            ("alt-svc", "h3=\":443\""),
                             ("content-type", "text/html"),
                             ("connection", "x-hop"),
                             ("x-hop", "1"),
@@ -167,6 +177,7 @@ fn pets_methods() -> Value {
         {"name": "upload", "verb": "POST", "route": "/upload"},
         {"name": "status", "verb": "GET", "route": "/status/{code}"},
         {"name": "cookie", "verb": "GET", "route": "/cookie"},
+        {"name": "root", "verb": "GET", "route": "/"},
     ])
 }
 
@@ -250,6 +261,11 @@ async fn calls_reach_the_route_signed_and_come_back_unchanged(engine: &str) {
     assert!(header(&seen, "x-request-id").is_some_and(|id| !id.is_empty()));
     assert!(verifies(&seen, &secret), "the signature verifies");
     assert!(!verifies(&seen, "another secret"));
+
+    // the route `/`, with its own verb
+    let root = call(&console, "GET", "/api/services/pets/", &[], Body::empty()).await;
+    assert_eq!(root.status, StatusCode::OK, "{}", root.text);
+    assert_eq!(root.json["path"], "/");
 
     // a user with a role; forged identity, token and cookie stay here
     let user = console
@@ -457,7 +473,20 @@ async fn calls_reach_the_route_signed_and_come_back_unchanged(engine: &str) {
             ("connection", "x-private"),
             ("x-private", "1"),
             ("x-forwarded-for", "6.6.6.6"),
+            ("x-forwarded-prefix", "/evil"),
+            ("x-forwarded-port", "1"),
             ("forwarded", "for=6.6.6.6"),
+            // the verb and the path were checked as sent
+            ("x-http-method-override", "DELETE"),
+            ("x-http-method", "DELETE"),
+            ("x-method-override", "DELETE"),
+            ("x-original-url", "/v1/slow"),
+            ("x-rewrite-url", "/v1/slow"),
+            // read as X-Caller-Id and so on by CGI-style servers
+            ("x_caller_id", "forged"),
+            ("x_caller_roles", "Admin"),
+            ("x_forwarded_for", "6.6.6.6"),
+            ("user_token", "forged"),
         ],
         Body::empty(),
     )
@@ -470,7 +499,22 @@ async fn calls_reach_the_route_signed_and_come_back_unchanged(engine: &str) {
         "signed as received: {}",
         seen.path_and_query
     );
-    for gone in ["x-private", "x-forwarded-for", "forwarded"] {
+    for gone in [
+        "x-private",
+        "x-forwarded-for",
+        "x-forwarded-prefix",
+        "x-forwarded-port",
+        "forwarded",
+        "x-http-method-override",
+        "x-http-method",
+        "x-method-override",
+        "x-original-url",
+        "x-rewrite-url",
+        "x_caller_id",
+        "x_caller_roles",
+        "x_forwarded_for",
+        "user_token",
+    ] {
         assert_eq!(header(&seen, gone), None, "{gone} reached the upstream");
     }
 
@@ -484,7 +528,18 @@ async fn calls_reach_the_route_signed_and_come_back_unchanged(engine: &str) {
     )
     .await;
     assert_eq!(answer.status, StatusCode::OK);
-    assert!(!answer.headers.contains_key("set-cookie"));
+    for gone in [
+        "set-cookie",
+        "clear-site-data",
+        "strict-transport-security",
+        "nel",
+        "report-to",
+        "reporting-endpoints",
+        "www-authenticate",
+        "alt-svc",
+    ] {
+        assert!(!answer.headers.contains_key(gone), "{gone} came back");
+    }
     assert!(!answer.headers.contains_key("x-hop"));
     assert_eq!(
         answer.headers.get("x-kept").map(|v| v.as_bytes()),
@@ -553,6 +608,9 @@ async fn refusals_never_reach_the_upstream(engine: &str) {
         "/api/services/pets/pets/%2F",
         "/api/services/pets/pets/a%5Cb",
         "/api/services/pets/pets/%ZZ",
+        // the verb the check was made on is the verb the upstream sees
+        "/api/services/pets/pets/7?_method=DELETE",
+        "/api/services/pets/pets/7?a=1&%5FMethod=DELETE",
     ] {
         let reply = call(&console, "GET", path, &[], Body::empty()).await;
         assert_error(&reply, StatusCode::BAD_REQUEST, 8003);
@@ -615,18 +673,38 @@ async fn refusals_never_reach_the_upstream(engine: &str) {
     )
     .await;
     assert_error(&bad, StatusCode::UNAUTHORIZED, 3064);
-    // by name with a path parameter missing or not plain
+    // allowed again
     console
         .set_cell("pets", "roles", "NotAuthenticatedUser", "*", "inherit")
         .await;
     console
         .set_cell("pets", "roles", "NotAuthenticatedUser", "getPet", "inherit")
         .await;
+    // by name, values that spell another method's route are that
+    // method's call: its deny holds
+    console
+        .set_cell("pets", "roles", "NotAuthenticatedUser", "latest", "deny")
+        .await;
+    let spelled = send(
+        &console.app,
+        with_json(
+            request("POST", "/api/services/pets/getPet"),
+            Some(&json!({"petId": "latest"})),
+        ),
+    )
+    .await;
+    assert_error(&spelled, StatusCode::FORBIDDEN, 8000);
+    assert_eq!(spelled.json["deniedBy"]["scope"], "latest");
+    console
+        .set_cell("pets", "roles", "NotAuthenticatedUser", "latest", "inherit")
+        .await;
+    // by name with a path parameter missing or not plain, or a verb of its own
     for args in [
         json!({}),
         json!({"petId": {"a": 1}}),
         json!({"petId": ".."}),
         json!([1]),
+        json!({"petId": 1, "_method": "DELETE"}),
     ] {
         let reply = send(
             &console.app,

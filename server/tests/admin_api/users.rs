@@ -120,6 +120,14 @@ async fn users_create_refuses_bad_input(engine: &str) {
             json!({"email": "x@example.com", "name": 7, "password": "password-x"}),
         ),
         ("not an object", json!(["x@example.com"])),
+        (
+            "a status it does not take",
+            json!({"email": "x@example.com", "name": "X", "password": "password-x", "userStatus": "DISABLED"}),
+        ),
+        (
+            "roles it does not take",
+            json!({"email": "x@example.com", "name": "X", "password": "password-x", "roles": ["Managers"]}),
+        ),
     ] {
         let reply = console.call("POST", path, console.key(), Some(body)).await;
         assert_eq!(
@@ -591,7 +599,13 @@ async fn users_delete_removes_the_user_and_their_cells(engine: &str) {
     assert_eq!(event["actor"], ADMIN_ACTOR);
     assert_eq!(
         event["before"],
-        json!({"email": "carol@example.com", "name": "Carol", "roles": ["Sales"]})
+        json!({
+            "email": "carol@example.com",
+            "name": "Carol",
+            "roles": ["Sales"],
+            // what went with the user
+            "cells": [{"service": "orders", "method": "*", "effect": "deny", "until": null}],
+        })
     );
     assert_eq!(event["after"], Value::Null);
     // the email is free again

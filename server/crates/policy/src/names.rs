@@ -18,7 +18,7 @@ pub fn looks_like_email(email: &str) -> bool {
                 && !domain.is_empty()
                 && !domain.contains('@')
                 && email.len() <= 254
-                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+                && !email.chars().any(|c| c.is_whitespace() || hidden(c))
         }
         None => false,
     }
@@ -47,6 +47,34 @@ pub fn check_role_name(name: &str) -> Result<String, String> {
     if name == "*" {
         return Err("`*` is not a role name".to_string());
     }
+    if name == "." || name == ".." {
+        // a URL's dot segments: browsers resolve them away, so no path
+        // of the admin API could name such a role
+        return Err(format!("`{name}` is not a role name"));
+    }
+    Ok(name.to_string())
+}
+
+/// What a typed name never means to hold: control characters (a NUL, a
+/// line break, a tab, an escape) and the bidirectional overrides that make
+/// a name read other than it is.
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// An API key's name: 1 to 100 characters, trimmed, nothing hidden.
+pub fn check_key_name(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err("an API key needs a name of 1 to 100 characters".to_string());
+    }
+    if name.chars().any(hidden) {
+        return Err("an API key's name may not hold control characters".to_string());
+    }
     Ok(name.to_string())
 }
 
@@ -57,7 +85,7 @@ pub fn check_app_name(name: &str) -> Result<String, String> {
     if name.is_empty() || name.chars().count() > 64 {
         return Err("an application name has 1 to 64 characters".to_string());
     }
-    if name.chars().any(char::is_control) {
+    if name.chars().any(hidden) {
         return Err("an application name may not hold control characters".to_string());
     }
     Ok(name.to_string())
@@ -71,7 +99,7 @@ pub fn check_user_name(name: &str) -> Result<String, String> {
     if name.chars().count() > 200 {
         return Err("the name must have at most 200 characters".to_string());
     }
-    if name.chars().any(char::is_control) {
+    if name.chars().any(hidden) {
         return Err("a name may not hold control characters (NUL, line breaks, tabs)".to_string());
     }
     Ok(name.to_string())
@@ -108,6 +136,25 @@ mod tests {
         assert!(check_role_name("*").is_err());
         assert!(check_role_name("a/b").is_err());
         assert!(check_role_name(&"x".repeat(65)).is_err());
+        assert!(check_role_name(".").is_err());
+        assert!(check_role_name(" .. ").is_err());
+        assert!(check_role_name("v1.2").is_ok());
+    }
+
+    #[test]
+    fn key_names() {
+        assert_eq!(check_key_name(" deploy ").as_deref(), Ok("deploy"));
+        assert!(check_key_name("").is_err());
+        assert!(check_key_name(&"k".repeat(101)).is_err());
+        for hidden in [
+            "nul\0key",
+            "line1\nline2",
+            "red\u{1b}[31m",
+            "abc\u{202e}fed",
+        ] {
+            assert!(check_key_name(hidden).is_err(), "{hidden:?}");
+        }
+        assert!(check_app_name("x\u{2066}y").is_err());
     }
 
     #[test]
@@ -118,6 +165,8 @@ mod tests {
         assert!(!looks_like_email("a@"));
         assert!(!looks_like_email("a b@c.d"));
         assert!(!looks_like_email("a\0b@c.d"));
+        assert!(!looks_like_email("moc.live\u{202e}@a.b"));
+        assert!(!looks_like_email("a\u{200f}b@c.d"));
         assert_eq!(normalize_email("  Admin@Example.COM "), "admin@example.com");
     }
 

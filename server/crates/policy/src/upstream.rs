@@ -187,6 +187,10 @@ pub fn check_base_url(url: &str) -> Result<String, String> {
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return refuse("holds a space or a control character");
     }
+    // an http(s) URL's `\` is a `/` to a URL parser: `\..\` would climb
+    if url.contains('\\') {
+        return refuse("holds a `\\`");
+    }
     if url.contains(['?', '#']) {
         return refuse("may not have a query or a fragment");
     }
@@ -221,11 +225,14 @@ pub fn check_base_url(url: &str) -> Result<String, String> {
         }
     }
     let path = &rest[authority.len()..];
+    // `%2e` is a dot to the upstream's server as much as `.` is
+    let dots = |segment: &str| segment.to_ascii_lowercase().replace("%2e", ".");
     if path
         .split('/')
+        .map(dots)
         .any(|segment| segment == "." || segment == "..")
     {
-        return refuse("may not hold `.` or `..` segments");
+        return refuse("may not hold `.` or `..` segments, encoded or not");
     }
     Ok(url.trim_end_matches('/').to_string())
 }
@@ -438,6 +445,7 @@ mod tests {
             "https://api.example.com/v1/",
             "http://[::1]:9000/x",
             "HTTPS://Example.com",
+            "http://host/v1.2/%2e%2ex",
         ] {
             assert!(check_base_url(good).is_ok(), "{good}");
         }
@@ -458,6 +466,10 @@ mod tests {
             "http://host:abc",
             "http://ho st",
             "http://host/a/../b",
+            "http://host/a/%2e%2e/b",
+            "http://host/a/%2E./b",
+            "http://host/%2e",
+            "http://host/v1\\..\\admin",
             "http://[::1]evil",
             "http://[::1]evil:80",
         ] {

@@ -54,7 +54,10 @@ pub struct UserPage {
     pub items: Vec<User>,
 }
 
+/// A user to create: a field it does not know (`roles`, `userStatus`) is
+/// refused, never dropped, so a script never gets an account it did not ask for.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub email: String,
     pub name: String,

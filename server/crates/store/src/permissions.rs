@@ -98,6 +98,52 @@ fn named_subject(kind: SubjectKind) -> (&'static str, &'static str, &'static str
     }
 }
 
+#[derive(FromRow)]
+struct OwnCellRow {
+    service: String,
+    method_name: String,
+    effect: String,
+    until_at: Option<i64>,
+}
+
+/// Every cell of one user (by id) or one role (by id), named `subject`,
+/// ended ones included: what the subject's deletion takes with it.
+pub async fn cells_of_subject(
+    conn: &mut Conn,
+    kind: SubjectKind,
+    subject_id: &str,
+    subject: &str,
+) -> Result<Vec<StoredCell>, StoreError> {
+    let sql = match kind {
+        SubjectKind::Users => {
+            "select s.name as service, p.method_name, p.effect, p.until_at from user_permission p \
+             join service s on s.service_id = p.service_id where p.app_user_id = $1 \
+             order by s.name, p.method_name"
+        }
+        SubjectKind::Roles => {
+            "select s.name as service, p.method_name, p.effect, p.until_at from role_permission p \
+             join service s on s.service_id = p.service_id where p.role_id = $1 \
+             order by s.name, p.method_name"
+        }
+    };
+    let rows = sqlx::query_as::<_, OwnCellRow>(sql)
+        .bind(subject_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(StoredCell {
+                effect: Effect::from_stored(&row.effect)?,
+                service: row.service,
+                kind,
+                subject: subject.to_string(),
+                method: row.method_name,
+                until: row.until_at,
+            })
+        })
+        .collect()
+}
+
 /// Every cell of an application, by names, ended ones included (the
 /// runtime's load files their ends itself).
 pub async fn all(conn: &mut Conn, app: &str) -> Result<Vec<StoredCell>, StoreError> {

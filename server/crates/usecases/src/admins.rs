@@ -483,12 +483,8 @@ pub async fn create_expiring_api_key(
             "a key expires after 1 to {MAX_KEY_DAYS} days"
         )));
     }
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::BadInput(
-            "an API key needs a name of 1 to 100 characters".to_string(),
-        ));
-    }
+    let name = policy::names::check_key_name(name).map_err(Error::BadInput)?;
+    let name = name.as_str();
     let owner = store::admins::id_for_email(&console.pool, &normalize_email(owner_email))
         .await?
         .ok_or(Error::Unauthenticated)?;
@@ -532,8 +528,27 @@ pub async fn list_api_keys(console: &Console) -> Result<Vec<ApiKeyInfo>, Error> 
 }
 
 /// Revokes a key: it opens nothing from the next request on, on every
-/// server (keys are looked up in the database on each call).
-pub async fn revoke_api_key(console: &Console, actor: &Actor, id: &str) -> Result<(), Error> {
+/// server (keys are looked up in the database on each call). `caller` is
+/// the email of the admin asking; with a key they revoke only their own
+/// keys (another admin's are revoked from a signed-in session), so a
+/// leaked key cannot cut off the rest of the team's scripts.
+pub async fn revoke_api_key(
+    console: &Console,
+    actor: &Actor,
+    caller: &str,
+    id: &str,
+) -> Result<(), Error> {
+    if matches!(actor, Actor::ApiKey(_)) {
+        let keys = list_api_keys(console).await?;
+        if keys
+            .iter()
+            .any(|key| key.id == id && !key.owner.eq_ignore_ascii_case(caller))
+        {
+            return Err(Error::Forbidden(
+                "with an API key, only its admin's own keys are revoked; another admin's key is revoked from a signed-in session".to_string(),
+            ));
+        }
+    }
     let mut change = Change::begin_console(console, actor).await?;
     let name = store::admins::delete_key(change.conn(), id)
         .await?

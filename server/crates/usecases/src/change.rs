@@ -283,3 +283,23 @@ impl<'c> Change<'c> {
         Ok(())
     }
 }
+
+/// One subject's cells (`subject_id` its user or role id), in every
+/// service, ended ones included, as the audit event of its deletion lists
+/// what went with it.
+pub(crate) async fn cells_of_subject(
+    conn: &mut Conn,
+    kind: policy::cells::SubjectKind,
+    subject_id: &str,
+    subject: &str,
+) -> Result<Vec<Value>, Error> {
+    Ok(
+        store::permissions::cells_of_subject(conn, kind, subject_id, subject)
+            .await?
+            .into_iter()
+            .map(|cell| {
+                serde_json::json!({"service": cell.service, "method": cell.method, "effect": cell.effect, "until": cell.until})
+            })
+            .collect(),
+    )
+}

@@ -23,6 +23,7 @@ pub mod throttle;
 pub mod upstreams;
 pub mod users;
 pub mod web;
+pub mod yaml;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -70,7 +70,7 @@ pub fn document_value(document: Value) -> Result<Value, DocumentError> {
         serde_json::from_str(&text)
             .map_err(|e| error("", format!("the document is not valid JSON: {e}")))?
     } else {
-        serde_norway::from_str(&text)
+        crate::yaml::from_str(&text)
             .map_err(|e| error("", format!("the document is not valid YAML: {e}")))?
     };
     if !value.is_object() {
@@ -180,7 +180,8 @@ fn resolve<'d>(
     at: &str,
 ) -> Result<&'d Value, DocumentError> {
     let mut current = value;
-    for _ in 0..16 {
+    // MAX_REF_CHAIN links followed, and the value the last leads to read
+    for _ in 0..=MAX_REF_CHAIN {
         let Some(reference) = current.get("$ref").and_then(Value::as_str) else {
             return Ok(current);
         };
@@ -188,9 +189,13 @@ fn resolve<'d>(
     }
     Err(error(
         format!("{at}/$ref"),
-        "these `$ref`s go round in a circle",
+        format!("these `$ref`s go round in a circle, or lead to more than {MAX_REF_CHAIN} others in a row"),
     ))
 }
+
+/// Most `$ref`s followed in a row, one leading to the next, before a
+/// schema that is not one.
+const MAX_REF_CHAIN: usize = 64;
 
 /// Most schema parts one document's request bodies may expand to with
 /// their `$ref`s followed.
@@ -214,6 +219,39 @@ impl<'d> Inliner<'d> {
         }
     }
 
+    /// A chain of `$ref`s followed in a loop, not a call per link (a
+    /// document's chain may be long enough to exhaust the stack), to the
+    /// schema it ends at, inlined; the refs it opens are left on
+    /// `expanding` for the caller to close.
+    fn follow(&mut self, schema: &'d Value, at: &str, depth: u8) -> Result<Value, DocumentError> {
+        let mut current = schema;
+        let mut links = 0;
+        while let Some(reference) = current.get("$ref").and_then(Value::as_str) {
+            if self.expanding.iter().any(|open| open == reference) {
+                // recursive: it stops here
+                return Ok(current.clone());
+            }
+            if links == MAX_REF_CHAIN {
+                return Err(error(
+                    format!("{at}/$ref"),
+                    format!("these `$ref`s lead to more than {MAX_REF_CHAIN} others in a row"),
+                ));
+            }
+            links += 1;
+            // each link is work: it counts toward the document's parts
+            if self.left == 0 {
+                return Err(error(
+                    at,
+                    format!("the request bodies' schemas expand to more than {MAX_INLINED_PARTS} parts with their `$ref`s followed"),
+                ));
+            }
+            self.left -= 1;
+            self.expanding.push(reference.to_string());
+            current = target(self.document, reference, at)?;
+        }
+        self.inline(current, at, depth)
+    }
+
     fn inline(&mut self, schema: &'d Value, at: &str, depth: u8) -> Result<Value, DocumentError> {
         if depth == 0 {
             return Ok(Value::Object(Map::new()));
@@ -225,15 +263,10 @@ impl<'d> Inliner<'d> {
             ));
         }
         self.left -= 1;
-        if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-            if self.expanding.iter().any(|open| open == reference) {
-                // recursive: it stops here
-                return Ok(schema.clone());
-            }
-            let found = target(self.document, reference, at)?;
-            self.expanding.push(reference.to_string());
-            let inlined = self.inline(found, at, depth);
-            self.expanding.pop();
+        if schema.get("$ref").is_some() {
+            let opened = self.expanding.len();
+            let inlined = self.follow(schema, at, depth);
+            self.expanding.truncate(opened);
             return inlined;
         }
         let Value::Object(map) = schema else {
@@ -611,6 +644,42 @@ mod tests {
             6,
         );
         assert!(exploded.is_err_and(|problem| problem.message.contains("more than")));
+
+        // a long chain of $refs, each to the next: followed in a loop to a
+        // bound, never a call per link (5,000 overflowed the stack)
+        let chain = |links: usize| {
+            let schemas: serde_json::Map<String, Value> = (0..links)
+                .map(|i| {
+                    (
+                        format!("s{i}"),
+                        serde_json::json!({"$ref": format!("#/components/schemas/s{}", i + 1)}),
+                    )
+                })
+                .chain([(
+                    "s".to_string() + &links.to_string(),
+                    serde_json::json!({"type": "integer"}),
+                )])
+                .collect();
+            serde_json::json!({"components": {"schemas": schemas}})
+        };
+        let start = serde_json::json!({"$ref": "#/components/schemas/s0"});
+        // the first `$ref` and the chain's: MAX_REF_CHAIN in all
+        let short = chain(MAX_REF_CHAIN - 1);
+        let followed = Inliner::new(&short).inline(&start, "/x", 6);
+        assert_eq!(followed.unwrap_or_default()["type"], "integer");
+        let long = chain(5_000);
+        let refused = Inliner::new(&long).inline(&start, "/x", 6);
+        assert!(refused.is_err_and(|problem| problem.message.contains("in a row")));
+        assert!(resolve(&long, &start, "/x").is_err());
+        assert_eq!(
+            resolve(&short, &start, "/x")
+                .ok()
+                .map(|found| found["type"].clone()),
+            Some(serde_json::json!("integer"))
+        );
+        let over = chain(MAX_REF_CHAIN);
+        assert!(Inliner::new(&over).inline(&start, "/x", 6).is_err());
+        assert!(resolve(&over, &start, "/x").is_err());
 
         // an escaped name in a $ref
         let escaped = serde_json::json!({"components": {"schemas": {"a b": {"type": "integer"}}}});

@@ -1,5 +1,6 @@
 //! Roles: the system roles every caller holds one of, and custom roles.
 
+use policy::cells::SubjectKind;
 use policy::names::check_role_name;
 use policy::wire::Role;
 use serde_json::json;
@@ -104,13 +105,21 @@ pub async fn delete(console: &Console, actor: &Actor, name: &str) -> Result<(), 
     let role = find(console, name).await?;
     refuse_system(&role, "deleted")?;
     let mut change = Change::begin(console, actor).await?;
+    // the cells go with the role: the event lists them
+    let cells = crate::change::cells_of_subject(
+        change.conn(),
+        SubjectKind::Roles,
+        &role.role_id,
+        &role.name,
+    )
+    .await?;
     store::roles::delete(change.conn(), &role.role_id).await?;
     change
         .audit(Event {
             action: "role.delete",
             target: format!("role:{}", role.name),
             service: None,
-            before: Some(json!({"name": role.name})),
+            before: Some(json!({"name": role.name, "cells": cells})),
             after: None,
         })
         .await?;

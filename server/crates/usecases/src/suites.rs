@@ -207,7 +207,7 @@ pub fn parse(text: &str) -> Result<Suite, Error> {
         serde_json::from_str(text)
             .map_err(|error| Error::BadInput(format!("not valid JSON: {error}")))?
     } else {
-        serde_norway::from_str(text)
+        crate::yaml::from_str(text)
             .map_err(|error| Error::BadInput(format!("not valid YAML: {error}")))?
     };
     let value = if value.is_array() {

@@ -1,5 +1,6 @@
 //! Application users: list, create, change, delete, roles.
 
+use policy::cells::SubjectKind;
 use policy::names::{check_password_rules, check_user_name, looks_like_email, normalize_email};
 use policy::wire::{NewUser, User, UserChanges, UserPage, UserStatus};
 use runtime::secret;
@@ -156,6 +157,14 @@ pub async fn update(
 pub async fn delete(console: &Console, actor: &Actor, object_id: &str) -> Result<(), Error> {
     let before = get(console, object_id).await?;
     let mut change = Change::begin(console, actor).await?;
+    // the cells go with the user: the event lists them
+    let cells = crate::change::cells_of_subject(
+        change.conn(),
+        SubjectKind::Users,
+        object_id,
+        &before.email,
+    )
+    .await?;
     store::users::delete(change.conn(), object_id).await?;
     // a new user with this email starts with a clean count
     store::attempts::forgive(change.conn(), &console.app, &before.email).await?;
@@ -166,7 +175,7 @@ pub async fn delete(console: &Console, actor: &Actor, object_id: &str) -> Result
             target: format!("user:{}", before.email),
             service: None,
             before: Some(
-                json!({"email": before.email, "name": before.name, "roles": before.roles}),
+                json!({"email": before.email, "name": before.name, "roles": before.roles, "cells": cells}),
             ),
             after: None,
         })
