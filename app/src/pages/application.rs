@@ -19,6 +19,8 @@ use crate::pages::widgets::{ErrorNotice, Loading, TwoClickButton};
 #[component]
 pub fn ApplicationsPage() -> impl IntoView {
     let create = ServerAction::<CreateApp>::new();
+    // the application the new one starts from (empty: nothing)
+    let source = RwSignal::new(String::new());
     let apps = Resource::new(move || create.version().get(), |_| list_apps());
     Effect::new(move |_| {
         if let Some(Ok(app)) = create.value().get() {
@@ -58,14 +60,15 @@ pub fn ApplicationsPage() -> impl IntoView {
                         <ActionForm action=create attr:class="inline-form">
                             <label>"Name " <input name="name" required maxlength="64" autocomplete="off"/></label>
                             <label>"Start from "
-                                <select name="clone_from">
+                                <select name="clone_from" on:change=move |ev| source.set(event_target_value(&ev))>
                                     <option value="">"nothing (built-in services, no roles or users)"</option>
                                     {sources.into_iter().map(|app| view! {
                                         <option value=app.id.clone()>{format!("a clone of {}", app.name)}</option>
                                     }).collect_view()}
                                 </select>
                             </label>
-                            <label><input type="checkbox" name="with_users" value="true"/>" with its users"</label>
+                            // users come only with a clone
+                            <label><input type="checkbox" name="with_users" value="true" prop:disabled=move || source.get().is_empty()/>" with its users"</label>
                             <button type="submit">"Create"</button>
                         </ActionForm>
                         {action_error(create.value(), "error banner-inline")}

@@ -112,6 +112,9 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
     let user = RwSignal::new(None::<TestUser>);
     let notice = RwSignal::new(None::<String>);
     let login_error = RwSignal::new(None::<String>);
+    // a log-in or an invoke-as in flight: one at a time, never a second
+    // session from a second click
+    let signing_in = RwSignal::new(false);
     let login_email = RwSignal::new(String::new());
     let login_password = RwSignal::new(String::new());
     let as_search = RwSignal::new(String::new());
@@ -266,8 +269,14 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
             login_error.set(Some(keys_missing()));
             return;
         };
+        if signing_in.get_untracked() {
+            return;
+        }
+        signing_in.set(true);
         spawn_local(async move {
-            match client::login(&base, &email, &password).await {
+            let result = client::login(&base, &email, &password).await;
+            signing_in.set(false);
+            match result {
                 Ok(logged_in) => {
                     client::save_user(&app_arg.get_value(), Some(&logged_in));
                     user.set(Some(logged_in));
@@ -299,8 +308,14 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
             login_error.set(Some(keys_missing()));
             return;
         };
+        if signing_in.get_untracked() {
+            return;
+        }
+        signing_in.set(true);
         spawn_local(async move {
-            match crate::users::impersonate_user(app_arg.get_value(), object_id).await {
+            let result = crate::users::impersonate_user(app_arg.get_value(), object_id).await;
+            signing_in.set(false);
+            match result {
                 Ok(issued) => {
                     let acting = TestUser {
                         email: issued.user.email,
@@ -485,7 +500,9 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
                     <form class="row-form" on:submit=log_in>
                         <label>"Login" <input type="email" autocomplete="off" required prop:value=move || login_email.get() on:input=move |ev| login_email.set(event_target_value(&ev))/></label>
                         <label>"Password" <input type="password" autocomplete="off" required prop:value=move || login_password.get() on:input=move |ev| login_password.set(event_target_value(&ev))/></label>
-                        <button type="submit" class="primary">"Log in"</button>
+                        <button type="submit" class="primary" disabled=move || signing_in.get()>
+                            {move || if signing_in.get() { "Logging in…" } else { "Log in" }}
+                        </button>
                     </form>
                     <h3>"Or invoke as a user, without their password"</h3>
                     <input type="search" placeholder="Search users by email or name" aria-label="Invoke as user"
@@ -497,7 +514,7 @@ fn Invoker(service: String, method: Method) -> impl IntoView {
                                 <ul class="choices">
                                     {page.items.into_iter().map(|found| {
                                         let id = found.object_id.clone();
-                                        view! { <li><button type="button" class="link-button" on:click=move |_| act_as(id.clone())>{format!("Invoke as {}", found.email)}</button></li> }
+                                        view! { <li><button type="button" class="link-button" disabled=move || signing_in.get() on:click=move |_| act_as(id.clone())>{format!("Invoke as {}", found.email)}</button></li> }
                                     }).collect_view()}
                                 </ul>
                             }.into_any(),

@@ -97,6 +97,7 @@ fn RoleRow(
             });
         }
     };
+    let shown = name.clone();
     view! {
         <tr data-role=name.clone()>
             <td>
@@ -113,11 +114,19 @@ fn RoleRow(
                                 on:input=move |ev| new_name.set(event_target_value(&ev))
                             />
                             <button type="submit" class="primary">"Save"</button>
-                            <button type="button" on:click=move |_| editing.set(false)>"Cancel"</button>
+                            <button type="button" on:click={
+                                let name = shown.clone();
+                                move |_| {
+                                    // nothing typed survives a cancel
+                                    new_name.set(name.clone());
+                                    editing.set(false);
+                                }
+                            }>"Cancel"</button>
                         </form>
                     }.into_any()
                 } else {
-                    view! { <span>{new_name.get_untracked()}</span> }.into_any()
+                    // the saved name: the list is read again after a rename
+                    view! { <span>{shown.clone()}</span> }.into_any()
                 }}
             </td>
             <td>"custom"</td>

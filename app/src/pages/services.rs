@@ -46,7 +46,7 @@ pub fn ServicesPage() -> impl IntoView {
         <Transition fallback=|| view! { <Loading/> }>
             {move || services.get().map(|result| match result {
                 Ok(all) if all.is_empty() => view! {
-                    <p class="empty">"No API services are registered. Services appear here when the server registers them at start."</p>
+                    <p class="empty">"No API services yet. The built-in services appear once the server has started; add one of your own with New service."</p>
                 }.into_any(),
                 Ok(all) => {
                     let shown: Vec<Service> = all.into_iter().filter(|s| matches(s, &search.get())).collect();

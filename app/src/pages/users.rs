@@ -48,6 +48,16 @@ pub fn UsersPage() -> impl IntoView {
         delete,
         set_role,
     };
+    // a page emptied by a delete (its last user gone) steps back to the
+    // last page that has users, never a false "no users yet"
+    Effect::new(move |_| {
+        if let Some(Ok(page)) = users.get() {
+            let at = offset.get_untracked();
+            if page.items.is_empty() && page.total > 0 && at > 0 {
+                offset.set((page.total - 1) / PAGE_SIZE * PAGE_SIZE);
+            }
+        }
+    });
 
     view! {
         <Title text="Users · Permissions Console"/>
@@ -83,6 +93,9 @@ pub fn UsersPage() -> impl IntoView {
         </details>
 
         {action_error(update.value(), "error banner-inline")}
+        {move || update.value().get().and_then(Result::ok).map(|user| view! {
+            <p class="ok" role="status">{format!("Saved the changes to {}.", user.email)}</p>
+        })}
         {action_error(delete.value(), "error banner-inline")}
         {action_error(set_role.value(), "error banner-inline")}
 

@@ -329,8 +329,14 @@ fn Cell(
             cells.update(|c| {
                 c.insert(scope.clone(), wanted);
             });
-            // a new change: the last one's Undo no longer applies
-            notice.set(None);
+            // a new change: the last one's Undo no longer applies; the
+            // notice stays in its place (no jump of the rows under it)
+            // until this change's own replaces it
+            notice.update(|shown| {
+                if let Some(shown) = shown {
+                    shown.undo = None;
+                }
+            });
             if saving.get_untracked() {
                 // the save in flight picks the newest state up when it returns
                 return;

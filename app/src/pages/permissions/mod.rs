@@ -72,6 +72,14 @@ fn ClickEndPicker() -> impl IntoView {
                     on:change=move |ev| {
                         let value = event_target_value(&ev);
                         match local_time(&value) {
+                            // an end that has passed would make every click fail
+                            Some(at) if at <= crate::pages::widgets::now_millis() => {
+                                end.set(None);
+                                problem.set(Some(format!(
+                                    "{} has passed: choose a time in the future, or no end.",
+                                    format_utc(at)
+                                )));
+                            }
                             Some(at) => {
                                 end.set(Some(at));
                                 problem.set(None);
@@ -243,6 +251,14 @@ pub fn PermissionsPage() -> impl IntoView {
     provide_context(Clock(crate::pages::widgets::ticking_clock()));
     let generation = RwSignal::new(0_u32);
     let bulk = RwSignal::new(None::<BulkPlan>);
+    // a proposed bulk edit takes the focus, wherever on the page its menu
+    // was: a keyboard user goes on from the dialog, not from the menu
+    let bulk_box = NodeRef::<leptos::html::Div>::new();
+    leptos::prelude::Effect::new(move |_| {
+        if let Some(dialog) = bulk_box.get() {
+            let _ = dialog.focus();
+        }
+    });
     let notice = RwSignal::new(None::<Notice>);
     let problem = RwSignal::new(None::<String>);
     let report = Callback::new(move |message: String| problem.set(Some(message)));
@@ -463,7 +479,14 @@ pub fn PermissionsPage() -> impl IntoView {
         })}
 
         {move || bulk.get().map(|plan| view! {
-            <div class="card confirm-box" role="alertdialog" aria-labelledby="bulk-title" aria-describedby="bulk-text">
+            <div
+                class="card confirm-box"
+                role="alertdialog"
+                aria-labelledby="bulk-title"
+                aria-describedby="bulk-text"
+                tabindex="-1"
+                node_ref=bulk_box
+            >
                 <h2 id="bulk-title">"Confirm a bulk edit"</h2>
                 <p id="bulk-text" data-testid="bulk-text">
                     {format!(
@@ -482,7 +505,13 @@ pub fn PermissionsPage() -> impl IntoView {
                     }}
                 </div>
                 <div class="row-form">
-                    <button type="button" class="primary" disabled=plan.changes == 0 on:click=apply_bulk>
+                    // applied only once it says whose access would change
+                    <button
+                        type="button"
+                        class="primary"
+                        disabled=plan.changes == 0 || plan.impact.is_none()
+                        on:click=apply_bulk
+                    >
                         {format!("Change {} cell{}", plan.changes, if plan.changes == 1 { "" } else { "s" })}
                     </button>
                     <button type="button" on:click=move |_| bulk.set(None)>"Cancel"</button>
