@@ -83,8 +83,11 @@ pub async fn impersonate_user(app: String, object_id: String) -> Result<Imperson
     let console_session = leptos::prelude::use_context::<http::request::Parts>()
         .and_then(|parts| usecases::web::session_cookie_value(&parts.headers));
     crate::guard::as_admin_in(app, move |console, actor| async move {
-        usecases::impersonation::issue(&console, &actor, console_session.as_deref(), &object_id)
-            .await
+        let issuer = match console_session.as_deref() {
+            Some(token) => usecases::impersonation::Issuer::ConsoleSession(token),
+            None => usecases::impersonation::Issuer::Nothing,
+        };
+        usecases::impersonation::issue(&console, &actor, issuer, &object_id).await
     })
     .await
 }

@@ -103,6 +103,21 @@ test("the command-line client exports, diffs, applies, and fails a CI job on a b
   const refused = cli("apply", join(dir, "bad.json"));
   expect(refused.status).toBe(2);
   expect(refused.err).toContain("the console refused it: 400 (8105)");
+  // a subject named twice is refused before anything is sent, as the API refuses it (never the last one kept)
+  writeFileSync(
+    join(dir, "twice.json"),
+    '{"services":{"orders":{"roles":{"Support":{"deleteOrder":"deny"},"Support":{"deleteOrder":"grant"}},"users":{}}}}',
+  );
+  const twice = cli("apply", join(dir, "twice.json"));
+  expect(twice.status).toBe(2);
+  expect(twice.err).toContain("named twice");
+  writeFileSync(
+    join(dir, "twice.yaml"),
+    "services:\n  orders:\n    roles:\n      Support: {deleteOrder: deny}\n      Support: {deleteOrder: grant}\n    users: {}\n",
+  );
+  const twiceYaml = cli("apply", join(dir, "twice.yaml"));
+  expect(twiceYaml.status).toBe(2);
+  expect(await (await page.request.get("/console/api/permissions")).json()).toEqual(document);
   // without saved suites and without a file, nothing is checked: a CI job must not pass on that
   const nothing = cli("test");
   expect(nothing.status).toBe(1);

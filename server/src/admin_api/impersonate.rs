@@ -5,6 +5,7 @@ use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use usecases::impersonation::Issuer;
 use usecases::web::session_cookie_value;
 use usecases::Actor;
 
@@ -24,17 +25,18 @@ pub async fn impersonate(
     headers: HeaderMap,
     AdminJson(whom): AdminJson<Whom>,
 ) -> Result<Json<Value>, ApiError> {
-    // a console session's sign-out ends what it got; a key's lasts its minutes
+    // what got it ends it: a console session's sign-out, a key's revocation
     let console_session = match actor {
         Actor::Admin(_) => session_cookie_value(&headers),
         _ => None,
     };
-    let issued = usecases::impersonation::issue(
-        &console,
-        &actor,
-        console_session.as_deref(),
-        &whom.object_id,
-    )
-    .await?;
+    let issuer = match (&actor, &console_session) {
+        (Actor::ApiKey(_), _) => {
+            super::bearer_key(&headers).map_or(Issuer::Nothing, Issuer::ApiKey)
+        }
+        (_, Some(token)) => Issuer::ConsoleSession(token),
+        _ => Issuer::Nothing,
+    };
+    let issued = usecases::impersonation::issue(&console, &actor, issuer, &whom.object_id).await?;
     Ok(Json(json!(issued)))
 }

@@ -283,6 +283,18 @@ async fn unknown_path() -> ApiError {
     )
 }
 
+/// The admin API key an `Authorization: Bearer` header holds, if any.
+fn bearer_key(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, key)| key.trim())
+        .filter(|key| !key.is_empty() && key.len() <= 256)
+}
+
 /// The admin making a call (as the audit names them) and the email of the
 /// console admin behind it. Refuses (401/403) before any handler runs.
 pub struct AdminCaller(pub Actor, pub String);
@@ -291,15 +303,8 @@ impl FromRequestParts<Console> for AdminCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, console: &Console) -> Result<Self, ApiError> {
-        if let Some(authorization) = parts.headers.get(header::AUTHORIZATION) {
-            let key = authorization
-                .to_str()
-                .ok()
-                .and_then(|value| value.split_once(' '))
-                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-                .map(|(_, key)| key.trim())
-                .filter(|key| !key.is_empty() && key.len() <= 256)
-                .ok_or_else(ApiError::admin_required)?;
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            let key = bearer_key(&parts.headers).ok_or_else(ApiError::admin_required)?;
             let (name, owner) = usecases::admins::api_key_owner(console, key)
                 .await?
                 .ok_or_else(ApiError::admin_required)?;

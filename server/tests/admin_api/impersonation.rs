@@ -267,6 +267,68 @@ async fn impersonation_ends_at_its_end_and_with_the_console_session(engine: &str
         .await;
     assert_error(&revoked, StatusCode::UNAUTHORIZED, 3064);
 
+    // keys are told apart by themselves, not by their names: of two keys
+    // named alike, the revoked one's session ends, the other's stays
+    let twins = [
+        new_key(&console.app, console.cookie(), "twin").await,
+        new_key(&console.app, console.cookie(), "twin").await,
+    ];
+    let mut by_twin = Vec::new();
+    for twin in &twins {
+        let issued = impersonate(&console, Auth::Key(twin), &id).await;
+        by_twin.push(issued["user-token"].as_str().expect("token").to_string());
+    }
+    let first_id = runtime::secret::hash_token(&twins[0])[..16].to_string();
+    console
+        .ok(
+            "DELETE",
+            &format!("/console/api/keys/{first_id}"),
+            console.cookie(),
+            None,
+        )
+        .await;
+    let ended = console
+        .runtime("GET", "/api/services/echo/whoami", Some(&by_twin[0]))
+        .await;
+    assert_error(&ended, StatusCode::UNAUTHORIZED, 3064);
+    let kept = console
+        .runtime("GET", "/api/services/echo/whoami", Some(&by_twin[1]))
+        .await;
+    assert_eq!(kept.status, StatusCode::OK, "{}", kept.text);
+
+    // with the admin whose key got it, once disabled
+    let other = console
+        .ok(
+            "POST",
+            "/console/api/admins",
+            console.cookie(),
+            Some(json!({"email": "other@example.com", "password": "password-o"})),
+        )
+        .await;
+    let other_cookie = session_cookie(&console.app, "other@example.com", "password-o").await;
+    let other_key = new_key(&console.app, Auth::Cookie(&other_cookie), "twin").await;
+    let by_other = impersonate(&console, Auth::Key(&other_key), &id).await;
+    let by_other = by_other["user-token"].as_str().expect("token").to_string();
+    console
+        .ok(
+            "PATCH",
+            &format!(
+                "/console/api/admins/{}",
+                other["id"].as_str().expect("an id")
+            ),
+            console.cookie(),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    let disabled = console
+        .runtime("GET", "/api/services/echo/whoami", Some(&by_other))
+        .await;
+    assert_error(&disabled, StatusCode::UNAUTHORIZED, 3064);
+    let kept = console
+        .runtime("GET", "/api/services/echo/whoami", Some(&by_twin[1]))
+        .await;
+    assert_eq!(kept.status, StatusCode::OK, "{}", kept.text);
+
     // with the console session that got it; a key's is unaffected
     let from_session = impersonate(&console, console.cookie(), &id).await;
     let from_session = from_session["user-token"]

@@ -115,7 +115,11 @@ impl Api {
             ),
             None => format!("{root}/console/api"),
         };
+        // a console that accepts and never answers stops the run, never
+        // hangs a pipeline
         let client = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(300))
             .build()
             .map_err(|error| Stop(format!("cannot make an HTTP client: {error}")))?;
         Ok(Api {
@@ -208,6 +212,29 @@ fn read(path: &Path) -> Result<Value, Stop> {
     }
 }
 
+/// A permissions document of JSON or YAML, read as the admin API reads
+/// it: a service, subject or method named twice in one object (which a
+/// plain reading would settle by keeping the last) or a field it does not
+/// take is refused here, before anything is sent.
+fn read_document(path: &Path) -> Result<Value, Stop> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| Stop(format!("cannot read `{}`: {error}", path.display())))?;
+    let refused = |error: String| Stop(format!("`{}` is refused: {error}", path.display()));
+    let document: policy::cells::PermissionDocument =
+        if serde_json::from_str::<serde::de::IgnoredAny>(&text).is_ok() {
+            serde_json::from_str(&text).map_err(|error| refused(error.to_string()))?
+        } else {
+            yaml_document(&text).map_err(refused)?
+        };
+    serde_json::to_value(&document).map_err(|error| refused(error.to_string()))
+}
+
+/// YAML into a document; the parser's message on failure.
+fn yaml_document(text: &str) -> Result<policy::cells::PermissionDocument, String> {
+    serde_norway::from_str(text)
+        .map_err(|error| format!("not valid YAML or not a permissions document: {error}"))
+}
+
 async fn run(cli: Cli) -> Outcome {
     let api = Api::new(&cli)?;
     match &cli.command {
@@ -222,7 +249,7 @@ async fn run(cli: Cli) -> Outcome {
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff { file, json } => {
-            let document = read(file)?;
+            let document = read_document(file)?;
             let answer = api
                 .ok(
                     reqwest::Method::PUT,
@@ -246,7 +273,7 @@ async fn run(cli: Cli) -> Outcome {
             dry_run,
             force,
         } => {
-            let document = read(file)?;
+            let document = read_document(file)?;
             let path = format!("/permissions?dry_run={dry_run}&force={force}");
             let (status, answer) = api
                 .send(reqwest::Method::PUT, &path, Some(&document))
@@ -288,7 +315,7 @@ async fn run(cli: Cli) -> Outcome {
                 body.insert("tests".into(), tests);
             }
             if let Some(document) = document {
-                body.insert("document".into(), read(document)?);
+                body.insert("document".into(), read_document(document)?);
             }
             let answer = api
                 .ok(

@@ -118,7 +118,19 @@ pub fn parse_rfc3339(text: &str) -> Result<i64, String> {
         _ => return Err(bad()),
     };
     let days = days_from_civil(year, month, day);
-    Ok(((days * 24 + hours) * 60 + minutes - offset_minutes) * 60_000 + seconds * 1000 + millis)
+    let at =
+        ((days * 24 + hours) * 60 + minutes - offset_minutes) * 60_000 + seconds * 1000 + millis;
+    // an offset can carry a written year past what four digits write back
+    // (`9999-12-31T23:59:59-23:59` is in the year 10000): refused, so every
+    // instant read is one `rfc3339` writes and this reads again
+    let first = days_from_civil(0, 1, 1) * 86_400_000;
+    let past_last = days_from_civil(10_000, 1, 1) * 86_400_000;
+    if !(first..past_last).contains(&at) {
+        return Err(format!(
+            "`{text}` is outside the years 0000 to 9999 once its offset is applied"
+        ));
+    }
+    Ok(at)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
@@ -215,6 +227,16 @@ mod tests {
         for millis in [0, 1, 951_782_400_000, 1_796_040_000_123, 4_102_444_799_999] {
             assert_eq!(parse_rfc3339(&rfc3339(millis)), Ok(millis));
         }
+        // the last instant four digits write, and none past it
+        let last = parse_rfc3339("9999-12-31T23:59:59.999Z");
+        assert_eq!(last.map(rfc3339).as_deref(), Ok("9999-12-31T23:59:59.999Z"));
+        for beyond in ["9999-12-31T23:59:59-23:59", "0000-01-01T00:00:00+00:01"] {
+            assert!(
+                parse_rfc3339(beyond).is_err_and(|error| error.contains("0000 to 9999")),
+                "{beyond}"
+            );
+        }
+        assert!(parse_rfc3339("0000-01-01T00:00:00Z").is_ok());
         for bad in [
             "",
             "2026-11-30",

@@ -88,18 +88,35 @@ pub async fn delete_expired(pool: &Pool, token_hash: &str, cutoff: i64) -> Resul
     Ok(())
 }
 
-/// Opens an impersonation session of an enabled user, ending at
-/// `expires_at`, issued by `by` (from the console session whose token hash
-/// is `console_session`, if any). True if opened.
+/// An impersonation session to open.
+pub struct NewImpersonation<'a> {
+    pub token_hash: &'a str,
+    pub user_id: &'a str,
+    pub now: i64,
+    /// It ends then, whatever its activity.
+    pub expires_at: i64,
+    /// Who issued it, as the audit names them.
+    pub by: &'a str,
+    /// The token hash of the console session that asked, if one did.
+    pub console_session: Option<&'a str>,
+    /// The hash of the admin API key that asked, if one did.
+    pub issuing_key: Option<&'a str>,
+}
+
+/// Opens an impersonation session of an enabled user. True if opened.
 pub async fn insert_impersonation(
     conn: &mut Conn,
-    token_hash: &str,
-    user_id: &str,
-    now: i64,
-    expires_at: i64,
-    by: &str,
-    console_session: Option<&str>,
+    new: &NewImpersonation<'_>,
 ) -> Result<bool, StoreError> {
+    let NewImpersonation {
+        token_hash,
+        user_id,
+        now,
+        expires_at,
+        by,
+        console_session,
+        issuing_key,
+    } = *new;
     // from a console session: only while it still exists (a sign-out
     // committing meanwhile leaves nothing behind)
     let session_live = if console_session.is_some() {
@@ -109,8 +126,8 @@ pub async fn insert_impersonation(
     };
     let sql = format!(
         "insert into user_session (token_hash, app_user_id, created_at, last_seen_at, \
-         expires_at, impersonated_by, console_session) \
-         select $1, app_user_id, $3, $3, $4, $5, $6 from app_user \
+         expires_at, impersonated_by, console_session, issuing_key) \
+         select $1, app_user_id, $3, $3, $4, $5, $6, $7 from app_user \
          where app_user_id = $2 and user_status = 'ENABLED'{session_live}{}",
         row_lock(conn)
     );
@@ -121,23 +138,36 @@ pub async fn insert_impersonation(
         .bind(expires_at)
         .bind(by)
         .bind(console_session)
+        .bind(issuing_key)
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// Ends the impersonation sessions whose issuer is gone: the console
-/// session that asked for one (signed out, expired, or ended with its
-/// admin's disable, deletion or password change), or the admin API key
-/// (revoked, or deleted with its admin). Their token hashes.
-pub async fn end_orphaned_impersonations(conn: &mut Conn) -> Result<Vec<String>, StoreError> {
+/// Ends the impersonation sessions whose issuer is gone at `now`: the
+/// console session that asked for one (signed out, expired, or ended with
+/// its admin's disable, deletion or password change), or the admin API
+/// key (revoked, expired, or its admin disabled or deleted; sessions from
+/// before keys were named by hash: no key of that name left). Their token
+/// hashes.
+pub async fn end_orphaned_impersonations(
+    conn: &mut Conn,
+    now: i64,
+) -> Result<Vec<String>, StoreError> {
     let hashes: Vec<String> = sqlx::query_scalar(
         "select token_hash from user_session where impersonated_by is not null and (\
          (console_session is not null and not exists \
              (select 1 from console_session c where c.token_hash = user_session.console_session)) \
-         or (console_session is null and impersonated_by like 'key:%' and not exists \
+         or (issuing_key is not null and not exists \
+             (select 1 from admin_api_key k \
+              join console_admin a on a.console_admin_id = k.console_admin_id \
+              where k.key_hash = user_session.issuing_key and a.disabled_at is null \
+              and (k.expires_at is null or k.expires_at > $1))) \
+         or (console_session is null and issuing_key is null and impersonated_by like 'key:%' \
+             and not exists \
              (select 1 from admin_api_key k where 'key:' || k.name = user_session.impersonated_by)))",
     )
+    .bind(now)
     .fetch_all(&mut *conn)
     .await?;
     for hash in &hashes {

@@ -420,7 +420,9 @@ pub async fn sign_out(console: &Console, token: &str) -> Result<(), Error> {
 /// Ends the sessions got to invoke as users whose console session or key
 /// this change removed.
 async fn end_impersonations(change: &mut Change<'_>) -> Result<(), Error> {
-    for ended in store::sessions::end_orphaned_impersonations(change.conn()).await? {
+    for ended in
+        store::sessions::end_orphaned_impersonations(change.conn(), store::now_millis()).await?
+    {
         change.session_ended(&ended);
     }
     Ok(())

@@ -13,15 +13,31 @@ use serde_json::json;
 use crate::change::{Change, Event};
 use crate::{Actor, Console, Error};
 
-/// Issues a session of the user `object_id` to `actor`; `console_session`
-/// is the token of the console session asking (it ends the session with
-/// it), `None` for an admin API key.
+/// What got a session of a user: the console session asking, or the
+/// admin API key; the session ends with it.
+#[derive(Debug, Clone, Copy)]
+pub enum Issuer<'a> {
+    /// The console session's token.
+    ConsoleSession(&'a str),
+    /// The admin API key itself (as sent in `Authorization`).
+    ApiKey(&'a str),
+    /// Neither (tests and tools acting as the system).
+    Nothing,
+}
+
+/// Issues a session of the user `object_id` to `actor`, ending with
+/// `issuer`.
 pub async fn issue(
     console: &Console,
     actor: &Actor,
-    console_session: Option<&str>,
+    issuer: Issuer<'_>,
     object_id: &str,
 ) -> Result<Impersonation, Error> {
+    let (console_session, issuing_key) = match issuer {
+        Issuer::ConsoleSession(token) => (Some(hash_token(token)), None),
+        Issuer::ApiKey(key) => (None, Some(hash_token(key))),
+        Issuer::Nothing => (None, None),
+    };
     let Some(lasts) = console.settings.impersonation else {
         return Err(Error::Forbidden(
             "invoking as a user is turned off on this server (IMPERSONATION_MINUTES=0)".to_string(),
@@ -38,14 +54,18 @@ pub async fn issue(
     let expires_at = now.saturating_add(i64::try_from(lasts.as_millis()).unwrap_or(i64::MAX));
     let token = SessionToken::generate();
     let mut change = Change::begin(console, actor).await?;
+    let by = actor.label();
     let opened = store::sessions::insert_impersonation(
         change.conn(),
-        &token.hash(),
-        &user.object_id,
-        now,
-        expires_at,
-        &actor.label(),
-        console_session.map(hash_token).as_deref(),
+        &store::sessions::NewImpersonation {
+            token_hash: &token.hash(),
+            user_id: &user.object_id,
+            now,
+            expires_at,
+            by: &by,
+            console_session: console_session.as_deref(),
+            issuing_key: issuing_key.as_deref(),
+        },
     )
     .await?;
     if !opened {

@@ -54,7 +54,8 @@ pub async fn purge_expired(console: &Console) -> Result<Purged, Error> {
     // counts left by a login that raced the deletion of its application
     purged.login_attempts += store::attempts::purge_orphans(change.conn()).await?;
     // sessions got to invoke as users, whose console session expired above
-    for ended in store::sessions::end_orphaned_impersonations(change.conn()).await? {
+    // or whose key has expired
+    for ended in store::sessions::end_orphaned_impersonations(change.conn(), now).await? {
         change.session_ended(&ended);
         purged.user_sessions += 1;
     }
