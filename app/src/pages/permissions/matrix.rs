@@ -383,8 +383,10 @@ fn Cell(
                             }
                         }
                         Err(error) => {
-                            // back to what the server holds, and say so
+                            // back to what the server holds, and say so;
+                            // the last change's notice no longer is the last
                             last_set = None;
+                            notice.set(None);
                             let back = last_saved;
                             cells.update(|c| {
                                 c.insert(scope.clone(), back.effect);

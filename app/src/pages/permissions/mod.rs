@@ -72,9 +72,10 @@ fn ClickEndPicker() -> impl IntoView {
                     on:change=move |ev| {
                         let value = event_target_value(&ev);
                         match local_time(&value) {
-                            // an end that has passed would make every click fail
+                            // an end that has passed: said at once; kept, so a
+                            // click is refused rather than saved without an end
                             Some(at) if at <= crate::pages::widgets::now_millis() => {
-                                end.set(None);
+                                end.set(Some(at));
                                 problem.set(Some(format!(
                                     "{} has passed: choose a time in the future, or no end.",
                                     format_utc(at)
@@ -505,7 +506,7 @@ pub fn PermissionsPage() -> impl IntoView {
                     }}
                 </div>
                 <div class="row-form">
-                    // applied only once it says whose access would change
+                    // applied only once it has asked whose access would change
                     <button
                         type="button"
                         class="primary"

@@ -124,11 +124,21 @@ pub async fn insert_impersonation(
     } else {
         ""
     };
+    // from a key: only while it opens anything (a revocation, an expiry or
+    // its admin's disable committing meanwhile leaves nothing behind)
+    let key_live = if issuing_key.is_some() {
+        " and exists (select 1 from admin_api_key k \
+         join console_admin a on a.console_admin_id = k.console_admin_id \
+         where k.key_hash = $7 and a.disabled_at is null \
+         and (k.expires_at is null or k.expires_at > $3))"
+    } else {
+        ""
+    };
     let sql = format!(
         "insert into user_session (token_hash, app_user_id, created_at, last_seen_at, \
          expires_at, impersonated_by, console_session, issuing_key) \
          select $1, app_user_id, $3, $3, $4, $5, $6, $7 from app_user \
-         where app_user_id = $2 and user_status = 'ENABLED'{session_live}{}",
+         where app_user_id = $2 and user_status = 'ENABLED'{session_live}{key_live}{}",
         row_lock(conn)
     );
     let done = sqlx::query(&sql)

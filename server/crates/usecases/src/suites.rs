@@ -53,23 +53,9 @@ impl<'s> Callers<'s> {
         Ok(Callers::new(roles, snapshot))
     }
 
-    /// A role a caller of a test may hold as theirs: never one no user
-    /// can hold (`NotAuthenticatedUser`, an API key's role), which would
-    /// make the test judge a caller that cannot exist.
     fn role(&self, name: &str) -> Result<String, String> {
-        let key = role_key(name);
-        if key == role_key(policy::names::NOT_AUTHENTICATED) {
-            return Err(format!(
-                "`{name}` is held only by callers without a token: write `anonymous: true`"
-            ));
-        }
-        if let Some(role) = self.keys.get(&key) {
-            return Err(format!(
-                "`{role}` is an API key's role, which no user holds: give the test `key: {role}`"
-            ));
-        }
         self.roles
-            .get(&key)
+            .get(&role_key(name))
             .cloned()
             .ok_or_else(|| format!("unknown role `{name}`"))
     }
