@@ -79,6 +79,15 @@ impl ApiError {
         }
     }
 
+    /// 404 8012: no route of the runtime API takes the path.
+    pub fn unknown_path() -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            code::UNKNOWN_PATH,
+            "no such API endpoint",
+        )
+    }
+
     pub fn unknown_app_key() -> ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use usecases::Console;
 
 use crate::services::Registry;
-use error::{code, ApiError};
+use error::ApiError;
 
 /// What the API handlers share. Behind one `Arc`: axum clones a handler's
 /// state for every call, and one count is cheaper than one per part.
@@ -140,22 +140,13 @@ fn key_in_path(console: &Console, path: &str) -> Option<Result<CallKey, ApiError
 /// page. `None` when the first segment names no application.
 pub fn unknown_keyed_call(console: &Console, path: &str) -> Option<Response> {
     let answer = key_in_path(console, path)?.map_or_else(IntoResponse::into_response, |_| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            code::UNKNOWN_PATH,
-            "no such API endpoint",
-        )
-        .into_response()
+        ApiError::unknown_path().into_response()
     });
     Some(answer)
 }
 
 async fn unknown_path() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        code::UNKNOWN_PATH,
-        "no such API endpoint",
-    )
+    ApiError::unknown_path()
 }
 
 /// Longest `user-token` worth looking up; ours are 43 characters.
